@@ -1,0 +1,35 @@
+import type { Logger } from '@oncehook/shared';
+import { Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import { errorBody, toErrorResponse } from './errors.ts';
+import { demoLedgerRoutes } from './routes/demo-ledger.ts';
+import { healthRoutes } from './routes/health.ts';
+import { statusRoutes } from './routes/status.ts';
+import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
+
+export interface AppDeps extends WebhookDeps {
+  log: Logger;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    log: Logger;
+  }
+}
+
+/** The ingest's HTTP surface, built from its dependencies: no port, no process. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono();
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set('log', deps.log);
+    await next();
+  });
+  app.route('/', webhookRoutes(deps));
+  app.route('/', statusRoutes(deps));
+  app.route('/', healthRoutes(deps));
+  app.route('/', demoLedgerRoutes(deps));
+  app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
+  app.onError(toErrorResponse);
+  return app;
+}

@@ -1,0 +1,52 @@
+import { serve } from '@hono/node-server';
+import {
+  bullPrefix,
+  createKeys,
+  createLogger,
+  createRedis,
+  loadConfigOrExit,
+  QUEUES,
+} from '@oncehook/shared';
+import { Queue } from 'bullmq';
+import { createApp } from './app.ts';
+import { createMetrics } from './metrics.ts';
+import { createProviders } from './providers/registry.ts';
+
+const config = loadConfigOrExit();
+const log = createLogger(config, 'ingest');
+
+const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
+redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+const prefix = bullPrefix(config);
+const events = new Queue(QUEUES.events, { connection: redis, prefix });
+const workflows = new Queue(QUEUES.workflows, { connection: redis, prefix });
+for (const q of [events, workflows]) q.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+
+const providers = createProviders(config);
+const app = createApp({
+  redis,
+  keys: createKeys(config.QUEUE_PREFIX),
+  queue: events,
+  retry: config,
+  log,
+  providers,
+  maxBodyBytes: config.MAX_BODY_BYTES,
+  metrics: createMetrics([events, workflows]),
+});
+
+const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+  log.info({ port: info.port, sources: [...providers.keys()] }, `ingest listening on :${info.port}`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
+  server.close();
+  await Promise.allSettled([events.close(), workflows.close()]);
+  redis.disconnect();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,49 @@
+import { QUEUES } from '@oncehook/shared';
+import type { Queue } from 'bullmq';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export type DeliveryOutcome = 'accepted' | 'duplicate' | 'refused' | 'unavailable';
+
+export function createMetrics(queues: Queue[]) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'oncehook_ingest_' });
+  const deliveries = new Counter({
+    name: 'oncehook_deliveries_total',
+    help: 'Webhook deliveries by source and outcome (accepted, duplicate, refused, unavailable).',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'oncehook_conflicts_total',
+    help: 'Re-deliveries whose body differed from the first delivery of the same event id.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'oncehook_ingest_duration_seconds',
+    help: 'Time from request to answer on the webhook routes.',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'oncehook_queue_jobs',
+    help: 'Jobs per queue and state, read from Redis at scrape time.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const queue of queues) {
+        try {
+          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: queue.name, state }, n);
+        } catch {
+          // Redis unreachable: /readyz says so; the scrape itself still answers.
+        }
+      }
+    },
+  });
+  return { registry, deliveries, conflicts, duration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+export const METRIC_QUEUES = [QUEUES.events, QUEUES.workflows];

@@ -1,0 +1,43 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { checkEventId, parseJsonObject } from './json-body.ts';
+import { type Provider, type ProviderFactory, refuse } from './types.ts';
+
+/**
+ * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`. Unsigned for a
+ * first try; with DEMO_WEBHOOK_SECRET set, `X-Oncehook-Signature: sha256=<hex HMAC of the body>`
+ * is required (any of the comma-separated secrets, so one can be rotated).
+ */
+export const SIGNATURE_HEADER = 'x-oncehook-signature';
+
+export const demo: ProviderFactory = (config) => {
+  const secrets = config.DEMO_WEBHOOK_SECRET ?? [];
+  const provider: Provider = {
+    name: 'demo',
+    dedupeTtlSeconds: config.dedupeTtlBySource.demo ?? config.DEDUPE_TTL_SECONDS,
+    verify({ rawBody, headers }) {
+      if (secrets.length > 0 && !signedByAny(rawBody, headers.get(SIGNATURE_HEADER), secrets)) {
+        return refuse(401, 'invalid_signature', `Missing or invalid ${SIGNATURE_HEADER} header.`);
+      }
+      const body = parseJsonObject(rawBody);
+      if (!body.ok) return body;
+      const bad = checkEventId(body.value.event_id, 'event_id');
+      if (bad) return bad;
+      const type = body.value.type;
+      if (type !== undefined && typeof type !== 'string') {
+        return refuse(422, 'invalid_type', 'type must be a string.');
+      }
+      return { ok: true, event: { id: body.value.event_id as string, type: type ?? 'unknown' } };
+    },
+  };
+  return provider;
+};
+
+function signedByAny(raw: Buffer, header: string | null, secrets: string[]): boolean {
+  const given = /^sha256=([0-9a-f]{64})$/i.exec(header?.trim() ?? '')?.[1];
+  if (!given) return false;
+  const givenBytes = Buffer.from(given, 'hex');
+  // Accept if ANY secret matches: during a rotation both the old and the new one are live.
+  return secrets.some((secret) =>
+    timingSafeEqual(createHmac('sha256', secret).update(raw).digest(), givenBytes),
+  );
+}

@@ -1,0 +1,22 @@
+import type { Keys, RedisClient } from '@oncehook/shared';
+import { Hono } from 'hono';
+import type { Metrics } from '../metrics.ts';
+
+/** /healthz: the process answers. /readyz: Redis answers and takes writes. /metrics: Prometheus. */
+export function healthRoutes({ redis, keys, metrics }: { redis: RedisClient; keys: Keys; metrics: Metrics }) {
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    try {
+      await redis.set(keys.readyProbe, String(Date.now()), 'PX', 60_000);
+      return c.json({ ok: true, redis: 'ok' });
+    } catch (err) {
+      return c.json({ ok: false, redis: (err as Error).message }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    c.header('content-type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+  return app;
+}

@@ -1,0 +1,26 @@
+import { jobIdFor, type Keys, type RedisClient, readEventStatus, SOURCE_NAME } from '@oncehook/shared';
+import { Hono } from 'hono';
+import { ApiError, unavailable } from '../errors.ts';
+
+/** GET /status/:source/:eventId, and GET /status/:eventId for the demo source. */
+export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }) {
+  const app = new Hono();
+
+  const show = async (source: string, eventId: string) => {
+    if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
+    const status = await readEventStatus(redis, keys, jobIdFor(source, eventId)).catch((err) => {
+      throw unavailable(err);
+    });
+    if (!status) throw notFound(source, eventId);
+    return status;
+  };
+
+  app.get('/status/:source/:eventId{.+}', async (c) =>
+    c.json(await show(c.req.param('source'), c.req.param('eventId'))),
+  );
+  app.get('/status/:eventId', async (c) => c.json(await show('demo', c.req.param('eventId'))));
+  return app;
+}
+
+const notFound = (source: string, eventId: string) =>
+  new ApiError(404, 'not_found', `No accepted event "${eventId}" from source "${source}".`);

@@ -1,0 +1,68 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { type AcceptDeps, acceptEvent } from '../accept.ts';
+import { ApiError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Provider } from '../providers/types.ts';
+
+export interface WebhookDeps extends AcceptDeps {
+  providers: Map<string, Provider>;
+  maxBodyBytes: number;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
+/** POST /webhooks/:source and POST /webhook (the demo source): verify -> dedupe + enqueue -> 200. */
+export function webhookRoutes(deps: WebhookDeps) {
+  const app = new Hono();
+  const limit = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `The body exceeds ${deps.maxBodyBytes} bytes.`);
+    },
+  });
+
+  const receive = (source: string) => async (c: import('hono').Context) => {
+    const provider = deps.providers.get(source);
+    if (!provider)
+      throw new ApiError(404, 'unknown_source', `No webhook source named "${source}" is configured.`);
+    const started = performance.now();
+    try {
+      const contentType = c.req.header('content-type') ?? '';
+      if (!JSON_TYPE.test(contentType)) {
+        throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json.');
+      }
+      const rawBody = Buffer.from(await c.req.arrayBuffer());
+      const verified = await provider.verify({
+        rawBody,
+        headers: c.req.raw.headers,
+        nowMs: deps.now?.() ?? Date.now(),
+      });
+      if (!verified.ok) throw new ApiError(verified.status, verified.code, verified.message);
+      if ('reply' in verified) return c.json(verified.reply);
+
+      const accepted = await acceptEvent(deps, {
+        source,
+        eventId: verified.event.id,
+        type: verified.event.type,
+        rawBody,
+        ttlSeconds: provider.dedupeTtlSeconds,
+      });
+      deps.metrics.deliveries.inc({ source, outcome: accepted.duplicate ? 'duplicate' : 'accepted' });
+      if (accepted.conflict) deps.metrics.conflicts.inc({ source });
+      return c.json({ received: true, duplicate: accepted.duplicate });
+    } catch (err) {
+      const outcome = err instanceof ApiError && err.status === 503 ? 'unavailable' : 'refused';
+      deps.metrics.deliveries.inc({ source, outcome });
+      throw err;
+    } finally {
+      deps.metrics.duration.observe({ source }, (performance.now() - started) / 1000);
+    }
+  };
+
+  app.post('/webhook', limit, (c) => receive('demo')(c));
+  app.post('/webhooks/:source', limit, (c) => receive(c.req.param('source'))(c));
+  return app;
+}

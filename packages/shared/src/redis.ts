@@ -1,0 +1,66 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.ts';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Two kinds of connection, because the two apps fail differently:
+ *
+ * - `fail-fast` (ingest): no offline queue and short timeouts, so that while Redis is unreachable
+ *   a delivery is refused with 503 in well under a provider's 3-10 s timeout instead of waiting
+ *   in a client-side queue. It keeps reconnecting in the background and recovers by itself.
+ * - `patient` (worker, BullMQ `Worker`): BullMQ requires `maxRetriesPerRequest: null` for blocking
+ *   connections; commands wait for the reconnect rather than failing a job because Redis blinked.
+ */
+export type ConnectionKind = 'fail-fast' | 'patient';
+
+const RECONNECT: RedisOptions['retryStrategy'] = (times) => Math.min(100 * 2 ** times, 1000);
+
+function optionsFor(kind: ConnectionKind, name: string): RedisOptions {
+  const common: RedisOptions = { connectionName: name, retryStrategy: RECONNECT, lazyConnect: false };
+  if (kind === 'fail-fast') {
+    return {
+      ...common,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1000,
+      commandTimeout: 1500,
+    };
+  }
+  return { ...common, maxRetriesPerRequest: null, connectTimeout: 5000 };
+}
+
+export function createRedis(
+  config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
+  kind: ConnectionKind,
+  name = `oncehook-${kind}`,
+): RedisClient {
+  const options = optionsFor(kind, name);
+  if (config.REDIS_CLUSTER_NODES) {
+    const nodes = config.REDIS_CLUSTER_NODES.map((node) => {
+      const [host, port] = node.split(':');
+      return { host: host ?? '127.0.0.1', port: Number(port) };
+    });
+    return new Cluster(nodes, {
+      redisOptions: options,
+      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      clusterRetryStrategy: RECONNECT,
+    });
+  }
+  return new Redis(config.REDIS_URL, options);
+}
+
+/** Resolves once the client is ready, or rejects after `timeoutMs`. */
+export async function waitForRedis(client: RedisClient, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (client.status === 'ready') {
+        await client.ping();
+        return;
+      }
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`Redis not reachable after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

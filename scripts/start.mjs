@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// `npm start` / `pnpm start`: the whole system for a first try, in one terminal.
+//   - installs dependencies on the first run;
+//   - with no REDIS_URL and nothing on 127.0.0.1:6379, starts a local redis-server (AOF on, data
+//     in .data/redis, git-ignored) if one is installed;
+//   - runs one ingest (HTTP on $PORT, default 3000) and one worker; Ctrl-C stops them all.
+//   `--crash` is a shortcut for SIMULATE_CRASH=charge: the charge step fails after charging, once
+//   per event, so you can watch the retry reuse the same payment.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { ensureDeps, ROOT } from './ensure-deps.mjs';
+
+const say = (msg) => console.error(`[oncehook] ${msg}`);
+const children = [];
+let stopping = false;
+
+function run(name, command, args, env = {}) {
+  const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  children.push(child);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    say(`${name} exited (${signal ?? code}); stopping the rest`);
+    stop(code ?? 1);
+  });
+  return child;
+}
+
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 8000).unref();
+  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on('exit', r))))).then(
+    () => process.exit(code),
+  );
+}
+
+const portOpen = (port) =>
+  new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => resolve(socket.destroy() && true));
+    socket.on('error', () => resolve(false));
+  });
+
+async function ensureRedis() {
+  if (process.env.REDIS_URL || process.env.REDIS_CLUSTER_NODES) return;
+  if (await portOpen(6379)) return say('using the Redis on 127.0.0.1:6379');
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    say('no Redis on 127.0.0.1:6379 and no redis-server installed: start one, or set REDIS_URL');
+    process.exit(1);
+  }
+  const dir = join(ROOT, '.data', 'redis');
+  mkdirSync(dir, { recursive: true });
+  say(`starting a development Redis on 127.0.0.1:6379 (AOF persistence, data in ${dir})`);
+  run('redis-server', 'redis-server', [
+    '--port',
+    '6379',
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--save',
+    '',
+  ]);
+  for (let i = 0; i < 100 && !(await portOpen(6379)); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+ensureDeps();
+await ensureRedis();
+const env = process.argv.includes('--crash') ? { SIMULATE_CRASH: 'charge' } : {};
+if (env.SIMULATE_CRASH) say("SIMULATE_CRASH=charge: each event's first charge attempt fails after charging");
+run('ingest', process.execPath, ['--import', 'tsx', 'apps/ingest/src/main.ts'], env);
+run('worker', process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], env);
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
