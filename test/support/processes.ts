@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort, waitFor } from './net.ts';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * One real app process (ingest or worker), started exactly as `pnpm start:<app>` starts it, in
+ * its own process group so that `kill()` (SIGKILL by default) takes it whole, mid-whatever.
+ */
+export interface AppProcess {
+  child: ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {}
+}
+
+export function spawnApp(app: 'ingest' | 'worker', env: Record<string, string>): AppProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+  running.add(child);
+  let out = '';
+  const append = (d: Buffer) => {
+    out += d;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    output: () => out,
+    kill(signal = 'SIGKILL') {
+      killGroup(child, signal);
+    },
+    exited,
+  };
+}
+
+/** Starts an ingest on a free port and waits until /readyz answers 200. */
+export async function startIngest(env: Record<string, string>) {
+  const port = await freePort();
+  const app = spawnApp('ingest', { ...env, PORT: String(port) });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,
+    60_000,
+    `ingest ready on ${base} (output: ${app.output().slice(-500)})`,
+  ).catch((err) => {
+    app.kill();
+    throw new Error(`${err.message}\n${app.output().slice(-2000)}`);
+  });
+  return { ...app, base, port };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const started = performance.now();
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    // biome-ignore lint/suspicious/noExplicitAny: tests inspect response bodies freely
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, text, ms: performance.now() - started };
+  } catch (err) {
+    return { status: 0, json: null, text: String(err), ms: performance.now() - started };
+  }
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+export async function pool<T, R>(
+  items: T[],
+  n: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T, i);
+      }
+    }),
+  );
+  return out;
+}
