@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import {
+  bullPrefix,
+  type Config,
+  createKeys,
+  createLogger,
+  createRedis,
+  parseConfig,
+  QUEUES,
+} from '@oncehook/shared';
+import { Queue } from 'bullmq';
+import { createApp } from './app.ts';
+import { createMetrics } from './metrics.ts';
+import { createProviders } from './providers/registry.ts';
+
+/**
+ * An ingest app for route tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
+ * QUEUE_PREFIX so tests never see each other's keys, no port. `close()` deletes every key made.
+ */
+export async function createTestApp(env: Record<string, string> = {}, opts: { now?: () => number } = {}) {
+  const config: Config = parseConfig({
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const redis = createRedis(config, 'fail-fast', 'oncehook-test');
+  await new Promise<void>((resolve, reject) => {
+    redis.once('ready', () => resolve());
+    redis.once('error', reject);
+  });
+  const keys = createKeys(config.QUEUE_PREFIX);
+  const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix(config) });
+  const app = createApp({
+    redis,
+    keys,
+    queue,
+    retry: config,
+    log: createLogger(config, 'ingest-test'),
+    providers: createProviders(config),
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    metrics: createMetrics([queue]),
+    now: opts.now,
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    app.request(path, {
+      method: 'POST',
+      body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  /** Every key this app's prefix owns (event records, BullMQ's). */
+  const ownKeys = async () => [
+    ...(await redis.keys(`${config.QUEUE_PREFIX}:*`)),
+    ...(await redis.keys(`${bullPrefix(config)}:*`)),
+  ];
+
+  return {
+    app,
+    config,
+    redis,
+    keys,
+    queue,
+    post,
+    ownKeys,
+    async close() {
+      const made = await ownKeys();
+      if (made.length) await redis.del(...made);
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
