@@ -56,6 +56,12 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     ...(await redis.keys(`${bullPrefix(config)}:*`)),
   ];
 
+  /** What a delivery leaves behind: event records, replay keys, jobs (BullMQ's queue meta aside). */
+  const traces = async () => ({
+    records: await redis.keys(`${config.QUEUE_PREFIX}:*`),
+    jobs: Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0),
+  });
+
   return {
     app,
     config,
@@ -64,6 +70,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     queue,
     post,
     ownKeys,
+    traces,
     async close() {
       const made = await ownKeys();
       if (made.length) await redis.del(...made);
@@ -74,3 +81,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
 }
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>;
+
+/** Response bodies in tests are inspected freely. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export const readJson = (res: Response): Promise<any> => res.json();

@@ -2,7 +2,10 @@ import { jobIdFor, type Keys, type RedisClient, readEventStatus, SOURCE_NAME } f
 import { Hono } from 'hono';
 import { ApiError, unavailable } from '../errors.ts';
 
-/** GET /status/:source/:eventId, and GET /status/:eventId for the demo source. */
+/**
+ * GET /status/:source/:eventId, and GET /status/:eventId for the demo source.
+ * GET /status?source=&eventId= addresses any id, even those no URL path can carry ('.', '..').
+ */
 export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }) {
   const app = new Hono();
 
@@ -18,6 +21,12 @@ export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }
   app.get('/status/:source/:eventId{.+}', async (c) =>
     c.json(await show(c.req.param('source'), c.req.param('eventId'))),
   );
+  app.get('/status', async (c) => {
+    const eventId = c.req.query('eventId');
+    if (!eventId)
+      throw new ApiError(400, 'missing_event_id', 'Give the event id as ?eventId= (and ?source=).');
+    return c.json(await show(c.req.query('source') ?? 'demo', eventId));
+  });
   app.get('/status/:eventId', async (c) => c.json(await show('demo', c.req.param('eventId'))));
   return app;
 }

@@ -1,0 +1,62 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+describe('health, readiness, metrics, ledger', () => {
+  it('/healthz answers while the process is alive', async () => {
+    const res = await t.app.request('/healthz');
+    expect(res.status).toBe(200);
+  });
+
+  it('/readyz writes to Redis to prove it takes writes', async () => {
+    const res = await t.app.request('/readyz');
+    expect(res.status).toBe(200);
+    expect(await t.redis.exists(t.keys.readyProbe)).toBe(1);
+  });
+
+  it('/readyz answers 503 once Redis is gone', async () => {
+    t.redis.disconnect();
+    const res = await t.app.request('/readyz');
+    expect(res.status).toBe(503);
+    expect((await readJson(res)).ok).toBe(false);
+    while (t.redis.status !== 'end') await new Promise((r) => setTimeout(r, 10));
+    await t.redis.connect();
+    expect((await t.app.request('/readyz')).status).toBe(200);
+  });
+
+  it('/metrics counts deliveries by outcome in the Prometheus format', async () => {
+    await t.post('/webhook', { event_id: 'evt_m' });
+    await t.post('/webhook', { event_id: 'evt_m' });
+    await t.post('/webhook', 'nope');
+    const res = await t.app.request('/metrics');
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="accepted"} 1');
+    expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="duplicate"} 1');
+    expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="refused"} 1');
+    expect(text).toMatch(/oncehook_queue_jobs\{queue="events",state="waiting"\} 1/);
+  });
+
+  it('/demo/ledger reports entries and per-currency totals', async () => {
+    expect(await readJson(await t.app.request('/demo/ledger'))).toEqual({ entries: 0, totals: {} });
+    await t.redis.rpush(t.keys.demoLedger, '{}', '{}');
+    await t.redis.hset(t.keys.demoLedgerTotals, { USD: '5998', EUR: '100' });
+    expect(await readJson(await t.app.request('/demo/ledger'))).toEqual({
+      entries: 2,
+      totals: { USD: 5998, EUR: 100 },
+    });
+  });
+
+  it('unknown routes answer 404 in the error shape', async () => {
+    const res = await t.app.request('/nope');
+    expect(res.status).toBe(404);
+    expect((await readJson(res)).error.code).toBe('not_found');
+  });
+});
