@@ -1,7 +1,9 @@
 import type { Logger } from '@oncehook/shared';
+import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { errorBody, toErrorResponse } from './errors.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { demoLedgerRoutes } from './routes/demo-ledger.ts';
 import { healthRoutes } from './routes/health.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -9,6 +11,9 @@ import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps extends WebhookDeps {
   log: Logger;
+  adminToken?: string;
+  /** Every queue, for the dashboard. */
+  queues: Queue[];
 }
 
 declare module 'hono' {
@@ -29,6 +34,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', statusRoutes(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', demoLedgerRoutes(deps));
+  app.route('/', adminRoutes(deps));
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
   app.onError(toErrorResponse);
   return app;

@@ -32,10 +32,15 @@ const app = createApp({
   providers,
   maxBodyBytes: config.MAX_BODY_BYTES,
   metrics: createMetrics([events, workflows]),
+  adminToken: config.ADMIN_TOKEN,
+  queues: [events, workflows],
 });
 
 const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
   log.info({ port: info.port, sources: [...providers.keys()] }, `ingest listening on :${info.port}`);
+  if (config.ADMIN_TOKEN)
+    log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
+  else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
 });
 
 let stopping = false;

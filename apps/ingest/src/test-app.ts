@@ -41,6 +41,8 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics([queue]),
     now: opts.now,
+    adminToken: config.ADMIN_TOKEN,
+    queues: [queue],
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
