@@ -7,6 +7,7 @@
 //   `--crash` is a shortcut for SIMULATE_CRASH=charge: the charge step fails after charging, once
 //   per event, so you can watch the retry reuse the same payment.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -75,6 +76,11 @@ ensureDeps();
 await ensureRedis();
 const env = process.argv.includes('--crash') ? { SIMULATE_CRASH: 'charge' } : {};
 if (env.SIMULATE_CRASH) say("SIMULATE_CRASH=charge: each event's first charge attempt fails after charging");
+if (!process.env.ADMIN_TOKEN) {
+  // A first try gets a dashboard, but never an open one: a fresh token, printed once.
+  env.ADMIN_TOKEN = `dev-${randomBytes(9).toString('base64url')}`;
+  say(`dashboard: http://localhost:${process.env.PORT || 3000}/admin/queues (any user, password ${env.ADMIN_TOKEN})`);
+}
 run('ingest', process.execPath, ['--import', 'tsx', 'apps/ingest/src/main.ts'], env);
 run('worker', process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], env);
 process.on('SIGINT', () => stop(0));
