@@ -7,7 +7,7 @@
 //   `--crash` is a shortcut for SIMULATE_CRASH=charge: the charge step fails after charging, once
 //   per event, so you can watch the retry reuse the same payment.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
