@@ -1,0 +1,155 @@
+import { JOB_NAMES, jobIdFor } from '@oncehook/shared';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
+import { postJson, startIngest } from './support/processes.ts';
+import { startTestRedis, type TestRedis } from './support/redis-server.ts';
+
+/**
+ * The rows of the failure table between "the dedupe record is written" and "the job exists":
+ * the enqueue is refused, or the ingest dies in between. The record must never make the
+ * provider's retry look like a duplicate, and a 503'd delivery must leave no count behind.
+ *
+ * The ingest logs in as its own ACL user, so that a test can take away what BullMQ's add needs
+ * (Lua scripts) while the dedupe record, written with plain commands, still goes through.
+ */
+
+const USER = 'ingest';
+const PASSWORD = 'ingest-password';
+
+let redis: TestRedis;
+let ingest: Awaited<ReturnType<typeof startIngest>>;
+let view: Inspector;
+
+const allowScripts = (allowed: boolean) =>
+  redis.cli('ACL', 'SETUSER', USER, allowed ? '+@scripting' : '-@scripting');
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  redis.cli('ACL', 'SETUSER', USER, 'on', `>${PASSWORD}`, '~*', '&*', '+@all');
+});
+
+// A fresh ingest and QUEUE_PREFIX per test: job counts are the test's own.
+beforeEach(async () => {
+  const prefix = randomPrefix('enq');
+  ingest = await startIngest({
+    REDIS_URL: `redis://${USER}:${PASSWORD}@127.0.0.1:${redis.port}`,
+    QUEUE_PREFIX: prefix,
+  });
+  view = inspect(redis.url, prefix);
+});
+
+afterEach(async () => {
+  allowScripts(true);
+  ingest.kill();
+  await ingest.exited;
+  await view.close();
+});
+
+afterAll(() => {
+  redis?.stop();
+});
+
+let seq = 0;
+const newEvent = (tag: string) => ({
+  event_id: `${tag}-${++seq}-${Date.now()}`,
+  type: 'payment.succeeded',
+  amount: 4999,
+  currency: 'USD',
+});
+const deliver = (body: { event_id: string }) => postJson(`${ingest.base}/webhook`, body);
+const status = async (id: string) => {
+  const res = await fetch(`${ingest.base}/status/${encodeURIComponent(id)}`);
+  // biome-ignore lint/suspicious/noExplicitAny: a status body is inspected freely
+  return { code: res.status, body: (await res.json()) as any };
+};
+
+describe('the enqueue is refused after the dedupe record was written', () => {
+  it('answers 503, enqueues nothing, counts nothing; the retry is accepted and enqueued once', async () => {
+    const body = newEvent('refused');
+    allowScripts(false);
+
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const refused = await deliver(body);
+      expect(refused.status, refused.text).toBe(503);
+      expect(refused.json).toMatchObject({ error: { code: 'unavailable', message: expect.any(String) } });
+    }
+    // The record was written (so this really is "after the dedupe write") and says pending.
+    const record = await view.record(body.event_id);
+    expect(record.payload).toBe(JSON.stringify(body));
+    expect(record.enqueuedAt).toBeUndefined();
+    expect(record.deliveries).toBeUndefined();
+    expect(await view.jobCount()).toBe(0);
+    expect((await status(body.event_id)).code).toBe(404);
+    expect(ingest.output()).toMatch(/NOPERM/);
+
+    allowScripts(true);
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
+    expect(await view.jobCount()).toBe(1);
+    expect(JSON.parse((await view.job(body.event_id))?.payload ?? 'null')).toEqual(body);
+
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: true });
+    expect(await view.jobCount()).toBe(1);
+    const shown = await status(body.event_id);
+    expect(shown.code).toBe(200);
+    expect(shown.body).toMatchObject({ state: 'queued', deliveries: 2, conflicts: 0 });
+  });
+
+  it('keeps the first accepted body when a later delivery differs, and counts the conflict', async () => {
+    const first = newEvent('conflict');
+    const changed = { ...first, amount: 1 };
+
+    allowScripts(false);
+    expect((await deliver(first)).status).toBe(503);
+    allowScripts(true);
+    expect((await deliver(first)).json).toEqual({ received: true, duplicate: false });
+    expect((await deliver(changed)).json).toEqual({ received: true, duplicate: true });
+    expect((await deliver(first)).json).toEqual({ received: true, duplicate: true });
+
+    expect(await view.jobCount()).toBe(1);
+    expect(JSON.parse((await view.job(first.event_id))?.payload ?? 'null')).toEqual(first);
+    expect((await view.record(first.event_id)).payload).toBe(JSON.stringify(first));
+    expect((await status(first.event_id)).body).toMatchObject({ deliveries: 3, conflicts: 1 });
+    expect(ingest.output()).toMatch(/first body is kept/);
+  });
+});
+
+describe('the ingest dies between the dedupe write and the enqueue', () => {
+  it('the retry finds the record pending and enqueues it, once', async () => {
+    const body = newEvent('died');
+    await view.openRecordOnly(body.event_id, body);
+    expect((await status(body.event_id)).code).toBe(404);
+    expect(await view.jobCount()).toBe(0);
+
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
+    expect(await view.jobCount()).toBe(1);
+    expect(JSON.parse((await view.job(body.event_id))?.payload ?? 'null')).toEqual(body);
+
+    const again = await Promise.all([deliver(body), deliver(body), deliver(body)]);
+    expect(again.map((a) => a.json?.duplicate)).toEqual([true, true, true]);
+    expect(await view.jobCount()).toBe(1);
+    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 4 });
+  });
+
+  it('after the enqueue, before the count: the retry is accepted, still one job', async () => {
+    const body = newEvent('died-late');
+    await view.openRecordOnly(body.event_id, body);
+    const tag = jobIdFor('demo', body.event_id);
+    await view.events.add(
+      JOB_NAMES.event,
+      {
+        source: 'demo',
+        eventId: body.event_id,
+        type: body.type,
+        payload: JSON.stringify(body),
+        receivedAt: 1,
+      },
+      { jobId: tag },
+    );
+    expect((await status(body.event_id)).code).toBe(404);
+
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: true });
+    expect(await view.jobCount()).toBe(1);
+    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 2 });
+  });
+});

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
+import { freePort, waitFor } from './support/net.ts';
+import { type AppProcess, postJson, spawnApp, startIngest } from './support/processes.ts';
+import { startTestRedis, type TestRedis } from './support/redis-server.ts';
+
+/**
+ * Redis goes away under a running ingest (or is not there when it starts): deliveries are refused
+ * with 503 at once, never 200 and never left hanging past a provider's timeout, /readyz says 503,
+ * and when Redis is back the same ingest process accepts and enqueues again by itself.
+ *
+ * The 2 s goal is a benchmark number (bench/ingest.ts), not an assertion here: the machine runs
+ * other tests at the same time. The times are printed; the assertions are on outcomes.
+ */
+
+let redis: TestRedis | undefined;
+let ingest: AppProcess | undefined;
+let view: Inspector | undefined;
+
+afterEach(async () => {
+  ingest?.kill();
+  await ingest?.exited;
+  await view?.close();
+  redis?.stop();
+  ingest = view = redis = undefined;
+});
+
+const event = (id: string) => ({ event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
+const readyz = async (base: string) =>
+  (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null))?.status ?? 0;
+
+/** Fires `n` deliveries of new events at once, and `n` more one after another. */
+async function deliverWhileDown(base: string, tag: string, n: number) {
+  const together = await Promise.all(
+    Array.from({ length: n }, (_, i) => postJson(`${base}/webhook`, event(`${tag}-c${i}`))),
+  );
+  const oneByOne = [];
+  for (let i = 0; i < n; i++) oneByOne.push(await postJson(`${base}/webhook`, event(`${tag}-s${i}`)));
+  return [...together, ...oneByOne];
+}
+
+function expectAllRefused(answers: Awaited<ReturnType<typeof postJson>>[], label: string) {
+  const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
+  console.log(
+    `[${label}] ${answers.length} deliveries while Redis is down: statuses ${[
+      ...new Set(answers.map((a) => a.status)),
+    ].join(
+      ',',
+    )}; answer time median ${ms[Math.floor(ms.length / 2)]?.toFixed(0)} ms, max ${ms.at(-1)?.toFixed(0)} ms`,
+  );
+  // 503 (not 0, which is postJson's 10 s timeout): refused, never acknowledged, never left hanging.
+  for (const a of answers) {
+    expect(a.status, a.text).toBe(503);
+    expect(a.json?.error?.code).toBe('unavailable');
+  }
+}
+
+describe('Redis killed while the ingest runs', () => {
+  it('refuses with 503 and /readyz 503, then recovers without a restart', async () => {
+    redis = await startTestRedis();
+    const prefix = randomPrefix('outage');
+    const running = await startIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    ingest = running;
+    const base = running.base;
+
+    expect((await postJson(`${base}/webhook`, event('before'))).json).toEqual({
+      received: true,
+      duplicate: false,
+    });
+
+    redis.kill();
+    const killedAt = performance.now();
+    const first = await postJson(`${base}/webhook`, event('first-after-kill'));
+    console.log(`[killed] first delivery after SIGKILL: ${first.status} in ${first.ms.toFixed(0)} ms`);
+    expect(first.status).toBe(503);
+
+    expectAllRefused(await deliverWhileDown(base, 'down', 20), 'killed');
+    expect(await readyz(base)).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // Still refusing after several reconnect attempts have failed.
+    await waitFor(() => performance.now() - killedAt > 3000, 10_000);
+    expectAllRefused(await deliverWhileDown(base, 'still-down', 5), 'killed, 3 s later');
+    expect(await readyz(base)).toBe(503);
+
+    await redis.start();
+    const restartedAt = performance.now();
+    await waitFor(async () => (await readyz(base)) === 200, 30_000, '/readyz 200 after the restart');
+    console.log(
+      `[killed] /readyz 200 again ${(performance.now() - restartedAt).toFixed(0)} ms after restart`,
+    );
+
+    view = inspect(redis.url, prefix);
+    // The restarted Redis is empty (no persistence): the BullMQ queue must still take a real add
+    // through the ingest's Queue, whose connection was lost and whose scripts Redis no longer has.
+    for (const id of ['after-restart', 'down-c0', 'down-s0']) {
+      const res = await postJson(`${base}/webhook`, event(id));
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual({ received: true, duplicate: false });
+      expect((await view.job(id))?.eventId).toBe(id);
+    }
+    expect((await postJson(`${base}/webhook`, event('after-restart'))).json?.duplicate).toBe(true);
+    expect(await view.jobCount()).toBe(3);
+    expect(running.output()).not.toMatch(/unhandled|uncaught/i);
+  });
+});
+
+describe('Redis down when the ingest starts', () => {
+  it('serves 503 until Redis comes up, then accepts and enqueues without a restart', async () => {
+    redis = await startTestRedis();
+    redis.kill();
+    const prefix = randomPrefix('latestart');
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    ingest = spawnApp('ingest', { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, PORT: String(port) });
+    await waitFor(
+      async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok,
+      60_000,
+      'ingest listening',
+    );
+
+    expect(await readyz(base)).toBe(503);
+    expectAllRefused(await deliverWhileDown(base, 'never-up', 10), 'down at start');
+
+    await redis.start();
+    await waitFor(async () => (await readyz(base)) === 200, 30_000, '/readyz 200 once Redis is up');
+
+    view = inspect(redis.url, prefix);
+    for (const id of ['first-ever', 'never-up-c0']) {
+      const res = await postJson(`${base}/webhook`, event(id));
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual({ received: true, duplicate: false });
+      expect((await view.job(id))?.eventId).toBe(id);
+    }
+    expect(await view.jobCount()).toBe(2);
+  });
+});

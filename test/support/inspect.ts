@@ -1,0 +1,70 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { bullPrefix, createKeys, type EventJob, eventJobSchema, jobIdFor, QUEUES } from '@oncehook/shared';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { openRecord } from '../../apps/ingest/src/dedupe.ts';
+
+/** A fresh QUEUE_PREFIX, so that no two tests (or engineers) ever share keys. */
+export const randomPrefix = (tag = 't') => `${tag}${randomUUID().slice(0, 8)}`;
+
+/**
+ * The test's own view of what an ingest left in Redis: its event records and BullMQ's `events`
+ * queue, read through BullMQ's API rather than its key layout. A patient connection (offline
+ * queue on) so that it rides out the Redis restarts the tests cause.
+ */
+export function inspect(redisUrl: string, queuePrefix: string) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
+  redis.on('error', () => {});
+  const keys = createKeys(queuePrefix);
+  const events = new Queue(QUEUES.events, {
+    connection: redis,
+    prefix: bullPrefix({ QUEUE_PREFIX: queuePrefix }),
+  });
+  events.on('error', () => {});
+
+  return {
+    redis,
+    keys,
+    events,
+    /** Every job of the events queue, whatever its state. */
+    async jobCount() {
+      const counts = await events.getJobCounts();
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    async job(eventId: string, source = 'demo'): Promise<EventJob | undefined> {
+      const job = await events.getJob(jobIdFor(source, eventId));
+      return job ? eventJobSchema.parse(job.data) : undefined;
+    },
+    async record(eventId: string, source = 'demo') {
+      return redis.hgetall(keys.event(jobIdFor(source, eventId)));
+    },
+    /**
+     * Does what a delivery's first step does (the ingest's own `openRecord`: the dedupe record,
+     * "pending") and nothing after it: an ingest that died before its enqueue.
+     */
+    async openRecordOnly(eventId: string, body: unknown, source = 'demo') {
+      const raw = Buffer.from(JSON.stringify(body));
+      const opened = await openRecord(
+        redis,
+        keys,
+        jobIdFor(source, eventId),
+        {
+          source,
+          eventId,
+          type: String((body as { type?: unknown }).type ?? 'unknown'),
+          payload: raw.toString('utf8'),
+          bodyHash: createHash('sha256').update(raw).digest('hex'),
+          receivedAt: Date.now(),
+        },
+        3600,
+      );
+      if (!opened.pending) throw new Error('the record should read as pending');
+    },
+    async close() {
+      await events.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export type Inspector = ReturnType<typeof inspect>;
