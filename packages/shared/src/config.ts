@@ -49,6 +49,8 @@ const schema = z.object({
   DEDUPE_TTL_SECONDS: withDefault(int(60, 60 * 60 * 24 * 365), 604800),
   MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
   PAYMENTS_URL: optional(httpUrl),
+  // The secret key sent to PAYMENTS_URL (a real Stripe needs one; test doubles accept any).
+  PAYMENTS_API_KEY: optional(z.string().min(1)),
   MAILER_URL: optional(httpUrl),
   MAX_ATTEMPTS: withDefault(int(1, 1000), 8),
   BACKOFF_MS: withDefault(int(1, 24 * 60 * 60 * 1000), 1000),

@@ -6,3 +6,4 @@ export * from './keys.ts';
 export * from './logger.ts';
 export * from './queues.ts';
 export * from './redis.ts';
+export * from './workflow.ts';

@@ -21,3 +21,8 @@ export function parseJobId(jobId: string): { source: string; eventId: string } {
     eventId: Buffer.from(jobId.slice(dot + 1), 'base64url').toString('utf8'),
   };
 }
+
+/** The job id of one workflow run of an event (workflow names never contain `.` or `:`). */
+export function workflowJobId(tag: string, workflow: string): string {
+  return `${tag}.${workflow}`;
+}

@@ -15,6 +15,7 @@ export const QUEUES = {
 
 export const JOB_NAMES = {
   event: 'event',
+  workflow: 'workflow',
 } as const;
 
 /** BullMQ's key prefix. Braced so that every key of a queue shares one Redis Cluster slot. */
