@@ -69,6 +69,8 @@ const schema = z.object({
 export type Config = z.output<typeof schema> & {
   /** Per-source dedupe windows from `DEDUPE_TTL_SECONDS_<SOURCE>` (source lower-cased). */
   dedupeTtlBySource: Record<string, number>;
+  /** Every `<NAME>_WEBHOOK_SECRET` (comma-separated), by variable name: custom sources' secrets. */
+  webhookSecrets: Record<string, string[]>;
 };
 
 export class ConfigError extends Error {
@@ -79,6 +81,7 @@ export class ConfigError extends Error {
 }
 
 const TTL_OVERRIDE = /^DEDUPE_TTL_SECONDS_([A-Z0-9_]+)$/;
+const WEBHOOK_SECRET = /^[A-Z][A-Z0-9_]*_WEBHOOK_SECRET$/;
 
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
@@ -101,8 +104,16 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     else problems.push(`${name}: must be a whole number of seconds between 60 and 31536000 (got "${value}")`);
   }
 
+  const webhookSecrets: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!WEBHOOK_SECRET.test(name) || name in schema.shape || value === undefined || value === '') continue;
+    const parsed = secrets.safeParse(value);
+    if (parsed.success) webhookSecrets[name] = parsed.data;
+    else problems.push(`${name}: must hold at least one secret`);
+  }
+
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
-  return { ...result.data, dedupeTtlBySource };
+  return { ...result.data, dedupeTtlBySource, webhookSecrets };
 }
 
 /** For `main.ts`: parse or print the problems and exit, before anything connects. */
