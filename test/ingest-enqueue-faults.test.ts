@@ -153,3 +153,29 @@ describe('the ingest dies between the dedupe write and the enqueue', () => {
     expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 2 });
   });
 });
+
+describe('a Redis user without the @dangerous commands (INFO among them)', () => {
+  it('still enqueues: the queue does not depend on a start-up INFO that may be refused', async () => {
+    const hardened = 'hardened';
+    redis.cli('ACL', 'SETUSER', hardened, 'on', `>${PASSWORD}`, '~*', '&*', '+@all', '-@dangerous');
+    const prefix = randomPrefix('hard');
+    const app = await startIngest({
+      REDIS_URL: `redis://${hardened}:${PASSWORD}@127.0.0.1:${redis.port}`,
+      QUEUE_PREFIX: prefix,
+    });
+    const own = inspect(redis.url, prefix);
+    try {
+      const body = newEvent('hardened');
+      const res = await postJson(`${app.base}/webhook`, body);
+      expect(res.status, `${res.text}\n${app.output()}`).toBe(200);
+      expect(res.json).toEqual({ received: true, duplicate: false });
+      expect((await own.job(body.event_id))?.eventId).toBe(body.event_id);
+      expect((await postJson(`${app.base}/webhook`, body)).json?.duplicate).toBe(true);
+      expect(await own.jobCount()).toBe(1);
+    } finally {
+      app.kill();
+      await app.exited;
+      await own.close();
+    }
+  });
+});

@@ -18,8 +18,13 @@ const log = createLogger(config, 'ingest');
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
 const prefix = bullPrefix(config);
-const events = new Queue(QUEUES.events, { connection: redis, prefix });
-const workflows = new Queue(QUEUES.workflows, { connection: redis, prefix });
+// skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
+// fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue
+// rejects every add until the process restarts, while /readyz still says 200. Without it the
+// Queue's start-up only waits for the connection, which reconnects by itself.
+const queueOptions = { connection: redis, prefix, skipVersionCheck: true };
+const events = new Queue(QUEUES.events, queueOptions);
+const workflows = new Queue(QUEUES.workflows, queueOptions);
 for (const q of [events, workflows]) q.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
 const providers = createProviders(config);
