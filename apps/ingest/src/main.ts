@@ -10,10 +10,12 @@ import {
 import { Queue } from 'bullmq';
 import { createApp } from './app.ts';
 import { createMetrics } from './metrics.ts';
-import { createProviders } from './providers/registry.ts';
+import { createProvidersOrExit } from './providers/registry.ts';
 
 const config = loadConfigOrExit();
 const log = createLogger(config, 'ingest');
+// Before connecting: a bad SOURCES_FILE or key stops the process here, with a message naming it.
+const providers = createProvidersOrExit(config);
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
@@ -27,7 +29,6 @@ const events = new Queue(QUEUES.events, queueOptions);
 const workflows = new Queue(QUEUES.workflows, queueOptions);
 for (const q of [events, workflows]) q.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
 
-const providers = createProviders(config);
 const app = createApp({
   redis,
   keys: createKeys(config.QUEUE_PREFIX),

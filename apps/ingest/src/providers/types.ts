@@ -17,6 +17,11 @@ export interface VerifiedEvent {
    * re-sent under a new id is recognised as a replay.
    */
   idUnsigned?: boolean;
+  /**
+   * The JSON to store and hand to the worker, when it is not the raw body itself (GitHub's
+   * form-encoded `payload=` deliveries). The signature and the body hash stay on the raw bytes.
+   */
+  payload?: string;
 }
 
 export type Verification =
@@ -29,6 +34,8 @@ export interface Provider {
   readonly name: string;
   /** How long a delivered id is remembered: at least the provider's longest retry window. */
   readonly dedupeTtlSeconds: number;
+  /** Also accepts `application/x-www-form-urlencoded` bodies (the verifier unwraps them). */
+  readonly acceptsForm?: boolean;
   verify(req: WebhookRequest): Verification | Promise<Verification>;
 }
 

@@ -1,0 +1,81 @@
+import type { Config } from '@oncehook/shared';
+import { dedupeWindow } from './dedupe-window.ts';
+import { checkEventId, parseJsonObject } from './json-body.ts';
+import { badSignature, hmac, safeEqual, withinTolerance } from './signing.ts';
+import type { SourceSpec } from './sources-file.ts';
+import { type Provider, refuse } from './types.ts';
+
+/**
+ * A source declared in SOURCES_FILE: HMAC over a template of `{body}`, `{timestamp}` and `{id}`,
+ * the event id from a JSON path or a header. Not served (null) while its secret is unset.
+ */
+export function customProvider(name: string, spec: SourceSpec, config: Config): Provider | null {
+  const secretEnv = spec.secretEnv ?? `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
+  const secrets = config.webhookSecrets[secretEnv];
+  if (!secrets) return null;
+
+  const sig = spec.signature;
+  const refused = badSignature(sig.header);
+  const [before, after] = sig.signed.split('{body}') as [string, string];
+  // The id is covered by the signature if it is in the body, or its header is in the template;
+  // a type from an unsigned header makes a type-qualified id unsigned too.
+  const idSigned =
+    ('jsonPath' in spec.eventId || sig.signed.includes('{id}')) &&
+    (!spec.idIncludesType || (spec.eventType !== undefined && 'jsonPath' in spec.eventType));
+
+  return {
+    name,
+    dedupeTtlSeconds: dedupeWindow(config, name, spec.dedupeTtlSeconds),
+    verify({ rawBody, headers, nowMs }) {
+      const header = headers.get(sig.header);
+      if (!header) return refused;
+      const timestamp = sig.timestamp ? (headers.get(sig.timestamp.header)?.trim() ?? '') : '';
+      if (sig.timestamp) {
+        if (!/^\d{1,16}$/.test(timestamp)) return refused;
+        const seconds = Number(timestamp) / (sig.timestamp.unit === 'ms' ? 1000 : 1);
+        if (!withinTolerance(seconds, nowMs, sig.timestamp.toleranceSeconds)) return refused;
+      }
+      const idHeader = 'header' in spec.eventId ? (headers.get(spec.eventId.header) ?? '') : '';
+      const fill = (part: string) => part.replaceAll('{timestamp}', timestamp).replaceAll('{id}', idHeader);
+      const candidates = (sig.separator ? header.split(sig.separator) : [header]).map((s) => s.trim());
+      const given = candidates
+        .filter((s) => s.startsWith(sig.prefix))
+        .map((s) => Buffer.from(s.slice(sig.prefix.length), sig.encoding));
+      // Accept if ANY secret matches ANY signature: rotation on our side or on the sender's.
+      const signed = secrets.some((secret) => {
+        const expected = hmac(sig.algorithm, secret, fill(before), rawBody, fill(after));
+        return given.some((g) => safeEqual(expected, g));
+      });
+      if (!signed) return refused;
+
+      const body = parseJsonObject(rawBody);
+      if (!body.ok) return body;
+      const pick = (where: SourceSpec['eventId']) =>
+        'header' in where ? headers.get(where.header) : atPath(body.value, where.jsonPath);
+      const id = pick(spec.eventId);
+      const type = spec.eventType ? pick(spec.eventType) : undefined;
+      if (spec.idIncludesType && !type) {
+        return refuse(422, 'invalid_event_type', 'This source needs an event type to qualify its ids.');
+      }
+      const eventId = spec.idIncludesType && type ? `${type}:${id}` : id;
+      const bad = checkEventId(id, 'eventId') ?? checkEventId(eventId, 'eventId');
+      if (bad) return bad;
+      return {
+        ok: true,
+        event: { id: eventId as string, type: type || 'unknown', ...(idSigned ? {} : { idUnsigned: true }) },
+      };
+    },
+  };
+}
+
+/** `data.object.id` or `$.data.object.id`; numeric segments index arrays. Strings and integers only. */
+function atPath(value: unknown, path: string): string | undefined {
+  let at = value;
+  for (const key of path.replace(/^\$\./, '').split('.')) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  if (typeof at === 'string') return at;
+  if (Number.isSafeInteger(at)) return String(at);
+  return undefined;
+}

@@ -1,0 +1,60 @@
+import { verifyWithFallback } from '@octokit/webhooks-methods';
+import { dedupeWindow } from './dedupe-window.ts';
+import { checkEventId, parseJsonObject } from './json-body.ts';
+import { badSignature, utf8Text } from './signing.ts';
+import { type Provider, type ProviderFactory, refuse } from './types.ts';
+
+/**
+ * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC of the body>`, checked by
+ * `@octokit/webhooks-methods`. The event id is `X-GitHub-Delivery`, which GitHub keeps on
+ * redeliveries (it identifies the event, not the attempt) — but it is a header the signature does
+ * not cover, so the ingest also dedupes on the signed body (`idUnsigned`).
+ *
+ * GitHub never retries by itself; deliveries can be redelivered by hand for 3 days (7 on GitHub
+ * Enterprise Server), inside the default 7-day window.
+ *
+ * Content type: GitHub offers `application/json` and `application/x-www-form-urlencoded` (the
+ * API's default), where the JSON travels as the `payload` form field. Both are accepted; the
+ * signature is checked on the raw form body and the JSON inside it is what gets stored.
+ */
+const SIGNATURE = 'x-hub-signature-256';
+const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+export const github: ProviderFactory = (config) => {
+  const [first, ...others] = config.GITHUB_WEBHOOK_SECRET ?? [];
+  if (!first) return null;
+  const refused = badSignature('X-Hub-Signature-256');
+
+  const provider: Provider = {
+    name: 'github',
+    dedupeTtlSeconds: dedupeWindow(config, 'github'),
+    acceptsForm: true,
+    async verify({ rawBody, headers }) {
+      const signature = headers.get(SIGNATURE);
+      if (!signature || rawBody.length === 0) return refused;
+      const body = utf8Text(rawBody);
+      if (!body.ok) return refused;
+      // Accept if ANY configured secret matches: during a rotation both are live.
+      const signed = await verifyWithFallback(first, body.text, signature, others).catch(() => false);
+      if (!signed) return refused;
+
+      const isForm = FORM.test(headers.get('content-type') ?? '');
+      const json = isForm ? new URLSearchParams(body.text).get('payload') : body.text;
+      if (json === null) return refuse(400, 'missing_payload', 'The form body has no payload field.');
+      const event = parseJsonObject(Buffer.from(json, 'utf8'));
+      if (!event.ok) return event;
+
+      const id = headers.get('x-github-delivery');
+      const bad = checkEventId(id, 'X-GitHub-Delivery');
+      if (bad) return bad;
+      const name = headers.get('x-github-event') || 'unknown';
+      const action = event.value.action;
+      const type = typeof action === 'string' && action ? `${name}.${action}` : name;
+      return {
+        ok: true,
+        event: { id: id as string, type, idUnsigned: true, ...(isForm ? { payload: json } : {}) },
+      };
+    },
+  };
+  return provider;
+};
