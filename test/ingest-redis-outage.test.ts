@@ -1,7 +1,8 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
 import { freePort, waitFor } from './support/net.ts';
-import { type AppProcess, postJson, spawnApp, startIngest } from './support/processes.ts';
+import { type AppProcess, pool, postJson, spawnApp, startIngest } from './support/processes.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 /**
@@ -26,6 +27,20 @@ afterEach(async () => {
 });
 
 const event = (id: string) => ({ event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
+/** SIGKILL is sent, not done: wait until the port refuses connections, so Redis is really gone. */
+const refused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+const killRedis = async (r: TestRedis) => {
+  r.kill();
+  await waitFor(() => refused(r.port), 10_000, 'redis-server gone');
+};
 const readyz = async (base: string) =>
   (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null))?.status ?? 0;
 
@@ -62,14 +77,29 @@ describe('Redis killed while the ingest runs', () => {
     const running = await startIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
     ingest = running;
     const base = running.base;
+    const live = inspect(redis.url, prefix);
+    view = live;
 
     expect((await postJson(`${base}/webhook`, event('before'))).json).toEqual({
       received: true,
       duplicate: false,
     });
 
-    redis.kill();
+    // A storm in flight when Redis dies: each delivery is either acknowledged or refused.
+    const inFlight = pool(
+      Array.from({ length: 1000 }, (_, i) => i),
+      16,
+      (i) => postJson(`${base}/webhook`, event(`inflight-${i}`)),
+    );
+    await waitFor(async () => (await live.jobCount()) > 50, 30_000, 'the storm under way');
+    await killRedis(redis);
     const killedAt = performance.now();
+    const storm = await inFlight;
+    const outcome = (status: number) => storm.filter((a) => a.status === status).length;
+    console.log(`[killed] in-flight storm: ${outcome(200)} acknowledged, ${outcome(503)} refused`);
+    expect(outcome(200) + outcome(503)).toBe(storm.length);
+    expect(outcome(503)).toBeGreaterThan(0);
+
     const first = await postJson(`${base}/webhook`, event('first-after-kill'));
     console.log(`[killed] first delivery after SIGKILL: ${first.status} in ${first.ms.toFixed(0)} ms`);
     expect(first.status).toBe(503);
@@ -89,17 +119,16 @@ describe('Redis killed while the ingest runs', () => {
       `[killed] /readyz 200 again ${(performance.now() - restartedAt).toFixed(0)} ms after restart`,
     );
 
-    view = inspect(redis.url, prefix);
     // The restarted Redis is empty (no persistence): the BullMQ queue must still take a real add
     // through the ingest's Queue, whose connection was lost and whose scripts Redis no longer has.
     for (const id of ['after-restart', 'down-c0', 'down-s0']) {
       const res = await postJson(`${base}/webhook`, event(id));
       expect(res.status, res.text).toBe(200);
       expect(res.json).toEqual({ received: true, duplicate: false });
-      expect((await view.job(id))?.eventId).toBe(id);
+      expect((await live.job(id))?.eventId).toBe(id);
     }
     expect((await postJson(`${base}/webhook`, event('after-restart'))).json?.duplicate).toBe(true);
-    expect(await view.jobCount()).toBe(3);
+    expect(await live.jobCount()).toBe(3);
     expect(running.output()).not.toMatch(/unhandled|uncaught/i);
   });
 });
@@ -107,7 +136,7 @@ describe('Redis killed while the ingest runs', () => {
 describe('Redis down when the ingest starts', () => {
   it('serves 503 until Redis comes up, then accepts and enqueues without a restart', async () => {
     redis = await startTestRedis();
-    redis.kill();
+    await killRedis(redis);
     const prefix = randomPrefix('latestart');
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -132,5 +161,38 @@ describe('Redis down when the ingest starts', () => {
       expect((await view.job(id))?.eventId).toBe(id);
     }
     expect(await view.jobCount()).toBe(2);
+  });
+});
+
+describe('Redis hangs (SIGSTOP: up, connected, answering nothing)', () => {
+  it('refuses with 503 once the command timeout passes, then recovers; the 503s left no count', async () => {
+    redis = await startTestRedis();
+    const prefix = randomPrefix('hang');
+    const running = await startIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+    ingest = running;
+    const base = running.base;
+    view = inspect(redis.url, prefix);
+    const pid = Number(/process_id:(\d+)/.exec(redis.cli('INFO', 'server'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+
+    process.kill(pid, 'SIGSTOP');
+    try {
+      expectAllRefused(await deliverWhileDown(base, 'hung', 5), 'hung');
+      expect(await readyz(base)).toBe(503);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+
+    await waitFor(async () => (await readyz(base)) === 200, 30_000, '/readyz 200 after SIGCONT');
+    // Redis ran the commands it had been sent once it woke up: whatever of those deliveries got
+    // written (a pending record, perhaps even a job) must not make their retries duplicates.
+    for (const id of ['hung-c0', 'hung-c4', 'hung-s0', 'hung-s4']) {
+      expect((await fetch(`${base}/status/${id}`)).status).toBe(404);
+      const res = await postJson(`${base}/webhook`, event(id));
+      expect(res.json, res.text).toEqual({ received: true, duplicate: false });
+      expect((await view.job(id))?.eventId).toBe(id);
+    }
+    expect((await postJson(`${base}/webhook`, event('hung-c0'))).json?.duplicate).toBe(true);
+    expect(await view.jobCount()).toBe(4);
   });
 });
