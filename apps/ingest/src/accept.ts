@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jobIdFor, type Keys, type Logger, type RedisClient } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
-import { countDelivery, openRecord } from './dedupe.ts';
+import { claimSignedBody, countDelivery, countReplay, openRecord, takeOverSignedBody } from './dedupe.ts';
 import { enqueueEvent, type RetryConfig } from './enqueue.ts';
 import { unavailable } from './errors.ts';
 
@@ -19,12 +19,18 @@ export interface IncomingEvent {
   type: string;
   rawBody: Buffer;
   ttlSeconds: number;
+  /** What to store and enqueue when it is not the raw body (see VerifiedEvent.payload). */
+  payload?: string;
+  /** The event id is not covered by the signature: also dedupe on the signed body. */
+  idUnsigned?: boolean;
 }
 
 export interface Accepted {
   duplicate: boolean;
   deliveries: number;
   conflict: boolean;
+  /** A signed body already accepted under another event id: counted there, nothing stored. */
+  replay?: boolean;
 }
 
 /**
@@ -38,11 +44,15 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
   const bodyHash = createHash('sha256').update(event.rawBody).digest('hex');
   const receivedAt = Date.now();
   try {
+    if (event.idUnsigned) {
+      const replay = await replayOf(deps, event, tag, bodyHash);
+      if (replay) return replay;
+    }
     const opened = await openRecord(
       redis,
       keys,
       tag,
-      { ...event, payload: event.rawBody.toString('utf8'), bodyHash, receivedAt },
+      { ...event, payload: event.payload ?? event.rawBody.toString('utf8'), bodyHash, receivedAt },
       event.ttlSeconds,
     );
     const { record } = opened;
@@ -74,4 +84,37 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
   } catch (err) {
     throw unavailable(err);
   }
+}
+
+/**
+ * For sources whose event id travels outside the signature: a captured delivery re-sent under a
+ * new id is recognised by its signed body, counted as a replay of the first event, and nothing
+ * is stored for the new id. Returns null when this delivery goes on as usual.
+ *
+ * The claim is written before the record, so it outlives a delivery that then failed (503). That
+ * is harmless: the provider's retry carries the same id and finds its own claim. Only a
+ * different id with the same body is a replay — and it is answered 200 only once the first
+ * event is durable (enqueued); before that, 503, and the copy comes back later as a replay.
+ */
+async function replayOf(
+  deps: AcceptDeps,
+  event: IncomingEvent,
+  tag: string,
+  bodyHash: string,
+): Promise<Accepted | null> {
+  const claim = { source: event.source, bodyHash, tag };
+  const owner = await claimSignedBody(deps.redis, deps.keys, claim, event.ttlSeconds);
+  if (owner === tag) return null;
+  const counted = await countReplay(deps.redis, deps.keys, owner, event.ttlSeconds);
+  if (counted === 'pending') throw new Error('the first delivery of this signed body is not enqueued yet');
+  if (counted === 'gone') {
+    // The first owner's record expired, or its ingest died before writing it: this one takes over.
+    await takeOverSignedBody(deps.redis, deps.keys, claim, event.ttlSeconds);
+    return null;
+  }
+  deps.log.warn(
+    { source: event.source, eventId: event.eventId, original: owner },
+    'signed body already accepted under another event id: replay, not processed again',
+  );
+  return { duplicate: true, deliveries: 0, conflict: false, replay: true };
 }

@@ -77,3 +77,50 @@ export async function countDelivery(
   const [deliveries] = unwrap(await tx.exec());
   return Number(deliveries);
 }
+
+/**
+ * Replay detection for sources whose event id is not signed: claims the signed body for this
+ * event (`SET NX`, same window as the record) and returns the event that owns it — this one, or
+ * the one the body was first accepted as.
+ */
+export async function claimSignedBody(
+  redis: RedisClient,
+  keys: Keys,
+  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
+  ttlSeconds: number,
+): Promise<string> {
+  const key = keys.signedBody(source, bodyHash);
+  const [, owner] = unwrap(await redis.multi().set(key, tag, 'EX', ttlSeconds, 'NX').get(key).exec());
+  return String(owner);
+}
+
+/** Points the signed body at this event, once its previous owner's record is known to be gone. */
+export async function takeOverSignedBody(
+  redis: RedisClient,
+  keys: Keys,
+  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
+  ttlSeconds: number,
+): Promise<void> {
+  await redis.set(keys.signedBody(source, bodyHash), tag, 'EX', ttlSeconds);
+}
+
+/**
+ * Counts a replay on the event that owns a signed body, if that event is durable (enqueued).
+ * 'pending': its first delivery has not been enqueued yet; 'gone': no record (expired, or its
+ * ingest died between the claim and the record).
+ */
+export async function countReplay(
+  redis: RedisClient,
+  keys: Keys,
+  ownerTag: string,
+  ttlSeconds: number,
+): Promise<'counted' | 'pending' | 'gone'> {
+  const key = keys.event(ownerTag);
+  const record = await redis.hgetall(key);
+  if (!record.source) return 'gone';
+  if (isPending(record)) return 'pending';
+  // EXPIRE NX: should the record expire between the read and the increment, the stub the
+  // increment creates (no `source`, so never shown) still goes away.
+  unwrap(await redis.multi().hincrby(key, 'replays', 1).expire(key, ttlSeconds, 'NX').exec());
+  return 'counted';
+}

@@ -13,6 +13,7 @@ export interface WebhookDeps extends AcceptDeps {
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** POST /webhooks/:source and POST /webhook (the demo source): verify -> dedupe + enqueue -> 200. */
 export function webhookRoutes(deps: WebhookDeps) {
@@ -31,7 +32,8 @@ export function webhookRoutes(deps: WebhookDeps) {
     const started = performance.now();
     try {
       const contentType = c.req.header('content-type') ?? '';
-      if (!JSON_TYPE.test(contentType)) {
+      const form = provider.acceptsForm && FORM_TYPE.test(contentType);
+      if (!JSON_TYPE.test(contentType) && !form) {
         throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json.');
       }
       const rawBody = Buffer.from(await c.req.arrayBuffer());
@@ -49,8 +51,11 @@ export function webhookRoutes(deps: WebhookDeps) {
         type: verified.event.type,
         rawBody,
         ttlSeconds: provider.dedupeTtlSeconds,
+        payload: verified.event.payload,
+        idUnsigned: verified.event.idUnsigned,
       });
-      deps.metrics.deliveries.inc({ source, outcome: accepted.duplicate ? 'duplicate' : 'accepted' });
+      const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
+      deps.metrics.deliveries.inc({ source, outcome });
       if (accepted.conflict) deps.metrics.conflicts.inc({ source });
       return c.json({ received: true, duplicate: accepted.duplicate });
     } catch (err) {
