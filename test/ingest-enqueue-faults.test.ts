@@ -130,6 +130,16 @@ describe('the ingest dies between the dedupe write and the enqueue', () => {
     expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 4 });
   });
 
+  it('many retries of a pending record at once: one job (the job id), one "new" answer', async () => {
+    const body = newEvent('died-burst');
+    await view.openRecordOnly(body.event_id, body);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => deliver(body)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(answers.filter((a) => a.json?.duplicate === false)).toHaveLength(1);
+    expect(await view.jobCount()).toBe(1);
+    expect((await status(body.event_id)).body).toMatchObject({ deliveries: 20, conflicts: 0 });
+  });
+
   it('after the enqueue, before the count: the retry is accepted, still one job', async () => {
     const body = newEvent('died-late');
     await view.openRecordOnly(body.event_id, body);
