@@ -1,0 +1,44 @@
+import type {
+  StepDefinition,
+  StepFn,
+  WorkflowDefinition,
+  WorkflowEvent,
+  WorkflowTrigger,
+} from '@oncehook/shared';
+
+/**
+ * Builds a workflow as a list of named steps. Each `.step()` adds the step's result type to
+ * `ctx.results` for the steps after it:
+ *
+ *   defineWorkflow<Services>('payment', { source: 'demo', type: 'payment.succeeded' })
+ *     .step('validate', (event) => parsePayment(event.body))
+ *     .step('charge', (_event, ctx) => charge(ctx, ctx.results.validate))
+ */
+export class Workflow<Services, Results extends Record<string, unknown>>
+  implements WorkflowDefinition<Services>
+{
+  constructor(
+    readonly name: string,
+    readonly on: readonly WorkflowTrigger[],
+    readonly steps: readonly StepDefinition<Services>[] = [],
+  ) {}
+
+  step<Name extends string, Out>(
+    name: Name extends keyof Results ? never : Name,
+    run: StepFn<Services, Results, Out>,
+  ): Workflow<Services, Results & { [K in Name]: Awaited<Out> }> {
+    const step: StepDefinition<Services> = {
+      name,
+      run: (event: WorkflowEvent, ctx) => run(event, ctx as Parameters<typeof run>[1]),
+    };
+    return new Workflow(this.name, this.on, [...this.steps, step]);
+  }
+}
+
+export function defineWorkflow<Services>(
+  name: string,
+  on: WorkflowTrigger | readonly WorkflowTrigger[],
+  // biome-ignore lint/complexity/noBannedTypes: the empty start of the accumulated results type
+): Workflow<Services, {}> {
+  return new Workflow(name, Array.isArray(on) ? on : [on as WorkflowTrigger]);
+}

@@ -1,0 +1,29 @@
+import { PermanentError } from '@oncehook/shared';
+import { UnrecoverableError } from 'bullmq';
+
+/** SIMULATE_CRASH: thrown after a step's side effect and before its marker, on a first attempt. */
+export class SimulatedCrash extends Error {
+  override name = 'SimulatedCrash';
+  constructor(step: string) {
+    super(`SIMULATE_CRASH=${step}: failing after the step's side effect, before its marker`);
+  }
+}
+
+/** Retrying cannot help: the job fails at once instead of using up its attempts. */
+export function isPermanent(err: unknown): boolean {
+  return (
+    err instanceof PermanentError ||
+    err instanceof UnrecoverableError ||
+    (err instanceof Error && (err.name === 'UnrecoverableError' || err.name === 'PermanentError'))
+  );
+}
+
+/** What BullMQ must see to skip the remaining attempts. */
+export function forBullmq(err: unknown): unknown {
+  if (isPermanent(err) && !(err instanceof UnrecoverableError)) {
+    return new UnrecoverableError((err as Error).message);
+  }
+  return err;
+}
+
+export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -1,0 +1,47 @@
+import type { StepWrites } from '@oncehook/shared';
+import { hashTagOf } from './lua.ts';
+
+export interface WriteOp {
+  command: 'RPUSH' | 'HINCRBY' | 'HSET' | 'INCRBY' | 'SADD';
+  key: string;
+  args: string[];
+}
+
+/**
+ * Collects a step's Redis writes instead of sending them, so that the engine can commit them with
+ * the step's marker in one script (step-markers.ts). Nothing is written if the step throws.
+ */
+export class StepWriteBuffer implements StepWrites {
+  readonly ops: WriteOp[] = [];
+
+  rpush(key: string, ...values: string[]) {
+    this.ops.push({ command: 'RPUSH', key, args: values });
+  }
+  hincrby(key: string, field: string, by: number) {
+    this.ops.push({ command: 'HINCRBY', key, args: [field, integer(by)] });
+  }
+  hset(key: string, field: string, value: string) {
+    this.ops.push({ command: 'HSET', key, args: [field, value] });
+  }
+  incrby(key: string, by: number) {
+    this.ops.push({ command: 'INCRBY', key, args: [integer(by)] });
+  }
+  sadd(key: string, ...members: string[]) {
+    this.ops.push({ command: 'SADD', key, args: members });
+  }
+
+  /** The one hash tag all writes share; a step writing across slots could not commit atomically. */
+  hashTag(step: string): string {
+    const tags = new Set(this.ops.map((op) => hashTagOf(op.key)));
+    const [tag] = tags;
+    if (tags.size !== 1 || tag === undefined) {
+      throw new Error(`step "${step}" writes keys of ${tags.size} hash slots; give them one {tag}`);
+    }
+    return tag;
+  }
+}
+
+function integer(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return String(n);
+}

@@ -1,0 +1,31 @@
+import type { Config, Keys, Logger, RedisClient, StepContext } from '@oncehook/shared';
+import { httpMailer, type Mailer } from './mailer.ts';
+import { simulatedMailer } from './mailer-simulator.ts';
+import type { PaymentsApi } from './payments.ts';
+import { simulatedPayments } from './payments-simulator.ts';
+import { stripePayments } from './stripe-payments.ts';
+
+/** What steps reach through `ctx.services`: created once in main, injected into every step. */
+export interface Services {
+  keys: Keys;
+  payments: PaymentsApi;
+  mailer: Mailer;
+}
+
+/** The context a shared step helper accepts, whatever workflow it is used in. */
+export type WorkerStepContext = StepContext<Services, object>;
+
+export function createServices(
+  config: Pick<Config, 'PAYMENTS_URL' | 'PAYMENTS_API_KEY' | 'MAILER_URL'>,
+  redis: RedisClient,
+  keys: Keys,
+  log: Logger,
+): Services {
+  return {
+    keys,
+    payments: config.PAYMENTS_URL
+      ? stripePayments(config.PAYMENTS_URL, config.PAYMENTS_API_KEY)
+      : simulatedPayments(redis, keys),
+    mailer: config.MAILER_URL ? httpMailer(config.MAILER_URL) : simulatedMailer(redis, keys, log),
+  };
+}

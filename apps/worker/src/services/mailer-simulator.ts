@@ -1,0 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import type { Keys, Logger, RedisClient } from '@oncehook/shared';
+import { unwrap } from '../engine/step-markers.ts';
+import type { Mailer } from './mailer.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A mail API for a first run without MAILER_URL: "sends" by logging, once per idempotency key. */
+export function simulatedMailer(redis: RedisClient, keys: Keys, log: Logger): Mailer {
+  return {
+    kind: 'simulator',
+    async send(email, idempotencyKey) {
+      const key = keys.simulatedEmail(idempotencyKey);
+      const id = `em_sim_${randomBytes(8).toString('hex')}`;
+      const [, stored] = unwrap(await redis.multi().set(key, id, 'PX', DAY_MS, 'NX').get(key).exec());
+      const replayed = stored !== id;
+      if (!replayed)
+        log.info({ to: email.to, subject: email.subject, emailId: id }, 'email sent (simulated mailer)');
+      return { id: String(stored), replayed };
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineWorkflow } from '../engine/define-workflow.ts';
+import type { Services } from '../services/index.ts';
+import { recordEvent } from '../steps/record.ts';
+import { validate } from '../steps/validate.ts';
+
+const push = z.object({
+  ref: z.string(),
+  repository: z.object({ full_name: z.string() }),
+  commits: z.array(z.unknown()).default([]),
+  pusher: z.object({ name: z.string() }).partial().optional(),
+});
+
+/** An example for a source without money in it: keep a summary of each push, once. */
+export const githubPush = defineWorkflow<Services>('github-push', { source: 'github', type: 'push' }).step(
+  'record',
+  (event, ctx) => {
+    const body = validate(push, event.body, 'push event');
+    return recordEvent(ctx, {
+      repository: body.repository.full_name,
+      ref: body.ref,
+      commits: body.commits.length,
+      pusher: body.pusher?.name ?? null,
+    });
+  },
+);

@@ -1,0 +1,13 @@
+import type { WorkflowDefinition } from '@oncehook/shared';
+import type { Services } from '../services/index.ts';
+import { githubPush } from './github-push.ts';
+import { payment } from './payment.ts';
+import { stripeCheckout } from './stripe-checkout.ts';
+
+/**
+ * Every workflow this worker runs; each one says which (source, event type) it handles. Adding a
+ * workflow is one file in this folder and one line here. Several workflows may handle one event
+ * type: each then runs on its own, with its own markers and retries. Events no workflow handles
+ * are recorded as `ignored`.
+ */
+export const WORKFLOWS = [payment, stripeCheckout, githubPush] satisfies WorkflowDefinition<Services>[];
