@@ -1,0 +1,131 @@
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, parseConfig } from '@oncehook/shared';
+import { describe, expect, it } from 'vitest';
+import { createProviders } from './registry.ts';
+import type { Provider } from './types.ts';
+
+const NOW = 1_750_000_000_000;
+const nowS = NOW / 1000;
+const dir = mkdtempSync(join(tmpdir(), 'oncehook-sources-'));
+let n = 0;
+const file = (content: unknown) => {
+  const path = join(dir, `sources-${n++}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+const providers = (sources: unknown, env: Record<string, string> = {}) =>
+  createProviders(parseConfig({ SOURCES_FILE: file({ sources }), ...env }));
+const verify = (p: Provider, headers: Record<string, string>, body: string) =>
+  p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
+
+// A Stripe-like scheme: hex HMAC of "<timestamp>.<body>", id in a header.
+const acme = {
+  signature: {
+    header: 'X-Acme-Signature',
+    prefix: 'sha256=',
+    separator: ',',
+    signed: '{timestamp}.{body}',
+    timestamp: { header: 'X-Acme-Timestamp' },
+  },
+  eventId: { header: 'X-Acme-Delivery' },
+  eventType: { jsonPath: 'kind' },
+  dedupeTtlSeconds: 3 * 86_400,
+};
+const body = JSON.stringify({ kind: 'order.paid', data: { id: 42 } });
+const acmeSig = (secret: string, t = nowS, b = body) =>
+  `sha256=${createHmac('sha256', secret).update(`${t}.${b}`).digest('hex')}`;
+const acmeHeaders = (secret: string, t = nowS) => ({
+  'x-acme-signature': acmeSig(secret, t),
+  'x-acme-timestamp': String(t),
+  'x-acme-delivery': 'dlv_1',
+});
+
+describe('custom sources from SOURCES_FILE', () => {
+  it('serves a declared source once <NAME>_WEBHOOK_SECRET is set, and not before', () => {
+    expect(providers({ acme }).has('acme')).toBe(false);
+    const live = providers(
+      { acme, 'acme-pay': acme },
+      { ACME_WEBHOOK_SECRET: 's', ACME_PAY_WEBHOOK_SECRET: 't' },
+    );
+    expect([...live.keys()]).toEqual(expect.arrayContaining(['demo', 'acme', 'acme-pay']));
+    expect(live.get('acme')?.dedupeTtlSeconds).toBe(7 * 86_400); // never below DEDUPE_TTL_SECONDS
+  });
+
+  it('verifies the declared HMAC scheme with timestamp, prefix and several signatures', async () => {
+    const p = providers({ acme }, { ACME_WEBHOOK_SECRET: 'old,new' }).get('acme') as Provider;
+    expect(await verify(p, acmeHeaders('new'), body)).toEqual({
+      ok: true,
+      event: { id: 'dlv_1', type: 'order.paid', idUnsigned: true },
+    });
+    expect(await verify(p, acmeHeaders('old'), body)).toMatchObject({ ok: true });
+    const both = { ...acmeHeaders('new'), 'x-acme-signature': `${acmeSig('stranger')}, ${acmeSig('new')}` };
+    expect(await verify(p, both, body)).toMatchObject({ ok: true });
+
+    const refusals: [Record<string, string>, string][] = [
+      [acmeHeaders('new'), body.replace('42', '43')],
+      [acmeHeaders('stranger'), body],
+      [{ ...acmeHeaders('new'), 'x-acme-signature': '' }, body],
+      [acmeHeaders('new', nowS - 301), body],
+      [acmeHeaders('new', nowS + 301), body],
+    ];
+    for (const [h, b] of refusals) {
+      expect(await verify(p, h, b)).toMatchObject({ ok: false, status: 401, code: 'invalid_signature' });
+    }
+  });
+
+  it('takes a signed id from a JSON path, optionally qualified by the event type', async () => {
+    const plain = {
+      secretEnv: 'LEDGERLY_WEBHOOK_SECRET',
+      signature: { header: 'X-Sig', encoding: 'base64' },
+      eventId: { jsonPath: '$.data.id' },
+      eventType: { header: 'X-Kind' },
+      idIncludesType: true,
+    };
+    const p = providers({ ledgerly: plain }, { LEDGERLY_WEBHOOK_SECRET: 'k' }).get('ledgerly') as Provider;
+    const sig = createHmac('sha256', 'k').update(body).digest('base64');
+    // The type comes from an unsigned header, so the qualified id is not fully signed either.
+    expect(await verify(p, { 'x-sig': sig, 'x-kind': 'invoice' }, body)).toEqual({
+      ok: true,
+      event: { id: 'invoice:42', type: 'invoice', idUnsigned: true },
+    });
+    expect(await verify(p, { 'x-sig': sig }, body)).toMatchObject({ ok: false, status: 422 });
+
+    const signedId = { ...plain, eventType: { jsonPath: 'kind' } };
+    const q = providers({ ledgerly: signedId }, { LEDGERLY_WEBHOOK_SECRET: 'k' }).get('ledgerly') as Provider;
+    expect(await verify(q, { 'x-sig': sig }, body)).toEqual({
+      ok: true,
+      event: { id: 'order.paid:42', type: 'order.paid' },
+    });
+  });
+
+  it('counts an id header as signed when the template includes {id}', async () => {
+    const spec = { signature: { header: 'X-Sig', signed: '{id}.{body}' }, eventId: { header: 'X-Id' } };
+    const p = providers({ idsigned: spec }, { IDSIGNED_WEBHOOK_SECRET: 'k' }).get('idsigned') as Provider;
+    const sig = createHmac('sha256', 'k').update(`e1.${body}`).digest('hex');
+    expect(await verify(p, { 'x-sig': sig, 'x-id': 'e1' }, body)).toEqual({
+      ok: true,
+      event: { id: 'e1', type: 'unknown' },
+    });
+    expect(await verify(p, { 'x-sig': sig, 'x-id': 'e2' }, body)).toMatchObject({ status: 401 });
+  });
+
+  it.each([
+    ['a missing file', join(dir, 'nope.json'), /SOURCES_FILE: .*nope\.json: cannot be read \(ENOENT\)/],
+    ['invalid JSON', () => file('{ "sources": '), /SOURCES_FILE: .*is not valid JSON/],
+    ['an unknown field', () => file({ sources: { acme: { ...acme, colour: 'red' } } }), /sources\.acme/],
+    ['a bad source name', () => file({ sources: { 'Acme!': acme } }), /SOURCES_FILE/],
+    [
+      'a template without {body}',
+      () => file({ sources: { acme: { ...acme, signature: { ...acme.signature, signed: '{timestamp}' } } } }),
+      /sources\.acme\.signature\.signed: must contain \{body\}/,
+    ],
+    ['a built-in name', () => file({ sources: { stripe: acme } }), /"stripe" is a built-in source/],
+  ])('stops at start-up on %s, with a message naming SOURCES_FILE', (_, path, message) => {
+    const config = parseConfig({ SOURCES_FILE: typeof path === 'string' ? path : path() });
+    expect(() => createProviders(config)).toThrow(ConfigError);
+    expect(() => createProviders(config)).toThrow(message);
+  });
+});

@@ -1,0 +1,81 @@
+import { createHmac } from 'node:crypto';
+import { parseConfig } from '@oncehook/shared';
+import { describe, expect, it } from 'vitest';
+import { shopify } from './shopify.ts';
+import type { Provider } from './types.ts';
+
+const payload = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
+const make = (secrets: string) => shopify(parseConfig({ SHOPIFY_WEBHOOK_SECRET: secrets })) as Provider;
+// Per Shopify's docs: base64 HMAC-SHA256 of the raw body with the app's client secret.
+const hmac = (secret: string, body = payload) => createHmac('sha256', secret).update(body).digest('base64');
+const headers = (secret: string, body = payload, extra: Record<string, string> = {}) => ({
+  'x-shopify-hmac-sha256': hmac(secret, body),
+  'x-shopify-event-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
+  'x-shopify-webhook-id': 'b54557e4-0000-0000-0000-bf7d70bcd043',
+  'x-shopify-topic': 'orders/create',
+  ...extra,
+});
+const verify = (p: Provider, h: Record<string, string>, body = payload, nowMs = Date.now()) =>
+  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs });
+
+describe('shopify verifier', () => {
+  const provider = make('shpss_secret');
+
+  it('accepts a delivery signed per the docs; the id is X-Shopify-Event-Id, which is not signed', async () => {
+    expect(await verify(provider, headers('shpss_secret'))).toEqual({
+      ok: true,
+      event: { id: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043', type: 'orders/create', idUnsigned: true },
+    });
+  });
+
+  it('falls back to X-Shopify-Webhook-Id when there is no event id header', async () => {
+    const { 'x-shopify-event-id': _, ...older } = headers('shpss_secret');
+    expect(await verify(provider, older)).toMatchObject({
+      ok: true,
+      event: { id: 'b54557e4-0000-0000-0000-bf7d70bcd043' },
+    });
+  });
+
+  it('refuses a tampered body, a wrong secret, a missing or malformed header with one 401', async () => {
+    const good = headers('shpss_secret');
+    const { 'x-shopify-hmac-sha256': _, ...unsigned } = good;
+    const cases: [Record<string, string>, string][] = [
+      [good, payload.replace('10.00', '0.01')],
+      [headers('other'), payload],
+      [unsigned, payload],
+      [
+        { ...good, 'x-shopify-hmac-sha256': Buffer.from(hmac('shpss_secret'), 'base64').toString('hex') },
+        payload,
+      ],
+      [{ ...good, 'x-shopify-hmac-sha256': 'not base64!' }, payload],
+    ];
+    for (const [h, body] of cases) {
+      expect(await verify(provider, h, body)).toMatchObject({
+        ok: false,
+        status: 401,
+        code: 'invalid_signature',
+      });
+    }
+  });
+
+  it('accepts either configured secret during a rotation', async () => {
+    const rotating = make('old,new');
+    expect(await verify(rotating, headers('old'))).toMatchObject({ ok: true });
+    expect(await verify(rotating, headers('new'))).toMatchObject({ ok: true });
+    expect(await verify(rotating, headers('neither'))).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('needs an id header once the signature is good', async () => {
+    const { 'x-shopify-event-id': _, 'x-shopify-webhook-id': __, ...noId } = headers('shpss_secret');
+    expect(await verify(provider, noId)).toMatchObject({ ok: false, status: 422 });
+  });
+
+  it('has no timestamp to check: Shopify signs none, so replays are caught by the signed-body dedupe', async () => {
+    expect(await verify(provider, headers('shpss_secret'), payload, 0)).toMatchObject({ ok: true });
+  });
+
+  it('is not served without SHOPIFY_WEBHOOK_SECRET; 7-day window by default', () => {
+    expect(shopify(parseConfig({}))).toBeNull();
+    expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
+  });
+});

@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import { parseConfig } from '@oncehook/shared';
+import { describe, expect, it } from 'vitest';
+import { slack } from './slack.ts';
+import type { Provider } from './types.ts';
+
+const NOW = 1_750_000_000_000;
+const nowS = NOW / 1000;
+const callback = {
+  token: 'x',
+  team_id: 'T1',
+  type: 'event_callback',
+  event_id: 'Ev08MFMKH6',
+  event: { type: 'app_mention', text: 'hi' },
+};
+const payload = JSON.stringify(callback);
+
+const make = (secrets: string) => slack(parseConfig({ SLACK_SIGNING_SECRET: secrets })) as Provider;
+// Per Slack's docs: v0= hex HMAC-SHA256 of "v0:<timestamp>:<body>" with the signing secret.
+const headers = (secret: string, t = nowS, body = payload) => ({
+  'x-slack-request-timestamp': String(t),
+  'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${t}:${body}`).digest('hex')}`,
+});
+const verify = (p: Provider, h: Record<string, string>, body = payload) =>
+  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
+
+describe('slack verifier', () => {
+  const provider = make('slack-signing');
+
+  it('accepts an Events API callback; the id is the signed event_id, the type the inner event type', async () => {
+    expect(await verify(provider, headers('slack-signing'))).toEqual({
+      ok: true,
+      event: { id: 'Ev08MFMKH6', type: 'app_mention' },
+    });
+  });
+
+  it('answers the url_verification challenge directly, after checking the signature', async () => {
+    const body = JSON.stringify({ token: 'x', challenge: 'chal-123', type: 'url_verification' });
+    expect(await verify(provider, headers('slack-signing', nowS, body), body)).toEqual({
+      ok: true,
+      reply: { challenge: 'chal-123' },
+    });
+    expect(await verify(provider, headers('forged', nowS, body), body)).toMatchObject({ status: 401 });
+  });
+
+  it.each([
+    ['tampered body', headers('slack-signing'), payload.replace('hi', 'ho')],
+    ['wrong secret', headers('other'), payload],
+    ['missing signature', { 'x-slack-request-timestamp': String(nowS) }, payload],
+    ['missing timestamp', { 'x-slack-signature': headers('slack-signing')['x-slack-signature'] }, payload],
+    ['stale timestamp (301 s)', headers('slack-signing', nowS - 301), payload],
+    ['future timestamp (301 s)', headers('slack-signing', nowS + 301), payload],
+    [
+      'timestamp with junk',
+      { ...headers('slack-signing'), 'x-slack-request-timestamp': `${nowS}abc` },
+      payload,
+    ],
+  ])('refuses a %s with one 401', async (_, h, body) => {
+    expect(await verify(provider, h, body)).toMatchObject({
+      ok: false,
+      status: 401,
+      code: 'invalid_signature',
+    });
+  });
+
+  it('accepts timestamps inside the 300 s tolerance on either side', async () => {
+    expect(await verify(provider, headers('slack-signing', nowS - 299))).toMatchObject({ ok: true });
+    expect(await verify(provider, headers('slack-signing', nowS + 299))).toMatchObject({ ok: true });
+  });
+
+  it('accepts either configured signing secret during a rotation', async () => {
+    const rotating = make('old,new');
+    expect(await verify(rotating, headers('old'))).toMatchObject({ ok: true });
+    expect(await verify(rotating, headers('new'))).toMatchObject({ ok: true });
+  });
+
+  it('acknowledges app_rate_limited without storing anything, and refuses callbacks without event_id', async () => {
+    const limited = JSON.stringify({ type: 'app_rate_limited', team_id: 'T1', minute_rate_limited: 1 });
+    expect(await verify(provider, headers('slack-signing', nowS, limited), limited)).toEqual({
+      ok: true,
+      reply: { ok: true },
+    });
+    const noId = JSON.stringify({ type: 'event_callback', event: { type: 'message' } });
+    expect(await verify(provider, headers('slack-signing', nowS, noId), noId)).toMatchObject({ status: 422 });
+  });
+
+  it('is not served without SLACK_SIGNING_SECRET', () => {
+    expect(slack(parseConfig({}))).toBeNull();
+  });
+});
