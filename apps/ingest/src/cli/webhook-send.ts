@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '@oncehook/shared';
+import { isSignedSource, SECRET_VARIABLE, SIGNERS } from './sign.ts';
+
+/**
+ * pnpm webhook:send --source stripe --times 10 fixtures/stripe-checkout-session-completed.json
+ *
+ * Signs a fixture as the given provider with the configured secret and delivers it N times,
+ * printing each answer: the "replay it ten times" test every receiver should run. Each send is
+ * signed afresh (new timestamp), as a provider's retry is; the event id stays the same unless
+ * --new-id is given.
+ */
+const USAGE = `usage: pnpm webhook:send --source <stripe|github|shopify|slack|standard|demo> [options] <fixture.json>
+  --times <n>     deliveries to send (default 1)
+  --parallel      send them all at once instead of one after another
+  --url <base>    the ingest (default http://127.0.0.1:$PORT)
+  --id <id>       event id for header-id sources (github, shopify, standard); default: random
+  --new-id        a fresh header id on every send (a captured delivery re-sent under a new id)
+  --event <name>  X-GitHub-Event / X-Shopify-Topic (default push / orders/create)`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    source: { type: 'string' },
+    times: { type: 'string', default: '1' },
+    parallel: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    id: { type: 'string' },
+    'new-id': { type: 'boolean', default: false },
+    event: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const stop = (message: string): never => {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+};
+if (values.help) stop('Sends a signed fixture to the ingest, several times.');
+const source = values.source ?? stop('--source is required');
+if (!isSignedSource(source)) stop(`unknown source "${source}"`);
+const times = Number(values.times);
+if (!Number.isInteger(times) || times < 1 || times > 100_000) stop('--times must be a whole number from 1');
+const fixture = positionals[0] ?? stop('the fixture file is required');
+
+const config = loadConfigOrExit();
+const variable = SECRET_VARIABLE[source as keyof typeof SECRET_VARIABLE];
+const secret = config[variable]?.[0];
+// The demo source is unsigned until DEMO_WEBHOOK_SECRET is set; every other source needs its secret.
+if (!secret && source !== 'demo')
+  stop(`${variable} is not set: the ingest would not serve "${source}" either`);
+
+const body = readFileSync(fixture, 'utf8');
+const base = (values.url ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
+const url = `${base}/webhooks/${source}`;
+const fixedId = values.id ?? `${source === 'standard' ? 'msg_' : ''}${randomUUID()}`;
+
+async function send(n: number) {
+  const id = values['new-id'] ? randomUUID() : fixedId;
+  const signer = SIGNERS[source as keyof typeof SIGNERS];
+  const headers = secret
+    ? await signer({ body, secret, id, nowMs: Date.now(), ...(values.event ? { event: values.event } : {}) })
+    : {};
+  const started = performance.now();
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    const ms = (performance.now() - started).toFixed(0);
+    console.log(`#${n}\t${res.status}\t${text}\t${ms} ms`);
+    return { status: res.status, duplicate: /"duplicate":true/.test(text) };
+  } catch (err) {
+    console.log(`#${n}\tERR\t${(err as Error).message}`);
+    return { status: 0, duplicate: false };
+  }
+}
+
+console.log(`POST ${url} x${times} (${fixture})`);
+const numbers = Array.from({ length: times }, (_, i) => i + 1);
+const results: Awaited<ReturnType<typeof send>>[] = [];
+if (values.parallel) results.push(...(await Promise.all(numbers.map(send))));
+else for (const n of numbers) results.push(await send(n));
+const ok = results.filter((r) => r.status === 200);
+const failed = results.length - ok.length;
+console.log(
+  `${results.length} sent: ${ok.filter((r) => !r.duplicate).length} new, ${ok.filter((r) => r.duplicate).length} duplicate, ${failed} not accepted`,
+);
+process.exit(failed > 0 ? 1 : 0);
