@@ -1,0 +1,159 @@
+import { UnrecoverableError } from 'bullmq';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FakeApis, startFakeApis } from '../../../../test/support/fake-apis.ts';
+import { createServices, type Services } from '../services/index.ts';
+import { IDEMPOTENCY_METADATA } from '../services/payments.ts';
+import { createTestEngine, type TestEngine } from '../test-engine.ts';
+import { githubPush } from './github-push.ts';
+import { payment } from './payment.ts';
+import { stripeCheckout } from './stripe-checkout.ts';
+
+const WORKFLOWS = [payment, stripeCheckout, githubPush];
+const HOUR = 60 * 60 * 1000;
+
+let t: TestEngine;
+let fake: FakeApis | undefined;
+
+/** The real workflows and services; through the Stripe SDK and HTTP mailer when `fake` is given. */
+async function setup(withFakeApis: boolean) {
+  fake = withFakeApis ? await startFakeApis() : undefined;
+  const env: Record<string, string> = fake ? { PAYMENTS_URL: fake.url, MAILER_URL: fake.url } : {};
+  const services = {} as Services;
+  t = await createTestEngine(WORKFLOWS, services, env);
+  Object.assign(services, createServices(t.config, t.redis, t.keys, t.engine.log));
+}
+
+const demo = (amount: number, currency = 'usd', extra: Record<string, unknown> = {}) => ({
+  type: 'payment.succeeded',
+  amount,
+  currency,
+  customer: 'cus_42',
+  ...extra,
+});
+
+afterEach(async () => {
+  await t?.close();
+  await fake?.close();
+});
+
+describe('the demo payment workflow', () => {
+  it('charges through the Stripe SDK, sends one receipt and books one ledger entry', async () => {
+    await setup(true);
+    const event = await t.acceptEvent('evt_pay_1', demo(4999, 'usd', { email: 'ada@example.com' }), {
+      type: 'payment.succeeded',
+    });
+    await t.run(t.jobFor(event, 'payment'));
+
+    const status = await t.status('evt_pay_1');
+    expect(status?.state).toBe('completed');
+    const [charge] = [...(fake?.charges.entries() ?? [])];
+    expect(charge?.[0]).toBe('demo:evt_pay_1:payment.charge');
+    expect(charge?.[1]).toMatchObject({ amount: 4999, currency: 'usd', hits: 1 });
+    expect(charge?.[1].metadata[IDEMPOTENCY_METADATA]).toBe('demo:evt_pay_1:payment.charge');
+    expect(status?.steps[1]?.result).toMatchObject({
+      paymentId: charge?.[1].id,
+      amount: 4999,
+      currency: 'USD',
+    });
+    const [email] = [...(fake?.emails.values() ?? [])];
+    expect(email?.body).toMatchObject({ to: 'ada@example.com', subject: 'Your receipt: $49.99' });
+    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ USD: '4999' });
+    expect(fake?.stats.noKey).toBe(0);
+  });
+
+  it('fails at once on an invalid amount or currency, before charging', async () => {
+    await setup(true);
+    for (const [id, body] of [
+      ['evt_neg', demo(-5)],
+      ['evt_frac', demo(10.5)],
+      ['evt_cur', demo(100, 'dollars')],
+    ] as const) {
+      const event = await t.acceptEvent(id, body, { type: 'payment.succeeded' });
+      await expect(t.run(t.jobFor(event, 'payment'))).rejects.toBeInstanceOf(UnrecoverableError);
+      expect((await t.status(id))?.state).toBe('failed');
+    }
+    expect(fake?.stats.requests).toBe(0);
+  });
+
+  it('with the built-in simulators, two racing runs make one payment, one email, one entry', async () => {
+    await setup(false);
+    const event = await t.acceptEvent('evt_sim', demo(1250, 'eur'), { type: 'payment.succeeded' });
+    const job = t.jobFor(event, 'payment');
+    await Promise.all([t.run(job), t.run(job), t.run(job)]);
+
+    const status = await t.status('evt_sim');
+    expect(status?.state).toBe('completed');
+    expect(await t.redis.keys(t.keys.simulatedPayment('*'))).toHaveLength(1);
+    expect(await t.redis.keys(t.keys.simulatedEmail('*'))).toHaveLength(1);
+    expect(await t.redis.llen(t.keys.demoLedger)).toBe(1);
+    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ EUR: '1250' });
+  });
+
+  it('more than 24 h after the first attempt, finds the payment by metadata instead of charging again', async () => {
+    await setup(true);
+    const event = await t.acceptEvent('evt_late', demo(700), { type: 'payment.succeeded' });
+    const job = t.jobFor(event, 'payment');
+    await t.run(job);
+    const key = 'demo:evt_late:payment.charge';
+    const first = fake?.charges.get(key);
+    // Stripe has pruned the key; the run is replayed a day later from before its charge marker.
+    fake?.charges.delete(key);
+    if (first) fake?.charges.set('pruned', first);
+    const run = t.keys.workflowRun(event.tag, 'payment');
+    await t.redis.hdel(t.keys.stepMarkers(event.tag, 'payment'), 'charge', 'receipt', 'ledger');
+    await t.redis.hset(run, { state: 'failed', 'started.charge': String(Date.now() - 25 * HOUR) });
+    await t.redis.del(t.keys.demoLedger, t.keys.demoLedgerTotals);
+    await t.run(job, { attemptsMade: 1 });
+
+    expect(fake?.charges.size).toBe(1);
+    expect((await t.status('evt_late'))?.steps[1]?.result).toMatchObject({ paymentId: first?.id });
+  });
+});
+
+describe('the other sources’ workflows', () => {
+  it('Stripe checkout.session.completed: receipt to the customer, ledger entry of the total', async () => {
+    await setup(true);
+    const body = {
+      id: 'evt_1Q',
+      type: 'checkout.session.completed',
+      data: {
+        object: {
+          id: 'cs_test_1',
+          amount_total: 2500,
+          currency: 'gbp',
+          customer_details: { email: 'grace@example.com' },
+        },
+      },
+    };
+    const event = await t.acceptEvent('evt_1Q', body, {
+      source: 'stripe',
+      type: 'checkout.session.completed',
+    });
+    await t.run(t.jobFor(event, 'stripe-checkout'));
+
+    expect((await t.status('evt_1Q', 'stripe'))?.state).toBe('completed');
+    expect([...(fake?.emails.keys() ?? [])]).toEqual(['stripe:evt_1Q:stripe-checkout.receipt']);
+    expect([...(fake?.emails.values() ?? [])][0]?.body.to).toBe('grace@example.com');
+    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ GBP: '2500' });
+    expect(fake?.charges.size).toBe(0);
+  });
+
+  it('GitHub push: a summary, recorded once', async () => {
+    await setup(false);
+    const body = {
+      ref: 'refs/heads/main',
+      repository: { full_name: 'o/r' },
+      commits: [{}, {}],
+      pusher: { name: 'x' },
+    };
+    const event = await t.acceptEvent('d-1', body, { source: 'github', type: 'push' });
+    await t.run(t.jobFor(event, 'github-push'));
+    expect((await t.status('d-1', 'github'))?.steps).toEqual([
+      {
+        name: 'record',
+        done: true,
+        result: { repository: 'o/r', ref: 'refs/heads/main', commits: 2, pusher: 'x' },
+      },
+    ]);
+  });
+});

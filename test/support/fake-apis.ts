@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeCharge {
+  id: string;
+  hits: number;
+  amount: number;
+  currency: string;
+  metadata: Record<string, string>;
+}
+
+export interface FakeEmail {
+  id: string;
+  hits: number;
+  body: { to?: string; subject?: string; text?: string };
+}
+
+export interface FakeApiOptions {
+  /** The first request for each idempotency key answers 500 (and records nothing). */
+  failFirst?: boolean;
+  delayMs?: number;
+}
+
+/**
+ * A Stripe-compatible payments API (`POST /v1/payment_intents`, form-encoded as the SDK sends it,
+ * or JSON; `GET /v1/payment_intents/search` by metadata) and a mail API (`POST /emails`), both
+ * honouring `Idempotency-Key` the way Stripe does: same key, same object back. Tests count the
+ * distinct keys: one per effect means each effect happened once.
+ */
+export async function startFakeApis(options: FakeApiOptions = {}) {
+  const charges = new Map<string, FakeCharge>();
+  const emails = new Map<string, FakeEmail>();
+  const failedOnce = new Set<string>();
+  const stats = { requests: 0, noKey: 0, tooLong: 0, injected: 0 };
+  let down = false;
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${stats.requests}` });
+    res.end(JSON.stringify(body));
+  };
+  const apiError = (res: ServerResponse, status: number, type: string, message: string) =>
+    send(res, status, { error: { type, message } });
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    stats.requests++;
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+    const url = new URL(req.url ?? '/', 'http://fake');
+
+    if (req.method === 'GET' && url.pathname === '/v1/payment_intents/search') {
+      const wanted = /^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(url.searchParams.get('query') ?? '');
+      const [, field = '', value = ''] = wanted ?? [];
+      const unescaped = value.replace(/\\(.)/g, '$1');
+      const data = [...charges.values()].filter((c) => c.metadata[field] === unescaped).map((c) => intent(c));
+      return send(res, 200, {
+        object: 'search_result',
+        data,
+        has_more: false,
+        next_page: null,
+        url: url.pathname,
+      });
+    }
+
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key === '') {
+      stats.noKey++;
+      return apiError(res, 400, 'invalid_request_error', 'Idempotency-Key required by this test server');
+    }
+    if (key.length > 255) {
+      stats.tooLong++;
+      return apiError(res, 400, 'idempotency_error', 'Idempotency-Key longer than 255 characters');
+    }
+    if (down) return apiError(res, 503, 'api_error', 'down (injected)');
+    if (options.failFirst && !failedOnce.has(key)) {
+      failedOnce.add(key);
+      stats.injected++;
+      return apiError(res, 500, 'api_error', 'injected fault');
+    }
+
+    if (req.method === 'POST' && url.pathname === '/v1/payment_intents') {
+      const params = parseBody(req.headers['content-type'], raw);
+      let charge = charges.get(key);
+      if (!charge) {
+        charge = {
+          id: `pi_${charges.size + 1}_${randomUUID().slice(0, 8)}`,
+          hits: 0,
+          amount: Number(params.amount),
+          currency: String(params.currency ?? '').toLowerCase(),
+          metadata: metadataOf(params),
+        };
+        charges.set(key, charge);
+      } else if (charge.amount !== Number(params.amount)) {
+        return apiError(
+          res,
+          400,
+          'idempotency_error',
+          'Keys for idempotent requests can only be used with the same parameters',
+        );
+      }
+      charge.hits++;
+      return send(res, 200, intent(charge));
+    }
+    if (req.method === 'POST' && url.pathname === '/emails') {
+      let email = emails.get(key);
+      if (!email) {
+        email = { id: `em_${emails.size + 1}`, hits: 0, body: JSON.parse(raw || '{}') };
+        emails.set(key, email);
+      }
+      email.hits++;
+      return send(res, 200, { id: email.id });
+    }
+    return apiError(res, 404, 'invalid_request_error', `no route ${req.method} ${url.pathname}`);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => apiError(res, 500, 'api_error', String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    charges,
+    emails,
+    stats,
+    setDown(value: boolean) {
+      down = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export type FakeApis = Awaited<ReturnType<typeof startFakeApis>>;
+
+function intent(c: FakeCharge) {
+  return {
+    id: c.id,
+    object: 'payment_intent',
+    amount: c.amount,
+    currency: c.currency,
+    status: 'succeeded',
+    metadata: c.metadata,
+    livemode: false,
+  };
+}
+
+function parseBody(contentType: string | undefined, raw: string): Record<string, unknown> {
+  if (contentType?.includes('json')) return JSON.parse(raw || '{}') as Record<string, unknown>;
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+/** `metadata[k]=v` form fields (what the SDK sends), or a JSON `metadata` object. */
+function metadataOf(params: Record<string, unknown>): Record<string, string> {
+  if (params.metadata && typeof params.metadata === 'object')
+    return params.metadata as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) {
+    const field = /^metadata\[(.+)\]$/.exec(name)?.[1];
+    if (field) out[field] = String(value);
+  }
+  return out;
+}
