@@ -87,6 +87,10 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   dispatcher.on('error', onError);
   runner.on('error', onError);
   queue.on('error', onError);
+  const onStalled = (jobId: string) =>
+    log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
+  dispatcher.on('stalled', onStalled);
+  runner.on('stalled', onStalled);
 
   return {
     registry,
