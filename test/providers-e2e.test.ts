@@ -1,0 +1,109 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SIGNERS } from '../apps/ingest/src/cli/sign.ts';
+import { postJson, ROOT, spawnApp } from './support/processes.ts';
+import { type System, startSystem } from './support/worker-system.ts';
+
+/**
+ * Providers end to end, through a real ingest and a real worker (separate processes, a private
+ * redis-server, fake payments and mail APIs that count Idempotency-Keys).
+ */
+const ENV = { STRIPE_WEBHOOK_SECRET: 'whsec_e2e', GITHUB_WEBHOOK_SECRET: 'gh-e2e', LOG_LEVEL: 'info' };
+const checkout = readFileSync(join(ROOT, 'fixtures/stripe-checkout-session-completed.json'), 'utf8');
+const push = readFileSync(join(ROOT, 'fixtures/github-push.json'), 'utf8');
+const EVENT = (JSON.parse(checkout) as { id: string }).id;
+
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem({ workers: 1, env: ENV });
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const status = async (source: string, id: string) => {
+  const res = await fetch(`${sys.base}/status/${source}/${encodeURIComponent(id)}`);
+  return { code: res.status, body: res.ok ? ((await res.json()) as Record<string, unknown>) : null };
+};
+const until = async (source: string, id: string, state: string) => {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const s = await status(source, id);
+    if (s.body?.state === state || Date.now() > deadline) return s;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+const sendStripe = async () =>
+  postJson(
+    `${sys.base}/webhooks/stripe`,
+    checkout,
+    await SIGNERS.stripe({ body: checkout, secret: ENV.STRIPE_WEBHOOK_SECRET, id: '', nowMs: Date.now() }),
+  );
+
+describe('Stripe checkout.session.completed delivered 3x', () => {
+  it('sends one receipt and books one ledger entry; /status counts 3 deliveries', async () => {
+    // Two at once (Stripe retrying a slow answer), then one more after the work is done.
+    const first = await Promise.all([sendStripe(), sendStripe()]);
+    expect(first.map((r) => r.status)).toEqual([200, 200]);
+    expect(first.filter((r) => r.json?.duplicate === false)).toHaveLength(1);
+    const done = await until('stripe', EVENT, 'completed');
+    expect(done.body, sys.output().slice(-3000)).toMatchObject({ state: 'completed' });
+    const third = await sendStripe();
+    expect(third.json).toEqual({ received: true, duplicate: true });
+    await new Promise((r) => setTimeout(r, 1000)); // time for a wrongly re-enqueued job to run
+
+    expect(sys.apis.emails.size).toBe(1);
+    const [receipt] = [...sys.apis.emails.values()];
+    expect(receipt?.body.to).toBe('ada@example.com');
+    expect(sys.apis.stats.noKey).toBe(0);
+    expect(await sys.ledger()).toEqual({ entries: 1, totals: { USD: 4999 } });
+    expect((await status('stripe', EVENT)).body).toMatchObject({
+      state: 'completed',
+      deliveries: 3,
+      conflicts: 0,
+    });
+  });
+});
+
+describe('GitHub: a captured delivery re-sent with a new X-GitHub-Delivery', () => {
+  it('is answered duplicate:true, counted as a replay, and the workflow runs once', async () => {
+    const send = async (id: string) =>
+      postJson(
+        `${sys.base}/webhooks/github`,
+        push,
+        await SIGNERS.github({ body: push, secret: ENV.GITHUB_WEBHOOK_SECRET, id, nowMs: Date.now() }),
+      );
+    expect((await send('e2e-original')).json).toEqual({ received: true, duplicate: false });
+    expect((await until('github', 'e2e-original', 'completed')).body).toMatchObject({ state: 'completed' });
+
+    expect((await send('e2e-forged')).json).toEqual({ received: true, duplicate: true });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await status('github', 'e2e-forged')).code).toBe(404);
+    expect((await status('github', 'e2e-original')).body).toMatchObject({
+      state: 'completed',
+      deliveries: 1,
+      replays: 1,
+      attempts: 1,
+    });
+  });
+});
+
+describe('start-up', () => {
+  it('logs the live sources: only those whose secret is set', () => {
+    const started = /"sources":\[([^\]]*)\]/.exec(sys.ingest.output())?.[1];
+    expect(started?.split(',').sort()).toEqual(['"demo"', '"github"', '"stripe"']);
+  });
+
+  it('stops on a bad SOURCES_FILE with a message naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oncehook-bad-sources-'));
+    const file = join(dir, 'sources.json');
+    writeFileSync(file, JSON.stringify({ sources: { acme: { signature: {} } } }));
+    const proc = spawnApp('ingest', { SOURCES_FILE: file, PORT: '1', REDIS_URL: 'redis://127.0.0.1:1' });
+    const { code } = await proc.exited;
+    expect(code).toBe(78);
+    expect(proc.output()).toContain('SOURCES_FILE');
+    expect(proc.output()).toContain('sources.acme.signature.header');
+  });
+});
