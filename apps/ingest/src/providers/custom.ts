@@ -5,6 +5,8 @@ import { badSignature, hmac, safeEqual, withinTolerance } from './signing.ts';
 import type { SourceSpec } from './sources-file.ts';
 import { type Provider, refuse } from './types.ts';
 
+const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ };
+
 /**
  * A source declared in SOURCES_FILE: HMAC over a template of `{body}`, `{timestamp}` and `{id}`,
  * the event id from a JSON path or a header. Not served (null) while its secret is unset.
@@ -38,9 +40,12 @@ export function customProvider(name: string, spec: SourceSpec, config: Config): 
       const idHeader = 'header' in spec.eventId ? (headers.get(spec.eventId.header) ?? '') : '';
       const fill = (part: string) => part.replaceAll('{timestamp}', timestamp).replaceAll('{id}', idHeader);
       const candidates = (sig.separator ? header.split(sig.separator) : [header]).map((s) => s.trim());
+      // Buffer.from skips what it cannot decode, so the format is checked first.
       const given = candidates
         .filter((s) => s.startsWith(sig.prefix))
-        .map((s) => Buffer.from(s.slice(sig.prefix.length), sig.encoding));
+        .map((s) => s.slice(sig.prefix.length))
+        .filter((s) => ENCODED[sig.encoding].test(s))
+        .map((s) => Buffer.from(s, sig.encoding));
       // Accept if ANY secret matches ANY signature: rotation on our side or on the sender's.
       const signed = secrets.some((secret) => {
         const expected = hmac(sig.algorithm, secret, fill(before), rawBody, fill(after));

@@ -27,9 +27,8 @@ export const stripe: ProviderFactory = (config) => {
       if (!header) return refused;
       const body = utf8Text(rawBody);
       if (!body.ok) return refused;
-      // The library only refuses timestamps that are too old; a signed timestamp from the future
-      // is refused here, with the same tolerance.
-      // Exactly one `t`, since the library would take the last of several.
+      // The library only refuses timestamps that are too old; one from the future is refused here,
+      // with the same tolerance. Exactly one `t`: the library would take the last of several.
       const ts = header.split(',').filter((item) => item.startsWith('t='));
       const t = ts.length === 1 ? parseUnixSeconds(ts[0]?.slice(2)) : null;
       if (t === null || t - nowMs / 1000 > TOLERANCE_SECONDS) return refused;
