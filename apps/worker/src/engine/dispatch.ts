@@ -11,8 +11,8 @@ import {
   workflowJobId,
 } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
+import { unwrap } from './redis-exec.ts';
 import type { WorkflowRegistry } from './registry.ts';
-import { unwrap } from './step-markers.ts';
 
 export interface DispatchDeps<Services> {
   redis: RedisClient;

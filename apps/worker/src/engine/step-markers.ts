@@ -1,5 +1,6 @@
 import type { Keys, RedisClient } from '@oncehook/shared';
 import { luaScript } from './lua.ts';
+import { unwrap } from './redis-exec.ts';
 import type { StepWriteBuffer } from './step-writes.ts';
 
 /**
@@ -14,16 +15,6 @@ export interface RunLocation {
   workflow: string;
   /** The event record's expiry (ms epoch): markers and commit records expire with it. */
   expiresAt: number;
-}
-
-type ExecResult = [Error | null, unknown][] | null;
-
-export function unwrap(results: ExecResult): unknown[] {
-  if (!results) throw new Error('Redis transaction aborted');
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
 
 const parseMarker = (json: string): unknown => (JSON.parse(json) as { result?: unknown }).result;
