@@ -4,6 +4,7 @@ import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
 import { freePort, waitFor } from './support/net.ts';
 import { type AppProcess, pool, postJson, spawnApp, startIngest } from './support/processes.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
 /**
  * Redis goes away under a running ingest (or is not there when it starts): deliveries are refused
@@ -17,13 +18,15 @@ import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 let redis: TestRedis | undefined;
 let ingest: AppProcess | undefined;
 let view: Inspector | undefined;
+let proxy: TcpProxy | undefined;
 
 afterEach(async () => {
   ingest?.kill();
   await ingest?.exited;
   await view?.close();
+  await proxy?.close();
   redis?.stop();
-  ingest = view = redis = undefined;
+  ingest = view = redis = proxy = undefined;
 });
 
 const event = (id: string) => ({ event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
@@ -56,18 +59,20 @@ async function deliverWhileDown(base: string, tag: string, n: number) {
 
 function expectAllRefused(answers: Awaited<ReturnType<typeof postJson>>[], label: string) {
   const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
+  const median = ms[Math.floor(ms.length / 2)] ?? Number.NaN;
+  const statuses = [...new Set(answers.map((a) => a.status))].join(',');
   console.log(
-    `[${label}] ${answers.length} deliveries while Redis is down: statuses ${[
-      ...new Set(answers.map((a) => a.status)),
-    ].join(
-      ',',
-    )}; answer time median ${ms[Math.floor(ms.length / 2)]?.toFixed(0)} ms, max ${ms.at(-1)?.toFixed(0)} ms`,
+    `[${label}] ${answers.length} deliveries while Redis is down: statuses ${statuses}; ` +
+      `answer time median ${median.toFixed(0)} ms, max ${ms.at(-1)?.toFixed(0)} ms`,
   );
   // 503 (not 0, which is postJson's 10 s timeout): refused, never acknowledged, never left hanging.
   for (const a of answers) {
     expect(a.status, a.text).toBe(503);
     expect(a.json?.error?.code).toBe('unavailable');
   }
+  // Within the shortest provider timeout (3 s). The median, not the maximum, so that a busy
+  // machine's stalls do not fail it; the 2 s goal itself is measured by the benchmark.
+  expect(median).toBeLessThan(3000);
 }
 
 describe('Redis killed while the ingest runs', () => {
@@ -193,6 +198,35 @@ describe('Redis hangs (SIGSTOP: up, connected, answering nothing)', () => {
       expect((await view.job(id))?.eventId).toBe(id);
     }
     expect((await postJson(`${base}/webhook`, event('hung-c0'))).json?.duplicate).toBe(true);
+    expect(await view.jobCount()).toBe(4);
+  });
+});
+
+describe('the connection to Redis silently dies (no FIN, no RST: a NAT or firewall forgot it)', () => {
+  it('refuses with 503, then drops the dead connection and recovers by itself', async () => {
+    redis = await startTestRedis();
+    const path = await startTcpProxy({ port: redis.port });
+    proxy = path;
+    const prefix = randomPrefix('blackhole');
+    const running = await startIngest({ REDIS_URL: path.url, QUEUE_PREFIX: prefix });
+    ingest = running;
+    const base = running.base;
+    view = inspect(redis.url, prefix);
+    expect((await postJson(`${base}/webhook`, event('before'))).json?.duplicate).toBe(false);
+
+    path.blackhole();
+    const cutAt = performance.now();
+    expectAllRefused(await deliverWhileDown(base, 'cut', 3), 'blackholed');
+
+    // Redis itself is fine; only the ingest's connection is dead. Without a socket timeout the
+    // client would wait on it until the kernel gives up on the connection (about 15 minutes).
+    await waitFor(async () => (await readyz(base)) === 200, 60_000, '/readyz 200 on a new connection');
+    console.log(`[blackholed] /readyz 200 again ${(performance.now() - cutAt).toFixed(0)} ms after the cut`);
+    for (const id of ['cut-c0', 'cut-s2', 'after-cut']) {
+      const res = await postJson(`${base}/webhook`, event(id));
+      expect(res.json, res.text).toEqual({ received: true, duplicate: false });
+      expect((await view.job(id))?.eventId).toBe(id);
+    }
     expect(await view.jobCount()).toBe(4);
   });
 });

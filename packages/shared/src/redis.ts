@@ -25,6 +25,11 @@ function optionsFor(kind: ConnectionKind, name: string): RedisOptions {
       maxRetriesPerRequest: 0,
       connectTimeout: 1000,
       commandTimeout: 1500,
+      // commandTimeout only fails the command; the connection stays. If it died silently (a NAT
+      // or firewall forgot it, the host vanished: no FIN, no RST), every later command would time
+      // out on it too until the kernel gives up, ~15 min. With no reply for this long while
+      // commands wait, drop the socket and reconnect.
+      socketTimeout: 3000,
     };
   }
   return { ...common, maxRetriesPerRequest: null, connectTimeout: 5000 };
