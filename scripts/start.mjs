@@ -79,7 +79,9 @@ if (env.SIMULATE_CRASH) say("SIMULATE_CRASH=charge: each event's first charge at
 if (!process.env.ADMIN_TOKEN) {
   // A first try gets a dashboard, but never an open one: a fresh token, printed once.
   env.ADMIN_TOKEN = `dev-${randomBytes(9).toString('base64url')}`;
-  say(`dashboard: http://localhost:${process.env.PORT || 3000}/admin/queues (any user, password ${env.ADMIN_TOKEN})`);
+  say(
+    `dashboard: http://localhost:${process.env.PORT || 3000}/admin/queues (any user, password ${env.ADMIN_TOKEN})`,
+  );
 }
 run('ingest', process.execPath, ['--import', 'tsx', 'apps/ingest/src/main.ts'], env);
 run('worker', process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], env);
