@@ -18,7 +18,10 @@ export async function startTestCluster(size = 3) {
     nodes.push({ port, proc });
   }
   const cli = (port: number, ...args: string[]) =>
-    execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+    execFileSync('redis-cli', ['-p', String(port), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
   for (const { port } of nodes) await waitFor(() => cli(port, 'PING') === 'PONG', 10_000, `node ${port}`);
   cli(
     nodes[0]?.port ?? 0,

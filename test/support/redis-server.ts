@@ -56,7 +56,10 @@ export async function startTestRedis({ aof = false }: { aof?: boolean } = {}): P
       proc = undefined;
     },
     cli(...args: string[]) {
-      return execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
+      return execFileSync('redis-cli', ['-p', String(port), ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }).trim();
     },
     stop() {
       redis.kill();
