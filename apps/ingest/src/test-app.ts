@@ -74,9 +74,11 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     ownKeys,
     traces,
     async close() {
+      // The queue first: BullMQ writes its meta key lazily, and would leave it behind.
+      await queue.close();
+      if (redis.status !== 'ready') await redis.connect().catch(() => {});
       const made = await ownKeys();
       if (made.length) await redis.del(...made);
-      await queue.close();
       redis.disconnect();
     },
   };
