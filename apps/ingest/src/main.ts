@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import {
   bullPrefix,
+  checkRedisVersionWhenReady,
   createKeys,
   createLogger,
   createRedis,
@@ -19,6 +20,10 @@ const providers = createProvidersOrExit(config);
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
 redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+checkRedisVersionWhenReady(redis, (version) => {
+  log.fatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
+  process.exit(78);
+});
 const prefix = bullPrefix(config);
 // skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
 // fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue

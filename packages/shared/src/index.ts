@@ -6,4 +6,5 @@ export * from './keys.ts';
 export * from './logger.ts';
 export * from './queues.ts';
 export * from './redis.ts';
+export * from './redis-version.ts';
 export * from './workflow.ts';
