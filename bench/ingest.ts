@@ -13,9 +13,8 @@
  *
  * Client, ingest and Redis share the machine, so the numbers are a floor, not a capacity plan.
  */
-import { connect } from 'node:net';
 import { inspect, randomPrefix } from '../test/support/inspect.ts';
-import { sleep, waitFor } from '../test/support/net.ts';
+import { portRefuses, sleep, waitFor } from '../test/support/net.ts';
 import { pool, postJson, startIngest } from '../test/support/processes.ts';
 import { startTestRedis, type TestRedis } from '../test/support/redis-server.ts';
 
@@ -32,16 +31,6 @@ function percentiles(ms: number[]) {
   const f = (v: number) => `${v.toFixed(1)} ms`;
   return { p50: f(at(50)), p95: f(at(95)), p99: f(at(99)), max: f(sorted.at(-1) ?? 0) };
 }
-
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 
 const readyzStatus = async (base: string) =>
   (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch(() => null))?.status ?? 0;
@@ -113,7 +102,7 @@ async function main() {
 
     // Redis killed: SIGKILL, wait until the port refuses, then measure.
     redis.kill();
-    await waitFor(() => refused(redis.port), 10_000, 'redis-server gone');
+    await waitFor(() => portRefuses(redis.port), 10_000, 'redis-server gone');
     const readyz503AfterKill = await timeUntilReadyz(ingest.base, 503);
     const killed = await refusalWhileDown(ingest.base, 'killed');
     await redis.start();

@@ -1,7 +1,6 @@
-import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
-import { freePort, waitFor } from './support/net.ts';
+import { freePort, portRefuses, waitFor } from './support/net.ts';
 import { type AppProcess, pool, postJson, spawnApp, startIngest } from './support/processes.ts';
 import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
@@ -30,19 +29,9 @@ afterEach(async () => {
 });
 
 const event = (id: string) => ({ event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
-/** SIGKILL is sent, not done: wait until the port refuses connections, so Redis is really gone. */
-const refused = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
 const killRedis = async (r: TestRedis) => {
   r.kill();
-  await waitFor(() => refused(r.port), 10_000, 'redis-server gone');
+  await waitFor(() => portRefuses(r.port), 10_000, 'redis-server gone');
 };
 const readyz = async (base: string) =>
   (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null))?.status ?? 0;

@@ -13,6 +13,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True once nothing listens on `port`: SIGKILL is sent, not done, so tests wait for this. */
+export const portRefuses = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+
 /** Polls `check` until it returns truthy; throws with `what` after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => T | Promise<T>,

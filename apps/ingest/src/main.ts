@@ -1,12 +1,12 @@
 import { serve } from '@hono/node-server';
 import {
   bullPrefix,
-  checkRedisVersionWhenReady,
   createKeys,
   createLogger,
   createRedis,
   loadConfigOrExit,
   QUEUES,
+  superviseRedis,
 } from '@oncehook/shared';
 import { Queue } from 'bullmq';
 import { createApp } from './app.ts';
@@ -19,11 +19,7 @@ const log = createLogger(config, 'ingest');
 const providers = createProvidersOrExit(config);
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
-redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-checkRedisVersionWhenReady(redis, (version) => {
-  log.fatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
-  process.exit(78);
-});
+superviseRedis(redis, log);
 const prefix = bullPrefix(config);
 // skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
 // fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue

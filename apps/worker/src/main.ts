@@ -1,10 +1,4 @@
-import {
-  checkRedisVersionWhenReady,
-  createKeys,
-  createLogger,
-  createRedis,
-  loadConfigOrExit,
-} from '@oncehook/shared';
+import { createKeys, createLogger, createRedis, loadConfigOrExit, superviseRedis } from '@oncehook/shared';
 import { createServices } from './services/index.ts';
 import { createWorkers } from './workers.ts';
 import { WORKFLOWS } from './workflows/registry.ts';
@@ -13,11 +7,7 @@ const config = loadConfigOrExit();
 const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
-redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-checkRedisVersionWhenReady(redis, (version) => {
-  log.fatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
-  process.exit(78);
-});
+superviseRedis(redis, log);
 const keys = createKeys(config.QUEUE_PREFIX);
 const services = createServices(config, redis, keys, log);
 const workers = createWorkers({ config, redis, keys, workflows: WORKFLOWS, services, log });

@@ -1,3 +1,4 @@
+import type { Logger } from './logger.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
@@ -33,4 +34,13 @@ export function checkRedisVersionWhenReady(client: RedisClient, onTooOld: (versi
   };
   if (client.status === 'ready') void check();
   else client.once('ready', () => void check());
+}
+
+/** What both apps' `main` does with its connection: log its errors, stop on a Redis too old. */
+export function superviseRedis(client: RedisClient, log: Logger): void {
+  client.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  checkRedisVersionWhenReady(client, (version) => {
+    log.fatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
+    process.exit(78);
+  });
 }
