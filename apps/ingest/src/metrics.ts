@@ -1,4 +1,3 @@
-import { QUEUES } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -46,4 +45,3 @@ export function createMetrics(queues: Queue[]) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
-export const METRIC_QUEUES = [QUEUES.events, QUEUES.workflows];

@@ -116,13 +116,18 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   return { ...result.data, dedupeTtlBySource, webhookSecrets };
 }
 
-/** For `main.ts`: parse or print the problems and exit, before anything connects. */
-export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+/** For `main.ts`: runs a start-up step; a ConfigError is printed and stops the process. */
+export function orExitOnConfigError<T>(build: () => T): T {
   try {
-    return parseConfig(env);
+    return build();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
     process.exit(78); // EX_CONFIG
   }
+}
+
+/** For `main.ts`: parse or print the problems and exit, before anything connects. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  return orExitOnConfigError(() => parseConfig(env));
 }

@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from '@oncehook/shared';
+import { type Config, ConfigError, orExitOnConfigError } from '@oncehook/shared';
 import { customProvider } from './custom.ts';
 import { demo } from './demo.ts';
 import { github } from './github.ts';
@@ -42,11 +42,5 @@ export function createProviders(config: Config): Map<string, Provider> {
 
 /** For `main.ts`: like loadConfigOrExit, a bad SOURCES_FILE or key stops the process, named. */
 export function createProvidersOrExit(config: Config): Map<string, Provider> {
-  try {
-    return createProviders(config);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    process.exit(78); // EX_CONFIG
-  }
+  return orExitOnConfigError(() => createProviders(config));
 }
