@@ -2,11 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 // Two projects: fast tests beside the code (real Redis, no processes), and black-box tests in
 // test/ that spawn the real ingest and worker and break things. The latter run one file at a
-// time: they start their own redis-server and processes, and the machine has two cores.
+// time: they start their own redis-server and processes, and the machine may have two cores.
+// The global setup finds a Redis for the fast tests, or starts a private one.
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.vitest-results.json' },
+    globalSetup: ['@oncehook/testing/global-setup'],
     projects: [
       {
         test: {

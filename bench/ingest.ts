@@ -13,10 +13,18 @@
  *
  * Client, ingest and Redis share the machine, so the numbers are a floor, not a capacity plan.
  */
-import { inspect, randomPrefix } from '../test/support/inspect.ts';
-import { portRefuses, sleep, waitFor } from '../test/support/net.ts';
-import { pool, postJson, startIngest } from '../test/support/processes.ts';
-import { startTestRedis, type TestRedis } from '../test/support/redis-server.ts';
+import {
+  inspect,
+  pool,
+  portRefuses,
+  postJson,
+  randomPrefix,
+  sleep,
+  startIngest,
+  startTestRedis,
+  type TestRedis,
+  waitFor,
+} from '@oncehook/testing';
 
 const DELIVERIES = Number(process.env.BENCH_DELIVERIES ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

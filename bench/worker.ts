@@ -13,9 +13,7 @@
  *
  * Everything shares the machine, so the numbers are a floor, not a capacity plan.
  */
-import { sleep, waitFor } from '../test/support/net.ts';
-import { pool } from '../test/support/processes.ts';
-import { startSystem } from '../test/support/worker-system.ts';
+import { pool, sleep, startSystem, waitFor } from '@oncehook/testing';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '50';

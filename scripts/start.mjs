@@ -13,10 +13,18 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ensureDeps, ROOT } from './ensure-deps.mjs';
 
+/** @param {string} msg */
 const say = (msg) => console.error(`[oncehook] ${msg}`);
+/** @type {import('node:child_process').ChildProcess[]} */
 const children = [];
 let stopping = false;
 
+/**
+ * @param {string} name
+ * @param {string} command
+ * @param {string[]} args
+ * @param {Record<string, string>} [env]
+ */
 function run(name, command, args, env = {}) {
   const child = spawn(command, args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
   children.push(child);
@@ -33,11 +41,12 @@ function stop(code = 0) {
   stopping = true;
   for (const child of children) child.kill('SIGTERM');
   setTimeout(() => process.exit(code), 8000).unref();
-  Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r() : c.on('exit', r))))).then(
-    () => process.exit(code),
-  );
+  const exited = (/** @type {import('node:child_process').ChildProcess} */ c) =>
+    new Promise((r) => (c.exitCode !== null ? r(undefined) : c.on('exit', r)));
+  Promise.all(children.map(exited)).then(() => process.exit(code));
 }
 
+/** @param {number} port */
 const portOpen = (port) =>
   new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -74,7 +83,10 @@ async function ensureRedis() {
 
 ensureDeps();
 await ensureRedis();
-const env = process.argv.includes('--crash') ? { SIMULATE_CRASH: 'charge' } : {};
+// Logs for a person reading a terminal; LOG_FORMAT=json keeps them machine-readable.
+/** @type {Record<string, string>} */
+const env = { LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' };
+if (process.argv.includes('--crash')) env.SIMULATE_CRASH = 'charge';
 if (env.SIMULATE_CRASH) say("SIMULATE_CRASH=charge: each event's first charge attempt fails after charging");
 if (!process.env.ADMIN_TOKEN) {
   // A first try gets a dashboard, but never an open one: a fresh token, printed once.

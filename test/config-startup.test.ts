@@ -1,11 +1,17 @@
+import { spawnApp } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
-import { spawnApp } from './support/processes.ts';
+
+// Each app reads its own variables (apps/*/src/env.ts) on top of the shared ones.
+const BAD = {
+  ingest: { PORT: 'eighty', MAX_BODY_BYTES: '-1', REDIS_URL: 'http://nope' },
+  worker: { WORKER_CONCURRENCY: 'lots', PAYMENTS_URL: 'ftp://x', REDIS_URL: 'http://nope' },
+};
 
 describe('a bad configuration stops the process at start-up', () => {
   it.each(['ingest', 'worker'] as const)('%s exits naming every bad variable', async (app) => {
-    const proc = spawnApp(app, { PORT: 'eighty', MAX_BODY_BYTES: '-1', REDIS_URL: 'http://nope' });
+    const proc = spawnApp(app, BAD[app]);
     const { code } = await proc.exited;
     expect(code).toBe(78);
-    for (const name of ['PORT', 'MAX_BODY_BYTES', 'REDIS_URL']) expect(proc.output()).toContain(name);
+    for (const name of Object.keys(BAD[app])) expect(proc.output()).toContain(name);
   });
 });

@@ -1,8 +1,14 @@
-import { JOB_NAMES, jobIdFor } from '@oncehook/shared';
+import { eventTag, JOB_NAMES } from '@oncehook/shared';
+import {
+  type Inspector,
+  inspect,
+  postJson,
+  randomPrefix,
+  startIngest,
+  startTestRedis,
+  type TestRedis,
+} from '@oncehook/testing';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
-import { postJson, startIngest } from './support/processes.ts';
-import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 /**
  * The rows of the failure table between "the dedupe record is written" and "the job exists":
@@ -143,7 +149,7 @@ describe('the ingest dies between the dedupe write and the enqueue', () => {
   it('after the enqueue, before the count: the retry is accepted, still one job', async () => {
     const body = newEvent('died-late');
     await view.openRecordOnly(body.event_id, body);
-    const tag = jobIdFor('demo', body.event_id);
+    const tag = eventTag('demo', body.event_id);
     await view.events.add(
       JOB_NAMES.event,
       {

@@ -1,9 +1,21 @@
+import {
+  type AppProcess,
+  freePort,
+  type Inspector,
+  inspect,
+  pool,
+  portRefuses,
+  postJson,
+  randomPrefix,
+  spawnApp,
+  startIngest,
+  startTcpProxy,
+  startTestRedis,
+  type TcpProxy,
+  type TestRedis,
+  waitFor,
+} from '@oncehook/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
-import { freePort, portRefuses, waitFor } from './support/net.ts';
-import { type AppProcess, pool, postJson, spawnApp, startIngest } from './support/processes.ts';
-import { startTestRedis, type TestRedis } from './support/redis-server.ts';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
 /**
  * Redis goes away under a running ingest (or is not there when it starts): deliveries are refused

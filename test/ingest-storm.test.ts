@@ -1,7 +1,14 @@
+import {
+  type Inspector,
+  inspect,
+  pool,
+  postJson,
+  randomPrefix,
+  startIngest,
+  startTestRedis,
+  type TestRedis,
+} from '@oncehook/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Inspector, inspect, randomPrefix } from './support/inspect.ts';
-import { pool, postJson, startIngest } from './support/processes.ts';
-import { startTestRedis, type TestRedis } from './support/redis-server.ts';
 
 /**
  * Many deliveries of the same events at once, against the real ingest process: one job per event,

@@ -1,10 +1,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SIGNERS } from '@oncehook/ingest/sign';
+import { postJson, ROOT, type System, spawnApp, startSystem } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNERS } from '../apps/ingest/src/cli/sign.ts';
-import { postJson, ROOT, spawnApp } from './support/processes.ts';
-import { type System, startSystem } from './support/worker-system.ts';
 
 /**
  * Providers end to end, through a real ingest and a real worker (separate processes, a private

@@ -1,8 +1,15 @@
+import {
+  type AppProcess,
+  demoPayment,
+  type FakeApis,
+  pool,
+  postJson,
+  spawnApp,
+  startFakeApis,
+  startIngest,
+  startTestCluster,
+} from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeApis, startFakeApis } from './support/fake-apis.ts';
-import { type AppProcess, pool, postJson, spawnApp, startIngest } from './support/processes.ts';
-import { startTestCluster } from './support/redis-cluster.ts';
-import { demoPayment } from './support/worker-system.ts';
 
 // On a Redis Cluster the event's keys, the ledger's keys and BullMQ's keys live in different slots:
 // every script and MULTI must stay within one. Each event delivered twice, the APIs failing each

@@ -1,6 +1,5 @@
+import { pool, type System, startSystem } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pool } from './support/processes.ts';
-import { type System, startSystem } from './support/worker-system.ts';
 
 // Every event delivered 4x at once, then once more after it completed, through the real ingest
 // and two real workers: one payment, one email, one ledger entry per event.

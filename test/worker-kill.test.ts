@@ -1,7 +1,5 @@
+import { pool, type System, sleep, startSystem } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from './support/net.ts';
-import { pool } from './support/processes.ts';
-import { type System, startSystem } from './support/worker-system.ts';
 
 // Workers kill -9'ed over and over while hundreds of events are in flight, and the payments and
 // mail APIs failing each key's first call: every event still completes, each effect exactly once.

@@ -1,6 +1,5 @@
+import { pool, type System, startSystem } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pool } from './support/processes.ts';
-import { type System, startSystem } from './support/worker-system.ts';
 
 // SIMULATE_CRASH=charge: every event's first charge attempt fails after the payments API charged
 // and before the marker. The retry must send the same idempotency key and get the same payment.

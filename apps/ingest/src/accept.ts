@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
-import { jobIdFor, type Keys, type Logger, type RedisClient } from '@oncehook/shared';
+import {
+  claimSignedBody,
+  countDelivery,
+  countReplay,
+  eventTag,
+  type Keys,
+  type Logger,
+  openRecord,
+  type RedisClient,
+  takeOverSignedBody,
+} from '@oncehook/shared';
 import type { Queue } from 'bullmq';
-import { claimSignedBody, countDelivery, countReplay, openRecord, takeOverSignedBody } from './dedupe.ts';
 import { enqueueEvent, type RetryConfig } from './enqueue.ts';
 import { unavailable } from './errors.ts';
 
@@ -40,7 +49,7 @@ export interface Accepted {
  */
 export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promise<Accepted> {
   const { redis, keys, queue, log } = deps;
-  const tag = jobIdFor(event.source, event.eventId);
+  const tag = eventTag(event.source, event.eventId);
   const bodyHash = createHash('sha256').update(event.rawBody).digest('hex');
   const receivedAt = Date.now();
   try {
@@ -66,6 +75,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
           type: record.type ?? event.type,
           payload: record.payload ?? '',
           receivedAt: Number(record.receivedAt ?? receivedAt),
+          windowSeconds: event.ttlSeconds,
         },
         deps.retry,
       );

@@ -23,11 +23,7 @@ export function adminAuth(token: string): MiddlewareHandler {
     }
     if (!given || !matches(given)) {
       c.header('WWW-Authenticate', 'Basic realm="oncehook admin", charset="UTF-8"');
-      throw new ApiError(
-        401,
-        'unauthorized',
-        'Admin access needs ADMIN_TOKEN (Basic password or Bearer token).',
-      );
+      throw new ApiError('unauthorized', 'Admin access needs ADMIN_TOKEN (Basic password or Bearer token).');
     }
     await next();
   };

@@ -3,38 +3,71 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 /**
- * The one error type routes throw. `code` is a stable machine-readable string; `message` is for
- * the human reading the provider's delivery log. Every error leaves as
- * `{ "error": { "code", "message", "requestId" } }`.
+ * Every error the ingest answers, by code: the one list (documented in docs/api.md#errors).
+ * A code is stable and machine-readable; its status is fixed here, never chosen at the throw site.
+ * Every error leaves as `{ "error": { "code", "message", "requestId" } }`.
  */
-export class ApiError extends Error {
+export const ERRORS = {
+  bad_request: 400,
+  empty_body: 400,
+  invalid_json: 400,
+  invalid_encoding: 400,
+  missing_payload: 400,
+  missing_event_id: 400,
+  invalid_signature: 401,
+  unauthorized: 401,
+  not_found: 404,
+  unknown_source: 404,
+  admin_disabled: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_an_object: 422,
+  invalid_event_id: 422,
+  invalid_event_type: 422,
+  invalid_challenge: 422,
+  internal: 500,
+  unavailable: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The one error type routes throw; Hono's own HTTPException, with a code from the list. */
+export class ApiError extends HTTPException {
   override name = 'ApiError';
   constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(ERRORS[code], { message, cause: options?.cause });
   }
 }
 
 /** Redis refused, timed out or is down: the event is not durable, so the provider must retry. */
 export const unavailable = (cause: unknown) =>
-  new ApiError(503, 'unavailable', 'The event could not be stored durably; please retry.', { cause });
+  new ApiError('unavailable', 'The event could not be stored durably; please retry.', { cause });
 
-export function errorBody(c: Context, code: string, message: string) {
+export function errorBody(c: Context, code: ErrorCode, message: string) {
   return { error: { code, message, requestId: c.get('requestId') as string | undefined } };
 }
+
+/** Hono's own exceptions (its body limit, a malformed request) get a code from the list too. */
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
 
 export function toErrorResponse(err: Error, c: Context) {
   if (err instanceof ApiError) {
     if (err.status >= 500) c.get('log')?.warn({ err: err.cause ?? err, code: err.code }, err.message);
-    return c.json(errorBody(c, err.code, err.message), err.status);
+    return c.json(errorBody(c, err.code, err.message), ERRORS[err.code]);
   }
-  if (err instanceof HTTPException) {
-    const code = err.status === 413 ? 'payload_too_large' : `http_${err.status}`;
-    return c.json(errorBody(c, code, err.message || 'Request refused'), err.status);
+  if (err instanceof HTTPException && CODE_BY_STATUS[err.status]) {
+    const code = CODE_BY_STATUS[err.status] as ErrorCode;
+    return c.json(errorBody(c, code, err.message || 'Request refused'), ERRORS[code]);
   }
   c.get('log')?.error({ err }, 'unhandled error');
   return c.json(errorBody(c, 'internal', 'Internal error; the event was not acknowledged.'), 500);

@@ -1,25 +1,21 @@
 import { serve } from '@hono/node-server';
-import {
-  bullPrefix,
-  createKeys,
-  createLogger,
-  createRedis,
-  loadConfigOrExit,
-  QUEUES,
-  superviseRedis,
-} from '@oncehook/shared';
+import { bullPrefix, createKeys, createLogger, createRedis, QUEUES, superviseRedis } from '@oncehook/shared';
 import { Queue } from 'bullmq';
 import { createApp } from './app.ts';
+import { orExit, parseIngestEnv } from './env.ts';
 import { createMetrics } from './metrics.ts';
-import { createProvidersOrExit } from './providers/registry.ts';
+import { createProviders } from './providers/registry.ts';
 
-const config = loadConfigOrExit();
+const config = orExit(() => parseIngestEnv());
 const log = createLogger(config, 'ingest');
 // Before connecting: a bad SOURCES_FILE or key stops the process here, with a message naming it.
-const providers = createProvidersOrExit(config);
+const providers = orExit(() => createProviders(config));
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
-superviseRedis(redis, log);
+superviseRedis(redis, log, (message) => {
+  log.fatal(message);
+  process.exit(78);
+});
 const prefix = bullPrefix(config);
 // skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
 // fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue

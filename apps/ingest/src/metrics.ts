@@ -1,14 +1,15 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export type DeliveryOutcome = 'accepted' | 'duplicate' | 'refused' | 'unavailable';
+/** What became of a delivery on the webhook routes: the `outcome` label. */
+export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'unavailable';
 
 export function createMetrics(queues: Queue[]) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_ingest_' });
   const deliveries = new Counter({
     name: 'oncehook_deliveries_total',
-    help: 'Webhook deliveries by source and outcome (accepted, duplicate, refused, unavailable).',
+    help: 'Webhook deliveries by source and outcome (accepted, duplicate, replay, refused, unavailable).',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });
@@ -41,7 +42,12 @@ export function createMetrics(queues: Queue[]) {
       }
     },
   });
-  return { registry, deliveries, conflicts, duration };
+  return {
+    registry,
+    conflicts,
+    duration,
+    delivered: (source: string, outcome: DeliveryOutcome) => deliveries.inc({ source, outcome }),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,13 +1,17 @@
-import { createKeys, createLogger, createRedis, loadConfigOrExit, superviseRedis } from '@oncehook/shared';
+import { createKeys, createLogger, createRedis, superviseRedis } from '@oncehook/shared';
+import { orExit, parseWorkerEnv } from './env.ts';
 import { createServices } from './services/index.ts';
 import { createWorkers } from './workers.ts';
 import { WORKFLOWS } from './workflows/registry.ts';
 
-const config = loadConfigOrExit();
+const config = orExit(() => parseWorkerEnv());
 const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
-superviseRedis(redis, log);
+superviseRedis(redis, log, (message) => {
+  log.fatal(message);
+  process.exit(78);
+});
 const keys = createKeys(config.QUEUE_PREFIX);
 const services = createServices(config, redis, keys, log);
 const workers = createWorkers({ config, redis, keys, workflows: WORKFLOWS, services, log });

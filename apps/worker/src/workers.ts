@@ -1,16 +1,10 @@
-import {
-  bullPrefix,
-  type Config,
-  type Keys,
-  type Logger,
-  QUEUES,
-  type RedisClient,
-  type WorkflowDefinition,
-} from '@oncehook/shared';
+import { bullPrefix, type Keys, type Logger, QUEUES, type RedisClient } from '@oncehook/shared';
 import { Queue, Worker, type WorkerOptions } from 'bullmq';
 import { dispatchEvent } from './engine/dispatch.ts';
 import { createRegistry } from './engine/registry.ts';
 import { runWorkflowJob } from './engine/run-workflow.ts';
+import type { WorkflowDefinition } from './engine/workflow.ts';
+import type { WorkerEnv } from './env.ts';
 
 /**
  * Crash recovery. A worker killed -9 stops renewing its jobs' locks; after `lockDuration` the
@@ -28,14 +22,8 @@ export const RECOVERY = {
 
 export interface WorkerDeps<Services> {
   config: Pick<
-    Config,
-    | 'QUEUE_PREFIX'
-    | 'WORKER_CONCURRENCY'
-    | 'SIMULATE_CRASH'
-    | 'MAX_ATTEMPTS'
-    | 'BACKOFF_MS'
-    | 'DEDUPE_TTL_SECONDS'
-    | 'dedupeTtlBySource'
+    WorkerEnv,
+    'QUEUE_PREFIX' | 'WORKER_CONCURRENCY' | 'SIMULATE_CRASH' | 'MAX_ATTEMPTS' | 'BACKOFF_MS'
   >;
   redis: RedisClient;
   keys: Keys;

@@ -1,127 +1,120 @@
+import { isPending } from './event-status.ts';
 import type { Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
+import { unwrap } from './redis-exec.ts';
 
 /**
- * The event record (`keys.event(tag)`, a hash) is both the dedupe record and the status.
- *
- * Written by the ingest:  source, eventId, type, payload, bodyHash, receivedAt, expiresAt (first
- *                         delivery wins: HSETNX), enqueuedAt (once the job exists), deliveries,
- *                         conflicts, replays (counters).
- * Written by the worker:  state, attempts, error, workflows (JSON list of workflow names), updatedAt.
- *
- * A record without `enqueuedAt` and without `state` is "pending": the ingest wrote it but may have
- * died (or Redis refused) before the job existed. A pending record never makes a delivery look
- * like a duplicate; the next delivery enqueues it (the job id makes that idempotent).
+ * The event record's write side (the read side is event-status.ts): what the ingest writes when it
+ * accepts a delivery. Plain commands in MULTI (no scripts), so that it works on any Redis the
+ * queue works on and fails the same way.
  */
-export const EVENT_STATES = [
-  'pending',
-  'queued',
-  'processing',
-  'retrying',
-  'completed',
-  'failed',
-  'ignored',
-] as const;
-export type EventState = (typeof EVENT_STATES)[number];
 
-export interface StepStatus {
-  name: string;
-  done: boolean;
-  result?: unknown;
-}
-
-export interface WorkflowStatus {
-  name: string;
-  state: EventState;
-  attempts: number;
-  steps: StepStatus[];
-  error?: string;
-}
-
-export interface EventStatus {
+export interface FirstDelivery {
   source: string;
   eventId: string;
   type: string;
-  state: EventState;
-  deliveries: number;
-  conflicts: number;
-  replays: number;
-  attempts: number;
+  payload: string;
+  bodyHash: string;
   receivedAt: number;
-  steps: StepStatus[];
-  workflows: WorkflowStatus[];
-  error?: string;
 }
 
-const num = (v: string | undefined) => (v ? Number(v) : 0);
-
-export function isPending(record: Record<string, string>): boolean {
-  return !record.enqueuedAt && !record.state;
+export interface OpenedRecord {
+  /** The record as stored: the first delivery's fields win over this one's. */
+  record: Record<string, string>;
+  /** Not enqueued yet (new, or an earlier attempt died or was refused before the job existed). */
+  pending: boolean;
+  conflict: boolean;
 }
 
-function asState(v: string | undefined, fallback: EventState): EventState {
-  return (EVENT_STATES as readonly string[]).includes(v ?? '') ? (v as EventState) : fallback;
-}
-
-function parseJson<T>(text: string | undefined, fallback: T): T {
-  if (!text) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
-
-/**
- * The status of one event, or null if no delivery of it was ever accepted (a refused or
- * 503-answered delivery leaves at most a pending record with no deliveries: still "unknown").
- */
-export async function readEventStatus(
+/** SET-NX-style: creates the record if absent (first body wins), and returns it as stored. */
+export async function openRecord(
   redis: RedisClient,
   keys: Keys,
   tag: string,
-): Promise<EventStatus | null> {
-  const record = await redis.hgetall(keys.event(tag));
-  if (!record.source || num(record.deliveries) === 0) return null;
-
-  const names = parseJson<string[]>(record.workflows, []);
-  const workflows = await Promise.all(
-    names.map(async (name): Promise<WorkflowStatus> => {
-      const [run, markers] = await Promise.all([
-        redis.hgetall(keys.workflowRun(tag, name)),
-        redis.hgetall(keys.stepMarkers(tag, name)),
-      ]);
-      const stepNames = parseJson<string[]>(run.steps, Object.keys(markers));
-      const steps = stepNames.map((step): StepStatus => {
-        const marker = markers[step];
-        if (marker === undefined) return { name: step, done: false };
-        return { name: step, done: true, result: parseJson<{ result?: unknown }>(marker, {}).result };
-      });
-      return {
-        name,
-        state: asState(run.state, 'queued'),
-        attempts: num(run.attempts),
-        steps,
-        ...(run.error ? { error: run.error } : {}),
-      };
-    }),
-  );
-
-  const single = workflows.length === 1;
-  return {
-    source: record.source,
-    eventId: record.eventId ?? '',
-    type: record.type ?? '',
-    state: asState(record.state, record.enqueuedAt ? 'queued' : 'pending'),
-    deliveries: num(record.deliveries),
-    conflicts: num(record.conflicts),
-    replays: num(record.replays),
-    attempts: num(record.attempts),
-    receivedAt: num(record.receivedAt),
-    steps: workflows.flatMap((wf) =>
-      wf.steps.map((s) => (single ? s : { ...s, name: `${wf.name}/${s.name}` })),
-    ),
-    workflows,
-    ...(record.error ? { error: record.error } : {}),
+  delivery: FirstDelivery,
+  ttlSeconds: number,
+): Promise<OpenedRecord> {
+  const key = keys.event(tag);
+  const fields: Record<string, string> = {
+    source: delivery.source,
+    eventId: delivery.eventId,
+    type: delivery.type,
+    payload: delivery.payload,
+    bodyHash: delivery.bodyHash,
+    receivedAt: String(delivery.receivedAt),
+    expiresAt: String(delivery.receivedAt + ttlSeconds * 1000),
   };
+  const tx = redis.multi();
+  for (const [field, value] of Object.entries(fields)) tx.hsetnx(key, field, value);
+  // NX: the window starts at the first delivery; re-deliveries do not extend it.
+  tx.expire(key, ttlSeconds, 'NX');
+  tx.hgetall(key);
+  const results = unwrap(await tx.exec());
+  const record = results.at(-1) as Record<string, string>;
+  return { record, pending: isPending(record), conflict: record.bodyHash !== delivery.bodyHash };
+}
+
+/**
+ * Counts an accepted delivery, and marks the record enqueued if this delivery enqueued it.
+ * Called only once the job exists, so a delivery answered 503 is never counted.
+ */
+export async function countDelivery(
+  redis: RedisClient,
+  keys: Keys,
+  tag: string,
+  { conflict, enqueued }: { conflict: boolean; enqueued: boolean },
+): Promise<number> {
+  const key = keys.event(tag);
+  const tx = redis.multi().hincrby(key, 'deliveries', 1);
+  if (conflict) tx.hincrby(key, 'conflicts', 1);
+  if (enqueued) tx.hsetnx(key, 'enqueuedAt', String(Date.now()));
+  const [deliveries] = unwrap(await tx.exec());
+  return Number(deliveries);
+}
+
+/**
+ * Replay detection for sources whose event id is not signed: claims the signed body for this
+ * event (`SET NX`, same window as the record) and returns the event that owns it — this one, or
+ * the one the body was first accepted as.
+ */
+export async function claimSignedBody(
+  redis: RedisClient,
+  keys: Keys,
+  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
+  ttlSeconds: number,
+): Promise<string> {
+  const key = keys.signedBody(source, bodyHash);
+  const [, owner] = unwrap(await redis.multi().set(key, tag, 'EX', ttlSeconds, 'NX').get(key).exec());
+  return String(owner);
+}
+
+/** Points the signed body at this event, once its previous owner's record is known to be gone. */
+export async function takeOverSignedBody(
+  redis: RedisClient,
+  keys: Keys,
+  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
+  ttlSeconds: number,
+): Promise<void> {
+  await redis.set(keys.signedBody(source, bodyHash), tag, 'EX', ttlSeconds);
+}
+
+/**
+ * Counts a replay on the event that owns a signed body, if that event is durable (enqueued).
+ * 'pending': its first delivery has not been enqueued yet; 'gone': no record (expired, or its
+ * ingest died between the claim and the record).
+ */
+export async function countReplay(
+  redis: RedisClient,
+  keys: Keys,
+  ownerTag: string,
+  ttlSeconds: number,
+): Promise<'counted' | 'pending' | 'gone'> {
+  const key = keys.event(ownerTag);
+  const record = await redis.hgetall(key);
+  if (!record.source) return 'gone';
+  if (isPending(record)) return 'pending';
+  // EXPIRE NX: should the record expire between the read and the increment, the stub the
+  // increment creates (no `source`, so never shown) still goes away.
+  unwrap(await redis.multi().hincrby(key, 'replays', 1).expire(key, ttlSeconds, 'NX').exec());
+  return 'counted';
 }

@@ -1,8 +1,17 @@
 import { pino } from 'pino';
-import type { Config } from './config.ts';
+import type { BaseEnv } from './env.ts';
 
 export type Logger = pino.Logger;
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, name: string): Logger {
-  return pino({ name, level: config.LOG_LEVEL, base: { app: name } });
+/** JSON lines for machines; `LOG_FORMAT=pretty` (what `npm start` sets) for a person at a terminal. */
+export function createLogger(env: Pick<BaseEnv, 'LOG_LEVEL' | 'LOG_FORMAT'>, name: string): Logger {
+  const options = { name, level: env.LOG_LEVEL, base: { app: name } };
+  if (env.LOG_FORMAT !== 'pretty') return pino(options);
+  return pino(
+    options,
+    pino.transport({
+      target: 'pino-pretty',
+      options: { ignore: 'pid,hostname,app', translateTime: 'HH:MM:ss.l', singleLine: true },
+    }),
+  );
 }

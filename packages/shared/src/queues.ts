@@ -1,10 +1,10 @@
 import type { JobsOptions } from 'bullmq';
-import type { Config } from './config.ts';
+import type { BaseEnv } from './env.ts';
 
 /**
  * The contract between ingest and worker on the BullMQ side.
  *
- * `events` holds one job per accepted event (job id = jobIdFor(source, eventId)); the worker's
+ * `events` holds one job per accepted event (job id = eventTag(source, eventId)); the worker's
  * dispatcher fans each one out to `workflows`, one job per workflow registered for the event's
  * type, so that independent consumers retry and fail on their own.
  */
@@ -19,7 +19,7 @@ export const JOB_NAMES = {
 } as const;
 
 /** BullMQ's key prefix. Braced so that every key of a queue shares one Redis Cluster slot. */
-export const bullPrefix = (config: Pick<Config, 'QUEUE_PREFIX'>) => `{${config.QUEUE_PREFIX}}`;
+export const bullPrefix = (config: Pick<BaseEnv, 'QUEUE_PREFIX'>) => `{${config.QUEUE_PREFIX}}`;
 
 /**
  * Finished jobs are kept for a day so that a job id added again in the meantime is recognised
@@ -32,7 +32,7 @@ export const KEEP_FINISHED: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail
 
 /** Retries with exponential backoff from BACKOFF_MS; half of each delay is jitter, so a burst of
  * failures (a downstream API that went away) does not come back as a synchronised burst. */
-export function retryOptions(config: Pick<Config, 'MAX_ATTEMPTS' | 'BACKOFF_MS'>): JobsOptions {
+export function retryOptions(config: Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS'>): JobsOptions {
   return {
     attempts: config.MAX_ATTEMPTS,
     backoff: { type: 'exponential', delay: config.BACKOFF_MS, jitter: 0.5 },

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Config } from './config.ts';
+import type { BaseEnv } from './env.ts';
 
 export type RedisClient = Redis | Cluster;
 
@@ -36,7 +36,7 @@ function optionsFor(kind: ConnectionKind, name: string): RedisOptions {
 }
 
 export function createRedis(
-  config: Pick<Config, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>,
+  config: Pick<BaseEnv, 'REDIS_URL'> & Partial<Pick<BaseEnv, 'REDIS_CLUSTER_NODES'>>,
   kind: ConnectionKind,
   name = `oncehook-${kind}`,
 ): RedisClient {

@@ -56,13 +56,3 @@ export const SIGNERS = {
 
 export type SignedSource = keyof typeof SIGNERS;
 export const isSignedSource = (s: string): s is SignedSource => Object.hasOwn(SIGNERS, s);
-
-/** The variable each source's secret is read from. */
-export const SECRET_VARIABLE = {
-  stripe: 'STRIPE_WEBHOOK_SECRET',
-  github: 'GITHUB_WEBHOOK_SECRET',
-  shopify: 'SHOPIFY_WEBHOOK_SECRET',
-  slack: 'SLACK_SIGNING_SECRET',
-  standard: 'STANDARD_WEBHOOK_SECRET',
-  demo: 'DEMO_WEBHOOK_SECRET',
-} as const satisfies Record<SignedSource, string>;

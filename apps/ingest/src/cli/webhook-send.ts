@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit } from '@oncehook/shared';
-import { isSignedSource, SECRET_VARIABLE, SIGNERS } from './sign.ts';
+import { orExit, parseIngestEnv } from '../env.ts';
+import { PROVIDERS } from '../providers/registry.ts';
+import { isSignedSource, SIGNERS } from './sign.ts';
 
 /**
  * pnpm webhook:send --source stripe --times 10 fixtures/stripe-checkout-session-completed.json
@@ -45,9 +46,9 @@ const times = Number(values.times);
 if (!Number.isInteger(times) || times < 1 || times > 100_000) stop('--times must be a whole number from 1');
 const fixture = positionals[0] ?? stop('the fixture file is required');
 
-const config = loadConfigOrExit();
-const variable = SECRET_VARIABLE[source as keyof typeof SECRET_VARIABLE];
-const secret = config[variable]?.[0];
+const config = orExit(() => parseIngestEnv());
+const variable = PROVIDERS[source as keyof typeof PROVIDERS].secretEnv[0] as string;
+const secret = config.secrets.get(variable)?.[0];
 // The demo source is unsigned until DEMO_WEBHOOK_SECRET is set; every other source needs its secret.
 if (!secret && source !== 'demo')
   stop(`${variable} is not set: the ingest would not serve "${source}" either`);

@@ -2,8 +2,9 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, parseConfig } from '@oncehook/shared';
+import { ConfigError } from '@oncehook/shared';
 import { describe, expect, it } from 'vitest';
+import { parseIngestEnv } from '../env.ts';
 import { createProviders } from './registry.ts';
 import type { Provider } from './types.ts';
 
@@ -17,7 +18,7 @@ const file = (content: unknown) => {
   return path;
 };
 const providers = (sources: unknown, env: Record<string, string> = {}) =>
-  createProviders(parseConfig({ SOURCES_FILE: file({ sources }), ...env }));
+  createProviders(parseIngestEnv({ SOURCES_FILE: file({ sources }), ...env }));
 const verify = (p: Provider, headers: Record<string, string>, body: string) =>
   p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
 
@@ -72,7 +73,7 @@ describe('custom sources from SOURCES_FILE', () => {
       [acmeHeaders('new', nowS + 301), body],
     ];
     for (const [h, b] of refusals) {
-      expect(await verify(p, h, b)).toMatchObject({ ok: false, status: 401, code: 'invalid_signature' });
+      expect(await verify(p, h, b)).toMatchObject({ ok: false, reason: 'invalid_signature' });
     }
   });
 
@@ -91,7 +92,10 @@ describe('custom sources from SOURCES_FILE', () => {
       ok: true,
       event: { id: 'invoice:42', type: 'invoice', idUnsigned: true },
     });
-    expect(await verify(p, { 'x-sig': sig }, body)).toMatchObject({ ok: false, status: 422 });
+    expect(await verify(p, { 'x-sig': sig }, body)).toMatchObject({
+      ok: false,
+      reason: 'invalid_event_type',
+    });
 
     const signedId = { ...plain, eventType: { jsonPath: 'kind' } };
     const q = providers({ ledgerly: signedId }, { LEDGERLY_WEBHOOK_SECRET: 'k' }).get('ledgerly') as Provider;
@@ -109,7 +113,9 @@ describe('custom sources from SOURCES_FILE', () => {
       ok: true,
       event: { id: 'e1', type: 'unknown' },
     });
-    expect(await verify(p, { 'x-sig': sig, 'x-id': 'e2' }, body)).toMatchObject({ status: 401 });
+    expect(await verify(p, { 'x-sig': sig, 'x-id': 'e2' }, body)).toMatchObject({
+      reason: 'invalid_signature',
+    });
   });
 
   it.each([
@@ -124,7 +130,7 @@ describe('custom sources from SOURCES_FILE', () => {
     ],
     ['a built-in name', () => file({ sources: { stripe: acme } }), /"stripe" is a built-in source/],
   ])('stops at start-up on %s, with a message naming SOURCES_FILE', (_, path, message) => {
-    const config = parseConfig({ SOURCES_FILE: typeof path === 'string' ? path : path() });
+    const config = parseIngestEnv({ SOURCES_FILE: typeof path === 'string' ? path : path() });
     expect(() => createProviders(config)).toThrow(ConfigError);
     expect(() => createProviders(config)).toThrow(message);
   });

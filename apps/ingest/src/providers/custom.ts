@@ -1,9 +1,8 @@
-import type { Config } from '@oncehook/shared';
-import { dedupeWindow } from './dedupe-window.ts';
+import type { IngestEnv } from '../env.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, safeEqual, withinTolerance } from './signing.ts';
 import type { SourceSpec } from './sources-file.ts';
-import { type Provider, refuse } from './types.ts';
+import { refuse, type Verifier } from './types.ts';
 
 const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ };
 
@@ -11,9 +10,9 @@ const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ }
  * A source declared in SOURCES_FILE: HMAC over a template of `{body}`, `{timestamp}` and `{id}`,
  * the event id from a JSON path or a header. Not served (null) while its secret is unset.
  */
-export function customProvider(name: string, spec: SourceSpec, config: Config): Provider | null {
+export function customVerifier(name: string, spec: SourceSpec, env: IngestEnv): Verifier | null {
   const secretEnv = spec.secretEnv ?? `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
-  const secrets = config.webhookSecrets[secretEnv];
+  const secrets = env.secrets.get(secretEnv);
   if (!secrets) return null;
 
   const sig = spec.signature;
@@ -26,8 +25,6 @@ export function customProvider(name: string, spec: SourceSpec, config: Config): 
     (!spec.idIncludesType || (spec.eventType !== undefined && 'jsonPath' in spec.eventType));
 
   return {
-    name,
-    dedupeTtlSeconds: dedupeWindow(config, name, spec.dedupeTtlSeconds),
     verify({ rawBody, headers, nowMs }) {
       const header = headers.get(sig.header);
       if (!header) return refused;
@@ -60,7 +57,7 @@ export function customProvider(name: string, spec: SourceSpec, config: Config): 
       const id = pick(spec.eventId);
       const type = spec.eventType ? pick(spec.eventType) : undefined;
       if (spec.idIncludesType && !type) {
-        return refuse(422, 'invalid_event_type', 'This source needs an event type to qualify its ids.');
+        return refuse('invalid_event_type', 'This source needs an event type to qualify its ids.');
       }
       const eventId = spec.idIncludesType && type ? `${type}:${id}` : id;
       const bad = checkEventId(id, 'eventId') ?? checkEventId(eventId, 'eventId');

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkEventId, parseJsonObject } from './json-body.ts';
-import { type Provider, type ProviderFactory, refuse } from './types.ts';
+import { type ProviderModule, refuse } from './types.ts';
 
 /**
  * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`. Unsigned for a
@@ -9,27 +9,27 @@ import { type Provider, type ProviderFactory, refuse } from './types.ts';
  */
 export const SIGNATURE_HEADER = 'x-oncehook-signature';
 
-export const demo: ProviderFactory = (config) => {
-  const secrets = config.DEMO_WEBHOOK_SECRET ?? [];
-  const provider: Provider = {
-    name: 'demo',
-    dedupeTtlSeconds: config.dedupeTtlBySource.demo ?? config.DEDUPE_TTL_SECONDS,
-    verify({ rawBody, headers }) {
-      if (secrets.length > 0 && !signedByAny(rawBody, headers.get(SIGNATURE_HEADER), secrets)) {
-        return refuse(401, 'invalid_signature', `Missing or invalid ${SIGNATURE_HEADER} header.`);
-      }
-      const body = parseJsonObject(rawBody);
-      if (!body.ok) return body;
-      const bad = checkEventId(body.value.event_id, 'event_id');
-      if (bad) return bad;
-      const type = body.value.type;
-      if (type !== undefined && typeof type !== 'string') {
-        return refuse(422, 'invalid_type', 'type must be a string.');
-      }
-      return { ok: true, event: { id: body.value.event_id as string, type: type ?? 'unknown' } };
-    },
-  };
-  return provider;
+export const demo: ProviderModule = {
+  secretEnv: ['DEMO_WEBHOOK_SECRET'],
+  create(env) {
+    const secrets = env.secrets.get('DEMO_WEBHOOK_SECRET') ?? [];
+    return {
+      verify({ rawBody, headers }) {
+        if (secrets.length > 0 && !signedByAny(rawBody, headers.get(SIGNATURE_HEADER), secrets)) {
+          return refuse('invalid_signature', `Missing or invalid ${SIGNATURE_HEADER} header.`);
+        }
+        const body = parseJsonObject(rawBody);
+        if (!body.ok) return body;
+        const bad = checkEventId(body.value.event_id, 'event_id');
+        if (bad) return bad;
+        const type = body.value.type;
+        if (type !== undefined && typeof type !== 'string') {
+          return refuse('invalid_event_type', 'type must be a string.');
+        }
+        return { ok: true, event: { id: body.value.event_id as string, type: type ?? 'unknown' } };
+      },
+    };
+  },
 };
 
 function signedByAny(raw: Buffer, header: string | null, secrets: string[]): boolean {

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECRET_VARIABLE, SIGNERS } from '../cli/sign.ts';
-import { createTestApp, type TestApp } from '../test-app.ts';
+import { SIGNERS } from '../cli/sign.ts';
+import { createTestApp, type TestApp } from '../testing/app.ts';
+import { PROVIDERS } from './registry.ts';
 
 /**
  * Random bodies and headers thrown at every source, built-in and custom: the ingest must never
@@ -138,7 +139,7 @@ describe('fuzz: every source', () => {
         bodies.map((b) => b.toString('utf8')).filter((b) => b.length > 0),
         printable(40).filter((s) => s.trim().length > 0),
         async (source, body, id) => {
-          const secret = ENV[SECRET_VARIABLE[source]];
+          const secret = ENV[PROVIDERS[source].secretEnv[0] as keyof typeof ENV];
           const headers = await SIGNERS[source]({ body, secret, id: id.trim(), nowMs: Date.now() });
           const res = await send(source, Buffer.from(body), {
             'content-type': 'application/json',

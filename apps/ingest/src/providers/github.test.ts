@@ -1,13 +1,12 @@
 import { sign } from '@octokit/webhooks-methods';
-import { parseConfig } from '@oncehook/shared';
 import { describe, expect, it } from 'vitest';
-import { github } from './github.ts';
+import { servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const payload = JSON.stringify({ action: 'opened', issue: { number: 1 } });
 const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 
-const make = (secrets: string) => github(parseConfig({ GITHUB_WEBHOOK_SECRET: secrets })) as Provider;
+const make = (secrets: string) => servedSource('github', { GITHUB_WEBHOOK_SECRET: secrets }) as Provider;
 // Signed by GitHub's own Octokit helper.
 const headers = async (secret: string, body = payload, extra: Record<string, string> = {}) => ({
   'x-hub-signature-256': await sign(secret, body),
@@ -43,8 +42,7 @@ describe('github verifier', () => {
     for (const [h, body] of cases) {
       expect(await verify(provider, h, body)).toMatchObject({
         ok: false,
-        status: 401,
-        code: 'invalid_signature',
+        reason: 'invalid_signature',
       });
     }
   });
@@ -54,12 +52,15 @@ describe('github verifier', () => {
     for (const secret of ['old-secret', 'new-secret']) {
       expect(await verify(rotating, await headers(secret))).toMatchObject({ ok: true });
     }
-    expect(await verify(rotating, await headers('other'))).toMatchObject({ ok: false, status: 401 });
+    expect(await verify(rotating, await headers('other'))).toMatchObject({
+      ok: false,
+      reason: 'invalid_signature',
+    });
   });
 
   it('needs X-GitHub-Delivery once the signature is good', async () => {
     const { 'x-github-delivery': _, ...noId } = await headers('gh-secret');
-    expect(await verify(provider, noId)).toMatchObject({ ok: false, status: 422, code: 'invalid_event_id' });
+    expect(await verify(provider, noId)).toMatchObject({ ok: false, reason: 'invalid_event_id' });
   });
 
   it('unwraps a form-encoded delivery: signature on the raw form, the JSON inside is the payload', async () => {
@@ -70,14 +71,14 @@ describe('github verifier', () => {
       event: { id: DELIVERY, type: 'issues.opened', idUnsigned: true, payload },
     });
     const tampered = form.replace('opened', 'closed');
-    expect(await verify(provider, h, tampered)).toMatchObject({ ok: false, status: 401 });
+    expect(await verify(provider, h, tampered)).toMatchObject({ ok: false, reason: 'invalid_signature' });
   });
 
   it('refuses a body that is not UTF-8 rather than verify a lossy decoding of it', async () => {
     const raw = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]);
     const h = await headers('gh-secret', raw.toString('utf8'));
     const result = await provider.verify({ rawBody: raw, headers: new Headers(h), nowMs: Date.now() });
-    expect(result).toMatchObject({ ok: false, status: 401 });
+    expect(result).toMatchObject({ ok: false, reason: 'invalid_signature' });
   });
 
   it('has no timestamp to check: GitHub signs none, so replays are caught by the signed-body dedupe', async () => {
@@ -87,7 +88,7 @@ describe('github verifier', () => {
   });
 
   it('is not served without GITHUB_WEBHOOK_SECRET; 7-day window by default', () => {
-    expect(github(parseConfig({}))).toBeNull();
+    expect(servedSource('github')).toBeUndefined();
     expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
   });
 });

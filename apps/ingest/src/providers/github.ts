@@ -1,8 +1,7 @@
 import { verifyWithFallback } from '@octokit/webhooks-methods';
-import { dedupeWindow } from './dedupe-window.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, utf8Text } from './signing.ts';
-import { type Provider, type ProviderFactory, refuse } from './types.ts';
+import { type ProviderModule, refuse } from './types.ts';
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC of the body>`, checked by
@@ -20,41 +19,40 @@ import { type Provider, type ProviderFactory, refuse } from './types.ts';
 const SIGNATURE = 'x-hub-signature-256';
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
-export const github: ProviderFactory = (config) => {
-  const [first, ...others] = config.GITHUB_WEBHOOK_SECRET ?? [];
-  if (!first) return null;
-  const refused = badSignature('X-Hub-Signature-256');
+export const github: ProviderModule = {
+  secretEnv: ['GITHUB_WEBHOOK_SECRET'],
+  create(env) {
+    const [first, ...others] = env.secrets.get('GITHUB_WEBHOOK_SECRET') ?? [];
+    if (!first) return null;
+    const refused = badSignature('X-Hub-Signature-256');
+    return {
+      acceptsForm: true,
+      async verify({ rawBody, headers }) {
+        const signature = headers.get(SIGNATURE);
+        if (!signature || rawBody.length === 0) return refused;
+        const body = utf8Text(rawBody);
+        if (!body.ok) return refused;
+        // Accept if ANY configured secret matches: during a rotation both are live.
+        const signed = await verifyWithFallback(first, body.text, signature, others).catch(() => false);
+        if (!signed) return refused;
 
-  const provider: Provider = {
-    name: 'github',
-    dedupeTtlSeconds: dedupeWindow(config, 'github'),
-    acceptsForm: true,
-    async verify({ rawBody, headers }) {
-      const signature = headers.get(SIGNATURE);
-      if (!signature || rawBody.length === 0) return refused;
-      const body = utf8Text(rawBody);
-      if (!body.ok) return refused;
-      // Accept if ANY configured secret matches: during a rotation both are live.
-      const signed = await verifyWithFallback(first, body.text, signature, others).catch(() => false);
-      if (!signed) return refused;
+        const isForm = FORM.test(headers.get('content-type') ?? '');
+        const json = isForm ? new URLSearchParams(body.text).get('payload') : body.text;
+        if (json === null) return refuse('missing_payload', 'The form body has no payload field.');
+        const event = parseJsonObject(Buffer.from(json, 'utf8'));
+        if (!event.ok) return event;
 
-      const isForm = FORM.test(headers.get('content-type') ?? '');
-      const json = isForm ? new URLSearchParams(body.text).get('payload') : body.text;
-      if (json === null) return refuse(400, 'missing_payload', 'The form body has no payload field.');
-      const event = parseJsonObject(Buffer.from(json, 'utf8'));
-      if (!event.ok) return event;
-
-      const id = headers.get('x-github-delivery');
-      const bad = checkEventId(id, 'X-GitHub-Delivery');
-      if (bad) return bad;
-      const name = headers.get('x-github-event') || 'unknown';
-      const action = event.value.action;
-      const type = typeof action === 'string' && action ? `${name}.${action}` : name;
-      return {
-        ok: true,
-        event: { id: id as string, type, idUnsigned: true, ...(isForm ? { payload: json } : {}) },
-      };
-    },
-  };
-  return provider;
+        const id = headers.get('x-github-delivery');
+        const bad = checkEventId(id, 'X-GitHub-Delivery');
+        if (bad) return bad;
+        const name = headers.get('x-github-event') || 'unknown';
+        const action = event.value.action;
+        const type = typeof action === 'string' && action ? `${name}.${action}` : name;
+        return {
+          ok: true,
+          event: { id: id as string, type, idUnsigned: true, ...(isForm ? { payload: json } : {}) },
+        };
+      },
+    };
+  },
 };

@@ -1,4 +1,4 @@
-import { refuse, type Verification } from './types.ts';
+import { type Refusal, refuse } from './types.ts';
 
 export const MAX_EVENT_ID_CHARS = 256;
 // Control characters make logs lie; a lone surrogate has no UTF-8 form, so two such ids could
@@ -6,34 +6,30 @@ export const MAX_EVENT_ID_CHARS = 256;
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
 
 /** Parses a webhook body that must be a JSON object. */
-export function parseJsonObject(
-  raw: Buffer,
-): { ok: true; value: Record<string, unknown> } | Extract<Verification, { ok: false }> {
-  if (raw.length === 0)
-    return refuse(400, 'empty_body', 'The request body is empty; expected a JSON object.');
+export function parseJsonObject(raw: Buffer): { ok: true; value: Record<string, unknown> } | Refusal {
+  if (raw.length === 0) return refuse('empty_body', 'The request body is empty; expected a JSON object.');
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));
   } catch {
-    return refuse(400, 'invalid_json', 'The request body is not valid JSON.');
+    return refuse('invalid_json', 'The request body is not valid JSON.');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return refuse(422, 'not_an_object', 'The request body must be a JSON object.');
+    return refuse('not_an_object', 'The request body must be a JSON object.');
   }
   return { ok: true, value: value as Record<string, unknown> };
 }
 
 /** Checks an event id from any source: a non-empty printable string of at most 256 characters. */
-export function checkEventId(id: unknown, field: string): Extract<Verification, { ok: false }> | null {
+export function checkEventId(id: unknown, field: string): Refusal | null {
   if (typeof id !== 'string' || id.length === 0) {
-    return refuse(422, 'invalid_event_id', `${field} is required and must be a non-empty string.`);
+    return refuse('invalid_event_id', `${field} is required and must be a non-empty string.`);
   }
   if ([...id].length > MAX_EVENT_ID_CHARS) {
-    return refuse(422, 'invalid_event_id', `${field} must be at most ${MAX_EVENT_ID_CHARS} characters.`);
+    return refuse('invalid_event_id', `${field} must be at most ${MAX_EVENT_ID_CHARS} characters.`);
   }
   if (UNPRINTABLE.test(id)) {
     return refuse(
-      422,
       'invalid_event_id',
       `${field} must be printable Unicode (no control characters or lone surrogates).`,
     );

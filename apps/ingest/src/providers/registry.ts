@@ -1,5 +1,6 @@
-import { type Config, ConfigError, orExitOnConfigError } from '@oncehook/shared';
-import { customProvider } from './custom.ts';
+import { ConfigError, dedupeWindow } from '@oncehook/shared';
+import type { IngestEnv } from '../env.ts';
+import { customVerifier } from './custom.ts';
 import { demo } from './demo.ts';
 import { github } from './github.ts';
 import { shopify } from './shopify.ts';
@@ -7,9 +8,9 @@ import { slack } from './slack.ts';
 import { loadSourcesFile } from './sources-file.ts';
 import { standard } from './standard.ts';
 import { stripe } from './stripe.ts';
-import type { Provider, ProviderFactory } from './types.ts';
+import type { Provider, ProviderModule } from './types.ts';
 
-/** Every built-in source. Adding a provider is one file in this folder and one line here. */
+/** Every built-in source, by name. Adding a provider is one file in this folder and one line here. */
 export const PROVIDERS = {
   demo,
   stripe,
@@ -17,30 +18,27 @@ export const PROVIDERS = {
   shopify,
   slack,
   standard,
-} satisfies Record<string, ProviderFactory>;
+} satisfies Record<string, ProviderModule>;
 
 /**
- * The sources this configuration serves: built-ins whose factory returned a provider, then the
+ * The sources this configuration serves: built-ins whose secrets are set (demo always), then the
  * custom sources of SOURCES_FILE. Throws ConfigError for a bad file or key.
  */
-export function createProviders(config: Config): Map<string, Provider> {
+export function createProviders(env: IngestEnv): Map<string, Provider> {
   const live = new Map<string, Provider>();
-  for (const [name, factory] of Object.entries(PROVIDERS)) {
-    const provider = factory(config);
-    if (provider) live.set(name, provider);
+  for (const [name, module] of Object.entries(PROVIDERS) as [string, ProviderModule][]) {
+    const verifier = module.create(env);
+    if (verifier)
+      live.set(name, { ...verifier, dedupeTtlSeconds: dedupeWindow(env, name, module.windowSeconds) });
   }
-  if (!config.SOURCES_FILE) return live;
-  for (const [name, spec] of Object.entries(loadSourcesFile(config.SOURCES_FILE))) {
+  if (!env.SOURCES_FILE) return live;
+  for (const [name, spec] of Object.entries(loadSourcesFile(env.SOURCES_FILE))) {
     if (Object.hasOwn(PROVIDERS, name)) {
-      throw new ConfigError([`SOURCES_FILE: ${config.SOURCES_FILE}: "${name}" is a built-in source`]);
+      throw new ConfigError([`SOURCES_FILE: ${env.SOURCES_FILE}: "${name}" is a built-in source`]);
     }
-    const provider = customProvider(name, spec, config);
-    if (provider) live.set(name, provider);
+    const verifier = customVerifier(name, spec, env);
+    if (verifier)
+      live.set(name, { ...verifier, dedupeTtlSeconds: dedupeWindow(env, name, spec.dedupeTtlSeconds) });
   }
   return live;
-}
-
-/** For `main.ts`: like loadConfigOrExit, a bad SOURCES_FILE or key stops the process, named. */
-export function createProvidersOrExit(config: Config): Map<string, Provider> {
-  return orExitOnConfigError(() => createProviders(config));
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { jobIdFor } from '@oncehook/shared';
+import { eventTag } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SIGNERS } from '../cli/sign.ts';
-import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
 /**
  * GitHub's X-GitHub-Delivery and Shopify's id headers are not covered by the signature: a captured
@@ -42,10 +42,10 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
     expect(await forged.json()).toEqual({ received: true, duplicate: true });
 
     expect((await t.traces()).jobs).toBe(1);
-    expect(await t.queue.getJob(jobIdFor(source, 'forged-2'))).toBeUndefined();
+    expect(await t.queue.getJob(eventTag(source, 'forged-2'))).toBeUndefined();
     expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 1, replays: 1 });
     expect((await status(source, 'forged-2')).status).toBe(404);
-    expect(await t.redis.exists(t.keys.event(jobIdFor(source, 'forged-2')))).toBe(0);
+    expect(await t.redis.exists(t.keys.event(eventTag(source, 'forged-2')))).toBe(0);
   });
 
   it('leaves a genuine redelivery (same id) a plain duplicate, not a replay', async () => {
@@ -71,7 +71,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
     expect((await deliver('original-1')).status).toBe(503);
 
     expect((await deliver('forged-2')).status).toBe(503);
-    expect(await t.redis.exists(t.keys.event(jobIdFor(source, 'forged-2')))).toBe(0);
+    expect(await t.redis.exists(t.keys.event(eventTag(source, 'forged-2')))).toBe(0);
 
     await deliver('original-1');
     expect(await (await deliver('forged-2')).json()).toEqual({ received: true, duplicate: true });
@@ -80,10 +80,10 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
 
   it('takes over a claim whose owner has no record (its ingest died between claim and record)', async () => {
     const hash = createHash('sha256').update(body).digest('hex');
-    await t.redis.set(t.keys.signedBody(source, hash), jobIdFor(source, 'died-0'), 'EX', 600);
+    await t.redis.set(t.keys.signedBody(source, hash), eventTag(source, 'died-0'), 'EX', 600);
 
     expect(await (await deliver('original-1')).json()).toEqual({ received: true, duplicate: false });
-    expect(await t.redis.get(t.keys.signedBody(source, hash))).toBe(jobIdFor(source, 'original-1'));
+    expect(await t.redis.get(t.keys.signedBody(source, hash))).toBe(eventTag(source, 'original-1'));
     expect(await (await deliver('forged-2')).json()).toEqual({ received: true, duplicate: true });
   });
 });

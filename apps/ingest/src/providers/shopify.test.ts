@@ -1,11 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { parseConfig } from '@oncehook/shared';
 import { describe, expect, it } from 'vitest';
-import { shopify } from './shopify.ts';
+import { servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const payload = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
-const make = (secrets: string) => shopify(parseConfig({ SHOPIFY_WEBHOOK_SECRET: secrets })) as Provider;
+const make = (secrets: string) => servedSource('shopify', { SHOPIFY_WEBHOOK_SECRET: secrets }) as Provider;
 // Per Shopify's docs: base64 HMAC-SHA256 of the raw body with the app's client secret.
 const hmac = (secret: string, body = payload) => createHmac('sha256', secret).update(body).digest('base64');
 const headers = (secret: string, body = payload, extra: Record<string, string> = {}) => ({
@@ -52,8 +51,7 @@ describe('shopify verifier', () => {
     for (const [h, body] of cases) {
       expect(await verify(provider, h, body)).toMatchObject({
         ok: false,
-        status: 401,
-        code: 'invalid_signature',
+        reason: 'invalid_signature',
       });
     }
   });
@@ -62,12 +60,15 @@ describe('shopify verifier', () => {
     const rotating = make('old,new');
     expect(await verify(rotating, headers('old'))).toMatchObject({ ok: true });
     expect(await verify(rotating, headers('new'))).toMatchObject({ ok: true });
-    expect(await verify(rotating, headers('neither'))).toMatchObject({ ok: false, status: 401 });
+    expect(await verify(rotating, headers('neither'))).toMatchObject({
+      ok: false,
+      reason: 'invalid_signature',
+    });
   });
 
   it('needs an id header once the signature is good', async () => {
     const { 'x-shopify-event-id': _, 'x-shopify-webhook-id': __, ...noId } = headers('shpss_secret');
-    expect(await verify(provider, noId)).toMatchObject({ ok: false, status: 422 });
+    expect(await verify(provider, noId)).toMatchObject({ ok: false, reason: 'invalid_event_id' });
   });
 
   it('has no timestamp to check: Shopify signs none, so replays are caught by the signed-body dedupe', async () => {
@@ -75,7 +76,7 @@ describe('shopify verifier', () => {
   });
 
   it('is not served without SHOPIFY_WEBHOOK_SECRET; 7-day window by default', () => {
-    expect(shopify(parseConfig({}))).toBeNull();
+    expect(servedSource('shopify')).toBeUndefined();
     expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
   });
 });

@@ -1,7 +1,6 @@
-import { dedupeWindow } from './dedupe-window.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, safeEqual } from './signing.ts';
-import type { Provider, ProviderFactory } from './types.ts';
+import type { ProviderModule } from './types.ts';
 
 /**
  * Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the raw body>` with the app's client
@@ -16,32 +15,31 @@ import type { Provider, ProviderFactory } from './types.ts';
 const SIGNATURE = 'x-shopify-hmac-sha256';
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
-export const shopify: ProviderFactory = (config) => {
-  const secrets = config.SHOPIFY_WEBHOOK_SECRET;
-  if (!secrets) return null;
-  const refused = badSignature('X-Shopify-Hmac-Sha256');
+export const shopify: ProviderModule = {
+  secretEnv: ['SHOPIFY_WEBHOOK_SECRET'],
+  create(env) {
+    const secrets = env.secrets.get('SHOPIFY_WEBHOOK_SECRET');
+    if (!secrets) return null;
+    const refused = badSignature('X-Shopify-Hmac-Sha256');
+    return {
+      verify({ rawBody, headers }) {
+        const given = headers.get(SIGNATURE)?.trim() ?? '';
+        if (!BASE64_SHA256.test(given)) return refused;
+        const givenBytes = Buffer.from(given, 'base64');
+        // Accept if ANY configured secret matches: during a rotation both are live.
+        if (!secrets.some((secret) => safeEqual(hmac('sha256', secret, rawBody), givenBytes))) {
+          return refused;
+        }
 
-  const provider: Provider = {
-    name: 'shopify',
-    dedupeTtlSeconds: dedupeWindow(config, 'shopify'),
-    verify({ rawBody, headers }) {
-      const given = headers.get(SIGNATURE)?.trim() ?? '';
-      if (!BASE64_SHA256.test(given)) return refused;
-      const givenBytes = Buffer.from(given, 'base64');
-      // Accept if ANY configured secret matches: during a rotation both are live.
-      if (!secrets.some((secret) => safeEqual(hmac('sha256', secret, rawBody), givenBytes))) {
-        return refused;
-      }
-
-      const body = parseJsonObject(rawBody);
-      if (!body.ok) return body;
-      const eventId = headers.get('x-shopify-event-id');
-      const id = eventId || headers.get('x-shopify-webhook-id');
-      const bad = checkEventId(id, eventId ? 'X-Shopify-Event-Id' : 'X-Shopify-Webhook-Id');
-      if (bad) return bad;
-      const type = headers.get('x-shopify-topic') || 'unknown';
-      return { ok: true, event: { id: id as string, type, idUnsigned: true } };
-    },
-  };
-  return provider;
+        const body = parseJsonObject(rawBody);
+        if (!body.ok) return body;
+        const eventId = headers.get('x-shopify-event-id');
+        const id = eventId || headers.get('x-shopify-webhook-id');
+        const bad = checkEventId(id, eventId ? 'X-Shopify-Event-Id' : 'X-Shopify-Webhook-Id');
+        if (bad) return bad;
+        const type = headers.get('x-shopify-topic') || 'unknown';
+        return { ok: true, event: { id: id as string, type, idUnsigned: true } };
+      },
+    };
+  },
 };

@@ -1,11 +1,9 @@
 import { isUtf8 } from 'node:buffer';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { refuse, type Verification } from './types.ts';
+import { type Refusal, refuse } from './types.ts';
 
 /** How far a signed timestamp may lie from our clock, either way (Stripe, Slack, Standard Webhooks). */
 export const TOLERANCE_SECONDS = 300;
-
-type Refusal = Extract<Verification, { ok: false }>;
 
 /**
  * One answer for every signature failure of a source: missing header, wrong secret, tampered
@@ -13,7 +11,6 @@ type Refusal = Extract<Verification, { ok: false }>;
  */
 export const badSignature = (what: string): Refusal =>
   refuse(
-    401,
     'invalid_signature',
     `Missing or invalid ${what}: the signature must match the raw body and a configured secret, with a timestamp within ${TOLERANCE_SECONDS} s.`,
   );
@@ -35,7 +32,7 @@ export function safeEqual(a: Buffer, b: Buffer): boolean {
  * signature — and one signed-body hash would no longer identify one signed delivery.
  */
 export function utf8Text(raw: Buffer): { ok: true; text: string } | Refusal {
-  if (!isUtf8(raw)) return refuse(400, 'invalid_encoding', 'The request body must be UTF-8.');
+  if (!isUtf8(raw)) return refuse('invalid_encoding', 'The request body must be UTF-8.');
   return { ok: true, text: raw.toString('utf8') };
 }
 

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { parseConfig } from '@oncehook/shared';
 import { describe, expect, it } from 'vitest';
-import { slack } from './slack.ts';
+import { servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -15,7 +14,7 @@ const callback = {
 };
 const payload = JSON.stringify(callback);
 
-const make = (secrets: string) => slack(parseConfig({ SLACK_SIGNING_SECRET: secrets })) as Provider;
+const make = (secrets: string) => servedSource('slack', { SLACK_SIGNING_SECRET: secrets }) as Provider;
 // Per Slack's docs: v0= hex HMAC-SHA256 of "v0:<timestamp>:<body>" with the signing secret.
 const headers = (secret: string, t = nowS, body = payload) => ({
   'x-slack-request-timestamp': String(t),
@@ -40,7 +39,9 @@ describe('slack verifier', () => {
       ok: true,
       reply: { challenge: 'chal-123' },
     });
-    expect(await verify(provider, headers('forged', nowS, body), body)).toMatchObject({ status: 401 });
+    expect(await verify(provider, headers('forged', nowS, body), body)).toMatchObject({
+      reason: 'invalid_signature',
+    });
   });
 
   it.each([
@@ -58,8 +59,7 @@ describe('slack verifier', () => {
   ])('refuses a %s with one 401', async (_, h, body) => {
     expect(await verify(provider, h, body)).toMatchObject({
       ok: false,
-      status: 401,
-      code: 'invalid_signature',
+      reason: 'invalid_signature',
     });
   });
 
@@ -81,10 +81,12 @@ describe('slack verifier', () => {
       reply: { ok: true },
     });
     const noId = JSON.stringify({ type: 'event_callback', event: { type: 'message' } });
-    expect(await verify(provider, headers('slack-signing', nowS, noId), noId)).toMatchObject({ status: 422 });
+    expect(await verify(provider, headers('slack-signing', nowS, noId), noId)).toMatchObject({
+      reason: 'invalid_event_id',
+    });
   });
 
   it('is not served without SLACK_SIGNING_SECRET', () => {
-    expect(slack(parseConfig({}))).toBeNull();
+    expect(servedSource('slack')).toBeUndefined();
   });
 });

@@ -1,7 +1,6 @@
-import { dedupeWindow } from './dedupe-window.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, parseUnixSeconds, safeEqual, withinTolerance } from './signing.ts';
-import { type Provider, type ProviderFactory, refuse } from './types.ts';
+import { type ProviderModule, refuse } from './types.ts';
 
 /**
  * Slack Events API: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">` with the
@@ -15,44 +14,43 @@ const SIGNATURE = 'x-slack-signature';
 const TIMESTAMP = 'x-slack-request-timestamp';
 const V0 = /^v0=([0-9a-f]{64})$/i;
 
-export const slack: ProviderFactory = (config) => {
-  const secrets = config.SLACK_SIGNING_SECRET;
-  if (!secrets) return null;
-  const refused = badSignature('X-Slack-Signature or X-Slack-Request-Timestamp');
+export const slack: ProviderModule = {
+  secretEnv: ['SLACK_SIGNING_SECRET'],
+  create(env) {
+    const secrets = env.secrets.get('SLACK_SIGNING_SECRET');
+    if (!secrets) return null;
+    const refused = badSignature('X-Slack-Signature or X-Slack-Request-Timestamp');
+    return {
+      verify({ rawBody, headers, nowMs }) {
+        const timestamp = headers.get(TIMESTAMP)?.trim();
+        const t = parseUnixSeconds(timestamp);
+        const given = V0.exec(headers.get(SIGNATURE)?.trim() ?? '')?.[1];
+        if (t === null || !given || !withinTolerance(t, nowMs)) return refused;
+        const givenBytes = Buffer.from(given, 'hex');
+        // Accept if ANY configured secret matches: during a rotation both are live.
+        const signed = secrets.some((secret) =>
+          safeEqual(hmac('sha256', secret, `v0:${timestamp}:`, rawBody), givenBytes),
+        );
+        if (!signed) return refused;
 
-  const provider: Provider = {
-    name: 'slack',
-    dedupeTtlSeconds: dedupeWindow(config, 'slack'),
-    verify({ rawBody, headers, nowMs }) {
-      const timestamp = headers.get(TIMESTAMP)?.trim();
-      const t = parseUnixSeconds(timestamp);
-      const given = V0.exec(headers.get(SIGNATURE)?.trim() ?? '')?.[1];
-      if (t === null || !given || !withinTolerance(t, nowMs)) return refused;
-      const givenBytes = Buffer.from(given, 'hex');
-      // Accept if ANY configured secret matches: during a rotation both are live.
-      const signed = secrets.some((secret) =>
-        safeEqual(hmac('sha256', secret, `v0:${timestamp}:`, rawBody), givenBytes),
-      );
-      if (!signed) return refused;
+        const body = parseJsonObject(rawBody);
+        if (!body.ok) return body;
+        const { type, challenge, event_id: id, event } = body.value;
+        // Sent once when the Request URL is saved: echo the challenge, store nothing.
+        if (type === 'url_verification') {
+          if (typeof challenge !== 'string')
+            return refuse('invalid_challenge', 'challenge must be a string.');
+          return { ok: true, reply: { challenge } };
+        }
+        // Carries no event, only the news that Slack is dropping some: nothing to process.
+        if (type === 'app_rate_limited') return { ok: true, reply: { ok: true } };
 
-      const body = parseJsonObject(rawBody);
-      if (!body.ok) return body;
-      const { type, challenge, event_id: id, event } = body.value;
-      // Sent once when the Request URL is saved: echo the challenge, store nothing.
-      if (type === 'url_verification') {
-        if (typeof challenge !== 'string')
-          return refuse(422, 'invalid_challenge', 'challenge must be a string.');
-        return { ok: true, reply: { challenge } };
-      }
-      // Carries no event, only the news that Slack is dropping some: nothing to process.
-      if (type === 'app_rate_limited') return { ok: true, reply: { ok: true } };
-
-      const bad = checkEventId(id, 'event_id');
-      if (bad) return bad;
-      const inner = (event as { type?: unknown } | undefined)?.type;
-      const eventType = typeof inner === 'string' ? inner : typeof type === 'string' ? type : 'unknown';
-      return { ok: true, event: { id: id as string, type: eventType } };
-    },
-  };
-  return provider;
+        const bad = checkEventId(id, 'event_id');
+        if (bad) return bad;
+        const inner = (event as { type?: unknown } | undefined)?.type;
+        const eventType = typeof inner === 'string' ? inner : typeof type === 'string' ? type : 'unknown';
+        return { ok: true, event: { id: id as string, type: eventType } };
+      },
+    };
+  },
 };

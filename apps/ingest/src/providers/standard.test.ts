@@ -1,8 +1,8 @@
 import { sign as edSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { ConfigError, parseConfig } from '@oncehook/shared';
+import { ConfigError } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { standard } from './standard.ts';
+import { servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -16,7 +16,7 @@ const payload = JSON.stringify({
 });
 const MSG = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
 
-const make = (env: Record<string, string>) => standard(parseConfig(env)) as Provider;
+const make = (env: Record<string, string>) => servedSource('standard', env) as Provider;
 // v1 signed by the standardwebhooks library itself.
 const v1 = (secret: string, t = nowS, body = payload, id = MSG) =>
   new Webhook(secret).sign(id, new Date(t * 1000), body);
@@ -57,8 +57,7 @@ describe('standard webhooks verifier', () => {
   ])('refuses a %s with one 401', async (_, h, body) => {
     expect(await verify(provider, h, body)).toMatchObject({
       ok: false,
-      status: 401,
-      code: 'invalid_signature',
+      reason: 'invalid_signature',
     });
   });
 
@@ -82,15 +81,17 @@ describe('standard webhooks verifier', () => {
 
     it('refuses another key, a tampered body, a stale timestamp, and v1 it has no secret for', async () => {
       const stranger = keyPair();
-      expect(await verify(asymmetric, headers(v1a(stranger.privateKey)))).toMatchObject({ status: 401 });
+      expect(await verify(asymmetric, headers(v1a(stranger.privateKey)))).toMatchObject({
+        reason: 'invalid_signature',
+      });
       expect(await verify(asymmetric, headers(v1a(sender.privateKey)), `${payload} `)).toMatchObject({
-        status: 401,
+        reason: 'invalid_signature',
       });
       const old = nowS - 301;
       expect(await verify(asymmetric, headers(v1a(sender.privateKey, old), old))).toMatchObject({
-        status: 401,
+        reason: 'invalid_signature',
       });
-      expect(await verify(asymmetric, headers(v1(SECRET)))).toMatchObject({ status: 401 });
+      expect(await verify(asymmetric, headers(v1(SECRET)))).toMatchObject({ reason: 'invalid_signature' });
     });
 
     it('accepts v1 and v1a side by side, and either of two public keys', async () => {
@@ -111,7 +112,7 @@ describe('standard webhooks verifier', () => {
   });
 
   it('is not served with neither a secret nor a public key; 7-day window by default', () => {
-    expect(standard(parseConfig({}))).toBeNull();
+    expect(servedSource('standard')).toBeUndefined();
     expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
   });
 });

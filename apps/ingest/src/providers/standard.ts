@@ -1,10 +1,9 @@
 import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
-import { ConfigError } from '@oncehook/shared';
+import { ConfigError, DAY_SECONDS } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
-import { DAY_SECONDS, dedupeWindow } from './dedupe-window.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, parseUnixSeconds, safeEqual, utf8Text, withinTolerance } from './signing.ts';
-import type { Provider, ProviderFactory } from './types.ts';
+import type { ProviderModule } from './types.ts';
 
 /**
  * Standard Webhooks (what Svix and many platforms send): `webhook-id`, `webhook-timestamp` and
@@ -19,61 +18,60 @@ import type { Provider, ProviderFactory } from './types.ts';
  * `webhook-id` is signed, and stays the same across retries. Window: Svix retries for about 28
  * hours, the spec's example schedule spans about 3 days; 7 days by default, like the rest.
  */
-export const STANDARD_WINDOW_SECONDS = 7 * DAY_SECONDS;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-export const standard: ProviderFactory = (config) => {
-  const secrets = (config.STANDARD_WEBHOOK_SECRET ?? []).map((s) =>
-    configured('STANDARD_WEBHOOK_SECRET', () => new Webhook(s)),
-  );
-  const publicKeys = (config.STANDARD_WEBHOOK_PUBLIC_KEY ?? []).map((k) =>
-    configured('STANDARD_WEBHOOK_PUBLIC_KEY', () => ed25519PublicKey(k)),
-  );
-  if (secrets.length === 0 && publicKeys.length === 0) return null;
-  const refused = badSignature('webhook-signature or webhook-timestamp');
-
-  const provider: Provider = {
-    name: 'standard',
-    dedupeTtlSeconds: dedupeWindow(config, 'standard', STANDARD_WINDOW_SECONDS),
-    verify({ rawBody, headers, nowMs }) {
-      const id = headers.get('webhook-id') ?? '';
-      const timestamp = parseUnixSeconds(headers.get('webhook-timestamp')?.trim());
-      const list = headers.get('webhook-signature') ?? '';
-      // A `.` in the id would make `<id>.<timestamp>.<body>` ambiguous; the spec forbids it.
-      if (!id || id.includes('.') || timestamp === null || !withinTolerance(timestamp, nowMs)) {
-        return refused;
-      }
-      const body = utf8Text(rawBody);
-      if (!body.ok) return refused;
-
-      const signedContent = () => Buffer.from(`${id}.${timestamp}.${body.text}`, 'utf8');
-      const signed = list.split(' ').some((entry) => {
-        const comma = entry.indexOf(',');
-        const [version, sig] = [entry.slice(0, comma), entry.slice(comma + 1)];
-        if (comma < 0 || !BASE64.test(sig)) return false;
-        const given = Buffer.from(sig, 'base64');
-        if (version === 'v1') {
-          return secrets.some((wh) => {
-            const expected = wh.sign(id, new Date(timestamp * 1000), body.text).slice('v1,'.length);
-            return safeEqual(Buffer.from(expected, 'base64'), given);
-          });
+export const standard: ProviderModule = {
+  secretEnv: ['STANDARD_WEBHOOK_SECRET', 'STANDARD_WEBHOOK_PUBLIC_KEY'],
+  windowSeconds: 7 * DAY_SECONDS,
+  create(env) {
+    const secrets = (env.secrets.get('STANDARD_WEBHOOK_SECRET') ?? []).map((s) =>
+      configured('STANDARD_WEBHOOK_SECRET', () => new Webhook(s)),
+    );
+    const publicKeys = (env.secrets.get('STANDARD_WEBHOOK_PUBLIC_KEY') ?? []).map((k) =>
+      configured('STANDARD_WEBHOOK_PUBLIC_KEY', () => ed25519PublicKey(k)),
+    );
+    if (secrets.length === 0 && publicKeys.length === 0) return null;
+    const refused = badSignature('webhook-signature or webhook-timestamp');
+    return {
+      verify({ rawBody, headers, nowMs }) {
+        const id = headers.get('webhook-id') ?? '';
+        const timestamp = parseUnixSeconds(headers.get('webhook-timestamp')?.trim());
+        const list = headers.get('webhook-signature') ?? '';
+        // A `.` in the id would make `<id>.<timestamp>.<body>` ambiguous; the spec forbids it.
+        if (!id || id.includes('.') || timestamp === null || !withinTolerance(timestamp, nowMs)) {
+          return refused;
         }
-        if (version === 'v1a' && given.length === 64) {
-          return publicKeys.some((key) => verifySignature(null, signedContent(), key, given));
-        }
-        return false;
-      });
-      if (!signed) return refused;
+        const body = utf8Text(rawBody);
+        if (!body.ok) return refused;
 
-      const event = parseJsonObject(rawBody);
-      if (!event.ok) return event;
-      const bad = checkEventId(id, 'webhook-id');
-      if (bad) return bad;
-      const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
-      return { ok: true, event: { id, type } };
-    },
-  };
-  return provider;
+        const signedContent = () => Buffer.from(`${id}.${timestamp}.${body.text}`, 'utf8');
+        const signed = list.split(' ').some((entry) => {
+          const comma = entry.indexOf(',');
+          const [version, sig] = [entry.slice(0, comma), entry.slice(comma + 1)];
+          if (comma < 0 || !BASE64.test(sig)) return false;
+          const given = Buffer.from(sig, 'base64');
+          if (version === 'v1') {
+            return secrets.some((wh) => {
+              const expected = wh.sign(id, new Date(timestamp * 1000), body.text).slice('v1,'.length);
+              return safeEqual(Buffer.from(expected, 'base64'), given);
+            });
+          }
+          if (version === 'v1a' && given.length === 64) {
+            return publicKeys.some((key) => verifySignature(null, signedContent(), key, given));
+          }
+          return false;
+        });
+        if (!signed) return refused;
+
+        const event = parseJsonObject(rawBody);
+        if (!event.ok) return event;
+        const bad = checkEventId(id, 'webhook-id');
+        if (bad) return bad;
+        const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
+        return { ok: true, event: { id, type } };
+      },
+    };
+  },
 };
 
 /** `whpk_<base64 of the raw 32-byte key>`, as the spec serialises ed25519 public keys. */

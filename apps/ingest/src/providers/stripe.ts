@@ -1,8 +1,8 @@
+import { DAY_SECONDS } from '@oncehook/shared';
 import Stripe from 'stripe';
-import { DAY_SECONDS, dedupeWindow } from './dedupe-window.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, parseUnixSeconds, TOLERANCE_SECONDS, utf8Text } from './signing.ts';
-import type { Provider, ProviderFactory } from './types.ts';
+import type { ProviderModule } from './types.ts';
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 of `<t>.<body>`,
@@ -11,52 +11,51 @@ import type { Provider, ProviderFactory } from './types.ts';
  * Window: live mode retries for up to 3 days, and an event can be re-sent by hand (Dashboard,
  * `stripe events resend`) or listed for a backfill for 30 days — so 30 days by default.
  */
-export const STRIPE_WINDOW_SECONDS = 30 * DAY_SECONDS;
 const HEADER = 'stripe-signature';
 
-export const stripe: ProviderFactory = (config) => {
-  const secrets = config.STRIPE_WEBHOOK_SECRET;
-  if (!secrets) return null;
-  const refused = badSignature('Stripe-Signature');
+export const stripe: ProviderModule = {
+  secretEnv: ['STRIPE_WEBHOOK_SECRET'],
+  windowSeconds: 30 * DAY_SECONDS,
+  create(env) {
+    const secrets = env.secrets.get('STRIPE_WEBHOOK_SECRET');
+    if (!secrets) return null;
+    const refused = badSignature('Stripe-Signature');
+    return {
+      verify({ rawBody, headers, nowMs }) {
+        const header = headers.get(HEADER);
+        if (!header) return refused;
+        const body = utf8Text(rawBody);
+        if (!body.ok) return refused;
+        // The library only refuses timestamps that are too old; one from the future is refused here,
+        // with the same tolerance. Exactly one `t`: the library would take the last of several.
+        const ts = header.split(',').filter((item) => item.startsWith('t='));
+        const t = ts.length === 1 ? parseUnixSeconds(ts[0]?.slice(2)) : null;
+        if (t === null || t - nowMs / 1000 > TOLERANCE_SECONDS) return refused;
+        // Accept if ANY configured secret verifies: during a rotation both are live. Stripe also
+        // sends one v1 per active endpoint secret, and the library accepts any of them.
+        const signed = secrets.some((secret) => {
+          try {
+            return Stripe.webhooks.signature!.verifyHeader(
+              body.text,
+              header,
+              secret,
+              TOLERANCE_SECONDS,
+              undefined,
+              nowMs,
+            );
+          } catch {
+            return false;
+          }
+        });
+        if (!signed) return refused;
 
-  const provider: Provider = {
-    name: 'stripe',
-    dedupeTtlSeconds: dedupeWindow(config, 'stripe', STRIPE_WINDOW_SECONDS),
-    verify({ rawBody, headers, nowMs }) {
-      const header = headers.get(HEADER);
-      if (!header) return refused;
-      const body = utf8Text(rawBody);
-      if (!body.ok) return refused;
-      // The library only refuses timestamps that are too old; one from the future is refused here,
-      // with the same tolerance. Exactly one `t`: the library would take the last of several.
-      const ts = header.split(',').filter((item) => item.startsWith('t='));
-      const t = ts.length === 1 ? parseUnixSeconds(ts[0]?.slice(2)) : null;
-      if (t === null || t - nowMs / 1000 > TOLERANCE_SECONDS) return refused;
-      // Accept if ANY configured secret verifies: during a rotation both are live. Stripe also
-      // sends one v1 per active endpoint secret, and the library accepts any of them.
-      const signed = secrets.some((secret) => {
-        try {
-          return Stripe.webhooks.signature!.verifyHeader(
-            body.text,
-            header,
-            secret,
-            TOLERANCE_SECONDS,
-            undefined,
-            nowMs,
-          );
-        } catch {
-          return false;
-        }
-      });
-      if (!signed) return refused;
-
-      const event = parseJsonObject(rawBody);
-      if (!event.ok) return event;
-      const bad = checkEventId(event.value.id, 'id');
-      if (bad) return bad;
-      const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
-      return { ok: true, event: { id: event.value.id as string, type } };
-    },
-  };
-  return provider;
+        const event = parseJsonObject(rawBody);
+        if (!event.ok) return event;
+        const bad = checkEventId(event.value.id, 'id');
+        if (bad) return bad;
+        const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
+        return { ok: true, event: { id: event.value.id as string, type } };
+      },
+    };
+  },
 };

@@ -1,4 +1,12 @@
-import type { Config } from '@oncehook/shared';
+import type { IngestEnv } from '../env.ts';
+import type { ErrorCode } from '../errors.ts';
+
+/**
+ * Words used here: a *source* is what a delivery is addressed to (`/webhooks/<source>`) and the
+ * first half of an event's identity; a *provider* module knows how one kind of sender signs and
+ * names its events. Each built-in source is served by the provider module of the same name;
+ * custom sources (SOURCES_FILE) are served by one generic module built from their spec.
+ */
 
 /** What a verifier sees: the raw bytes exactly as received, and an injectable clock. */
 export interface WebhookRequest {
@@ -24,26 +32,38 @@ export interface VerifiedEvent {
   payload?: string;
 }
 
+/** Why a delivery is refused: a code from the ingest's one list (errors.ts), which fixes its status. */
+export interface Refusal {
+  ok: false;
+  reason: ErrorCode;
+  message: string;
+}
+
 export type Verification =
   | { ok: true; event: VerifiedEvent }
   /** Answered directly and stored nowhere, e.g. Slack's url_verification challenge. */
   | { ok: true; reply: Record<string, unknown> }
-  | { ok: false; status: 400 | 401 | 415 | 422; code: string; message: string };
+  | Refusal;
 
-export interface Provider {
-  readonly name: string;
-  /** How long a delivered id is remembered: at least the provider's longest retry window. */
-  readonly dedupeTtlSeconds: number;
+export interface Verifier {
   /** Also accepts `application/x-www-form-urlencoded` bodies (the verifier unwraps them). */
   readonly acceptsForm?: boolean;
   verify(req: WebhookRequest): Verification | Promise<Verification>;
 }
 
-/** Returns null when the source is not configured (no secret): it is then not served. */
-export type ProviderFactory = (config: Config) => Provider | null;
+/** A served source: its verifier and how long it remembers an event id. */
+export interface Provider extends Verifier {
+  /** At least the provider's longest re-delivery window (the rule is `dedupeWindow` in shared). */
+  readonly dedupeTtlSeconds: number;
+}
 
-export const refuse = (
-  status: 400 | 401 | 415 | 422,
-  code: string,
-  message: string,
-): Extract<Verification, { ok: false }> => ({ ok: false, status, code, message });
+export interface ProviderModule {
+  /** The variables its secrets come from (comma-separated values, for rotation). */
+  readonly secretEnv: readonly string[];
+  /** How long the provider itself may re-deliver an event, where it documents that (seconds). */
+  readonly windowSeconds?: number;
+  /** The verifier for the configured secrets; null when none is set: the source is not served. */
+  create(env: IngestEnv): Verifier | null;
+}
+
+export const refuse = (reason: ErrorCode, message: string): Refusal => ({ ok: false, reason, message });

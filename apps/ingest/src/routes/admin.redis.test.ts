@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
 const TOKEN = 'test-admin-token';
 let t: TestApp;

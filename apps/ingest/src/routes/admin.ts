@@ -17,7 +17,7 @@ export function adminRoutes({ adminToken, queues }: { adminToken?: string; queue
   const app = new Hono();
   if (!adminToken) {
     app.all('/admin/*', () => {
-      throw new ApiError(404, 'admin_disabled', 'The admin surface is off: set ADMIN_TOKEN to enable it.');
+      throw new ApiError('admin_disabled', 'The admin surface is off: set ADMIN_TOKEN to enable it.');
     });
     return app;
   }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
 let t: TestApp;
 beforeEach(async () => {

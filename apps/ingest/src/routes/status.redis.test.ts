@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -46,8 +46,8 @@ describe('GET /status', () => {
 
   it('answers 404 for a pending record that no delivery was ever ACKed for', async () => {
     // What an ingest that died between the dedupe write and the enqueue leaves behind.
-    const { jobIdFor } = await import('@oncehook/shared');
-    await t.redis.hset(t.keys.event(jobIdFor('demo', 'evt_p')), {
+    const { eventTag } = await import('@oncehook/shared');
+    await t.redis.hset(t.keys.event(eventTag('demo', 'evt_p')), {
       source: 'demo',
       eventId: 'evt_p',
       type: 'x',

@@ -1,4 +1,4 @@
-import { jobIdFor, type Keys, type RedisClient, readEventStatus, SOURCE_NAME } from '@oncehook/shared';
+import { eventTag, type Keys, type RedisClient, readEventStatus, SOURCE_NAME } from '@oncehook/shared';
 import { Hono } from 'hono';
 import { ApiError, unavailable } from '../errors.ts';
 
@@ -11,7 +11,7 @@ export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }
 
   const show = async (source: string, eventId: string) => {
     if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
-    const status = await readEventStatus(redis, keys, jobIdFor(source, eventId)).catch((err) => {
+    const status = await readEventStatus(redis, keys, eventTag(source, eventId)).catch((err) => {
       throw unavailable(err);
     });
     if (!status) throw notFound(source, eventId);
@@ -23,8 +23,7 @@ export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }
   );
   app.get('/status', async (c) => {
     const eventId = c.req.query('eventId');
-    if (!eventId)
-      throw new ApiError(400, 'missing_event_id', 'Give the event id as ?eventId= (and ?source=).');
+    if (!eventId) throw new ApiError('missing_event_id', 'Give the event id as ?eventId= (and ?source=).');
     return c.json(await show(c.req.query('source') ?? 'demo', eventId));
   });
   app.get('/status/:eventId', async (c) => c.json(await show('demo', c.req.param('eventId'))));
@@ -32,4 +31,4 @@ export function statusRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }
 }
 
 const notFound = (source: string, eventId: string) =>
-  new ApiError(404, 'not_found', `No accepted event "${eventId}" from source "${source}".`);
+  new ApiError('not_found', `No accepted event "${eventId}" from source "${source}".`);

@@ -1,6 +1,6 @@
-import { eventJobSchema, jobIdFor } from '@oncehook/shared';
+import { eventJobSchema, eventTag } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, readJson, type TestApp } from '../test-app.ts';
+import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
 const seed = { event_id: 'evt_001', type: 'payment.succeeded', amount: 4999, currency: 'USD' };
 
@@ -23,7 +23,7 @@ describe('POST /webhook (demo source)', () => {
     expect(res.status).toBe(200);
     expect(await readJson(res)).toEqual({ received: true, duplicate: false });
 
-    const job = await t.queue.getJob(jobIdFor('demo', 'evt_001'));
+    const job = await t.queue.getJob(eventTag('demo', 'evt_001'));
     expect(job).toBeDefined();
     const data = eventJobSchema.parse(job?.data);
     expect(data).toMatchObject({ source: 'demo', eventId: 'evt_001', type: 'payment.succeeded' });
@@ -63,7 +63,7 @@ describe('POST /webhook (demo source)', () => {
     const res = await t.post('/webhook', { ...seed, amount: 1 });
     expect(res.status).toBe(200);
     expect(await readJson(res)).toEqual({ received: true, duplicate: true });
-    const job = await t.queue.getJob(jobIdFor('demo', 'evt_001'));
+    const job = await t.queue.getJob(eventTag('demo', 'evt_001'));
     expect(JSON.parse(eventJobSchema.parse(job?.data).payload).amount).toBe(4999);
     const status = await readJson(await t.app.request('/status/evt_001'));
     expect(status).toMatchObject({ deliveries: 2, conflicts: 1 });
@@ -106,7 +106,7 @@ describe('odd event ids work end to end', () => {
     const again = await t.post('/webhook', { ...seed, event_id: id });
     expect(await readJson(again)).toEqual({ received: true, duplicate: true });
 
-    const job = await t.queue.getJob(jobIdFor('demo', id));
+    const job = await t.queue.getJob(eventTag('demo', id));
     expect(job?.data.eventId).toBe(id);
     expect(await jobCount()).toBe(1);
 
@@ -154,7 +154,7 @@ describe('bad input gets a clear 4xx and changes nothing', () => {
       ],
       ['an event_id with a control character', '{"event_id":"evt\\u0000"}', {}, 422, 'invalid_event_id'],
       ['an event_id with a lone surrogate', '{"event_id":"evt\\ud800"}', {}, 422, 'invalid_event_id'],
-      ['a non-string type', '{"event_id":"evt_1","type":7}', {}, 422, 'invalid_type'],
+      ['a non-string type', '{"event_id":"evt_1","type":7}', {}, 422, 'invalid_event_type'],
       [
         'a text/plain content type',
         JSON.stringify(seed),

@@ -21,20 +21,19 @@ export function webhookRoutes(deps: WebhookDeps) {
   const limit = bodyLimit({
     maxSize: deps.maxBodyBytes,
     onError: () => {
-      throw new ApiError(413, 'payload_too_large', `The body exceeds ${deps.maxBodyBytes} bytes.`);
+      throw new ApiError('payload_too_large', `The body exceeds ${deps.maxBodyBytes} bytes.`);
     },
   });
 
   const receive = (source: string) => async (c: import('hono').Context) => {
     const provider = deps.providers.get(source);
-    if (!provider)
-      throw new ApiError(404, 'unknown_source', `No webhook source named "${source}" is configured.`);
+    if (!provider) throw new ApiError('unknown_source', `No webhook source named "${source}" is configured.`);
     const started = performance.now();
     try {
       const contentType = c.req.header('content-type') ?? '';
       const form = provider.acceptsForm && FORM_TYPE.test(contentType);
       if (!JSON_TYPE.test(contentType) && !form) {
-        throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json.');
+        throw new ApiError('unsupported_media_type', 'Content-Type must be application/json.');
       }
       const rawBody = Buffer.from(await c.req.arrayBuffer());
       const verified = await provider.verify({
@@ -42,7 +41,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         headers: c.req.raw.headers,
         nowMs: deps.now?.() ?? Date.now(),
       });
-      if (!verified.ok) throw new ApiError(verified.status, verified.code, verified.message);
+      if (!verified.ok) throw new ApiError(verified.reason, verified.message);
       if ('reply' in verified) return c.json(verified.reply);
 
       const accepted = await acceptEvent(deps, {
@@ -55,12 +54,12 @@ export function webhookRoutes(deps: WebhookDeps) {
         idUnsigned: verified.event.idUnsigned,
       });
       const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
-      deps.metrics.deliveries.inc({ source, outcome });
+      deps.metrics.delivered(source, outcome);
       if (accepted.conflict) deps.metrics.conflicts.inc({ source });
       return c.json({ received: true, duplicate: accepted.duplicate });
     } catch (err) {
       const outcome = err instanceof ApiError && err.status === 503 ? 'unavailable' : 'refused';
-      deps.metrics.deliveries.inc({ source, outcome });
+      deps.metrics.delivered(source, outcome);
       throw err;
     } finally {
       deps.metrics.duration.observe({ source }, (performance.now() - started) / 1000);

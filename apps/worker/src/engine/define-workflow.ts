@@ -4,7 +4,7 @@ import type {
   WorkflowDefinition,
   WorkflowEvent,
   WorkflowTrigger,
-} from '@oncehook/shared';
+} from './workflow.ts';
 
 /**
  * Builds a workflow as a list of named steps. Each `.step()` adds the step's result type to

@@ -3,17 +3,17 @@ import {
   type EventJob,
   type EventStatus,
   JOB_NAMES,
-  PermanentError,
   QUEUES,
   retryOptions,
   workflowJobId,
 } from '@oncehook/shared';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestEngine, type TestEngine } from '../test-engine.ts';
+import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { createWorkers } from '../workers.ts';
 import { defineWorkflow } from './define-workflow.ts';
 import { dispatchEvent } from './dispatch.ts';
+import { PermanentError } from './workflow.ts';
 
 /** Two independent consumers of one event type, with faults to inject per workflow. */
 function testServices() {
@@ -45,7 +45,7 @@ let closeWorkers = async () => {};
 
 async function setup() {
   services = testServices();
-  t = await createTestEngine([fulfil, analytics], services);
+  t = await createTestEngine([fulfil, analytics], () => services);
   const prefix = bullPrefix(t.config);
   events = new Queue(QUEUES.events, { connection: t.redis, prefix });
   workflows = new Queue(QUEUES.workflows, { connection: t.redis, prefix });
@@ -60,6 +60,7 @@ async function deliver(eventId: string, type = 'order.paid') {
     type,
     payload: event.payload,
     receivedAt: event.receivedAt,
+    windowSeconds: event.windowSeconds,
   };
   await events.add(JOB_NAMES.event, job, { ...retryOptions(t.config), jobId: event.tag });
   return { ...event, job };

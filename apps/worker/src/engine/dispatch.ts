@@ -1,17 +1,17 @@
 import {
-  type Config,
   eventJobSchema,
+  eventTag,
   JOB_NAMES,
-  jobIdFor,
   type Keys,
   type Logger,
   type RedisClient,
   retryOptions,
+  unwrap,
   type WorkflowJob,
   workflowJobId,
 } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
-import { unwrap } from './redis-exec.ts';
+import type { WorkerEnv } from '../env.ts';
 import type { WorkflowRegistry } from './registry.ts';
 
 export interface DispatchDeps<Services> {
@@ -20,7 +20,7 @@ export interface DispatchDeps<Services> {
   registry: WorkflowRegistry<Services>;
   /** The `workflows` queue. */
   queue: Queue;
-  config: Pick<Config, 'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'DEDUPE_TTL_SECONDS' | 'dedupeTtlBySource'>;
+  config: Pick<WorkerEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS'>;
   log: Logger;
 }
 
@@ -43,7 +43,7 @@ export async function dispatchEvent<Services>(
   const parsed = eventJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`malformed event job: ${parsed.error.message}`);
   const event = parsed.data;
-  const tag = jobIdFor(event.source, event.eventId);
+  const tag = eventTag(event.source, event.eventId);
   const recordKey = deps.keys.event(tag);
 
   const [state, stored, recordExpiresAt] = await deps.redis.hmget(
@@ -55,8 +55,7 @@ export async function dispatchEvent<Services>(
   // A job added again after the event finished (a replay of the events job, a re-created job).
   if (state && FINISHED.has(state)) return { outcome: 'noop', workflows: parseList(stored) };
 
-  const ttlSeconds = deps.config.dedupeTtlBySource[event.source] ?? deps.config.DEDUPE_TTL_SECONDS;
-  const expiresAt = Number(recordExpiresAt) || event.receivedAt + ttlSeconds * 1000;
+  const expiresAt = Number(recordExpiresAt) || event.receivedAt + event.windowSeconds * 1000;
   const names = stored
     ? parseList(stored)
     : deps.registry.forEvent(event.source, event.type).map((wf) => wf.name);

@@ -1,5 +1,5 @@
-import { PermanentError } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
+import { PermanentError } from './workflow.ts';
 
 /** SIMULATE_CRASH: thrown after a step's side effect and before its marker, on a first attempt. */
 export class SimulatedCrash extends Error {

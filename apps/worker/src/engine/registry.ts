@@ -1,4 +1,4 @@
-import { STEP_NAME, WORKFLOW_NAME, type WorkflowDefinition } from '@oncehook/shared';
+import { STEP_NAME, WORKFLOW_NAME, type WorkflowDefinition } from './workflow.ts';
 
 export interface WorkflowRegistry<Services> {
   /** The workflows to run for an event, in registration order (empty: the event is ignored). */

@@ -1,9 +1,9 @@
-import { PermanentError } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestEngine, type TestEngine } from '../test-engine.ts';
+import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
 import { SimulatedCrash } from './errors.ts';
+import { PermanentError } from './workflow.ts';
 
 /** Services of the test workflows: call counts, and faults to inject per step. */
 function testServices() {
@@ -48,7 +48,7 @@ let services: Services;
 
 async function setup(env: Record<string, string> = {}) {
   services = testServices();
-  t = await createTestEngine([flow], services, env);
+  t = await createTestEngine([flow], () => services, env);
   services.ledgerKey = t.keys.demoLedger;
   services.totalsKey = t.keys.demoLedgerTotals;
   return t;

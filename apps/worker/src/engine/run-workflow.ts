@@ -1,11 +1,8 @@
 import {
-  jobIdFor,
+  eventTag,
   type Keys,
   type Logger,
-  PermanentError,
   type RedisClient,
-  type StepContext,
-  type WorkflowEvent,
   type WorkflowJob,
   workflowJobSchema,
 } from '@oncehook/shared';
@@ -16,6 +13,7 @@ import type { WorkflowRegistry } from './registry.ts';
 import { setRunState } from './run-state.ts';
 import { commitStep, firstAttemptAt, loadRun, type RunLocation } from './step-markers.ts';
 import { StepWriteBuffer } from './step-writes.ts';
+import { PermanentError, type StepContext, type WorkflowEvent } from './workflow.ts';
 
 export interface EngineDeps<Services> {
   redis: RedisClient;
@@ -56,7 +54,7 @@ export async function runWorkflowJob<Services>(
   if (!parsed.success) throw new UnrecoverableError(`malformed workflow job: ${parsed.error.message}`);
   const data = parsed.data;
   const workflow = deps.registry.byName(data.workflow);
-  const tag = jobIdFor(data.source, data.eventId);
+  const tag = eventTag(data.source, data.eventId);
   const log = deps.log.child({ source: data.source, eventId: data.eventId, workflow: data.workflow });
   const at: RunLocation = { keys: deps.keys, tag, workflow: data.workflow, expiresAt: data.expiresAt };
   const attempt = job.attemptsMade + 1;

@@ -1,6 +1,6 @@
 import type { Keys, RedisClient } from '@oncehook/shared';
+import { unwrap } from '@oncehook/shared';
 import { luaScript } from './lua.ts';
-import { unwrap } from './redis-exec.ts';
 import type { StepWriteBuffer } from './step-writes.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { StepWrites } from '@oncehook/shared';
 import { hashTagOf } from './lua.ts';
+import type { StepWrites } from './workflow.ts';
 
 export interface WriteOp {
   command: 'RPUSH' | 'HINCRBY' | 'HSET' | 'INCRBY' | 'SADD';

@@ -1,4 +1,6 @@
-import type { Config, Keys, Logger, RedisClient, StepContext } from '@oncehook/shared';
+import type { Keys, Logger, RedisClient } from '@oncehook/shared';
+import type { StepContext } from '../engine/workflow.ts';
+import type { WorkerEnv } from '../env.ts';
 import { httpMailer, type Mailer } from './mailer.ts';
 import { simulatedMailer } from './mailer-simulator.ts';
 import type { PaymentsApi } from './payments.ts';
@@ -16,7 +18,7 @@ export interface Services {
 export type WorkerStepContext = StepContext<Services, object>;
 
 export function createServices(
-  config: Pick<Config, 'PAYMENTS_URL' | 'PAYMENTS_API_KEY' | 'MAILER_URL'>,
+  config: Pick<WorkerEnv, 'PAYMENTS_URL' | 'PAYMENTS_API_KEY' | 'MAILER_URL'>,
   redis: RedisClient,
   keys: Keys,
   log: Logger,

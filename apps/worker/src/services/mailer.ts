@@ -1,4 +1,4 @@
-import { PermanentError } from '@oncehook/shared';
+import { PermanentError } from '../engine/workflow.ts';
 
 export interface Email {
   to: string;

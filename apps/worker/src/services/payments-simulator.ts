@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type Keys, PermanentError, type RedisClient } from '@oncehook/shared';
-import { unwrap } from '../engine/redis-exec.ts';
+import { type Keys, type RedisClient, unwrap } from '@oncehook/shared';
+import { PermanentError } from '../engine/workflow.ts';
 import { type CreatePayment, IDEMPOTENCY_METADATA, type Payment, type PaymentsApi } from './payments.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

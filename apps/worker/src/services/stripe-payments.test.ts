@@ -1,6 +1,6 @@
-import { PermanentError } from '@oncehook/shared';
+import { type FakeApis, startFakeApis } from '@oncehook/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeApis, startFakeApis } from '../../../../test/support/fake-apis.ts';
+import { PermanentError } from '../engine/workflow.ts';
 import { httpMailer } from './mailer.ts';
 import { stripePayments } from './stripe-payments.ts';
 

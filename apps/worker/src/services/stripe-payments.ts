@@ -1,5 +1,5 @@
-import { PermanentError } from '@oncehook/shared';
 import Stripe from 'stripe';
+import { PermanentError } from '../engine/workflow.ts';
 import { type CreatePayment, IDEMPOTENCY_METADATA, type Payment, type PaymentsApi } from './payments.ts';
 
 /**

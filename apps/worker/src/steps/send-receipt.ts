@@ -10,14 +10,3 @@ export async function sendReceipt(ctx: WorkerStepContext, email: Email | null): 
   ctx.log.info({ emailId: sent.id, to: email.to, replayed: sent.replayed }, 'receipt sent');
   return { emailId: sent.id, to: email.to };
 }
-
-/** "$49.99" for 4999 USD, "¥500" for 500 JPY: minor units in the currency's own exponent. */
-export function formatMoney(amount: number, currency: string): string {
-  try {
-    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-    return format.format(amount / 10 ** digits);
-  } catch {
-    return `${amount} ${currency} (minor units)`;
-  }
-}

@@ -1,5 +1,5 @@
-import { PermanentError } from '@oncehook/shared';
 import type { z } from 'zod';
+import { PermanentError } from '../engine/workflow.ts';
 
 /** Parses the event body; data that does not fit will never fit, so it fails the workflow at once. */
 export function validate<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {

@@ -1,9 +1,9 @@
+import { type FakeApis, startFakeApis } from '@oncehook/testing';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeApis, startFakeApis } from '../../../../test/support/fake-apis.ts';
-import { createServices, type Services } from '../services/index.ts';
+import { createServices } from '../services/index.ts';
 import { IDEMPOTENCY_METADATA } from '../services/payments.ts';
-import { createTestEngine, type TestEngine } from '../test-engine.ts';
+import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { githubPush } from './github-push.ts';
 import { payment } from './payment.ts';
 import { stripeCheckout } from './stripe-checkout.ts';
@@ -18,9 +18,11 @@ let fake: FakeApis | undefined;
 async function setup(withFakeApis: boolean) {
   fake = withFakeApis ? await startFakeApis() : undefined;
   const env: Record<string, string> = fake ? { PAYMENTS_URL: fake.url, MAILER_URL: fake.url } : {};
-  const services = {} as Services;
-  t = await createTestEngine(WORKFLOWS, services, env);
-  Object.assign(services, createServices(t.config, t.redis, t.keys, t.engine.log));
+  t = await createTestEngine(
+    WORKFLOWS,
+    ({ config, redis, keys, log }) => createServices(config, redis, keys, log),
+    env,
+  );
 }
 
 const demo = (amount: number, currency = 'usd', extra: Record<string, unknown> = {}) => ({

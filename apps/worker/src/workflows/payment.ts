@@ -3,7 +3,8 @@ import { defineWorkflow } from '../engine/define-workflow.ts';
 import type { Services } from '../services/index.ts';
 import { charge } from '../steps/charge.ts';
 import { appendToLedger } from '../steps/ledger.ts';
-import { formatMoney, sendReceipt } from '../steps/send-receipt.ts';
+import { formatMoney } from '../steps/money.ts';
+import { sendReceipt } from '../steps/send-receipt.ts';
 import { validate } from '../steps/validate.ts';
 
 /** The demo source's body: `{ event_id, type, amount, currency, customer?, email? }`. */

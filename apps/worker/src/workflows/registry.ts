@@ -1,4 +1,4 @@
-import type { WorkflowDefinition } from '@oncehook/shared';
+import type { WorkflowDefinition } from '../engine/workflow.ts';
 import type { Services } from '../services/index.ts';
 import { githubPush } from './github-push.ts';
 import { payment } from './payment.ts';

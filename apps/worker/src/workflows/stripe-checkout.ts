@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defineWorkflow } from '../engine/define-workflow.ts';
 import type { Services } from '../services/index.ts';
 import { appendToLedger } from '../steps/ledger.ts';
-import { formatMoney, sendReceipt } from '../steps/send-receipt.ts';
+import { formatMoney } from '../steps/money.ts';
+import { sendReceipt } from '../steps/send-receipt.ts';
 import { validate } from '../steps/validate.ts';
 
 /** The parts of a Stripe `checkout.session.completed` event this workflow uses. */

@@ -36,11 +36,13 @@ export function checkRedisVersionWhenReady(client: RedisClient, onTooOld: (versi
   else client.once('ready', () => void check());
 }
 
-/** What both apps' `main` does with its connection: log its errors, stop on a Redis too old. */
-export function superviseRedis(client: RedisClient, log: Logger): void {
+/**
+ * What both apps' `main` does with its connection: log its errors, and call `onFatal` with a
+ * message naming the variable if the server cannot serve oncehook (the app then exits).
+ */
+export function superviseRedis(client: RedisClient, log: Logger, onFatal: (message: string) => void): void {
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   checkRedisVersionWhenReady(client, (version) => {
-    log.fatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
-    process.exit(78);
+    onFatal(`REDIS_URL: Redis ${version} is too old; oncehook needs Redis 7.0 or later`);
   });
 }

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.ts';
+import type { Logger } from '@oncehook/shared';
 
 /**
  * The workflow/step vocabulary. The worker runs these; nothing here knows about BullMQ.

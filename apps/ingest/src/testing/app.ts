@@ -1,34 +1,24 @@
-import { randomUUID } from 'node:crypto';
-import {
-  bullPrefix,
-  type Config,
-  createKeys,
-  createLogger,
-  createRedis,
-  parseConfig,
-  QUEUES,
-} from '@oncehook/shared';
+import { bullPrefix, createKeys, createLogger, createRedis, QUEUES, waitForRedis } from '@oncehook/shared';
+import { randomPrefix } from '@oncehook/testing';
 import { Queue } from 'bullmq';
-import { createApp } from './app.ts';
-import { createMetrics } from './metrics.ts';
-import { createProviders } from './providers/registry.ts';
+import { createApp } from '../app.ts';
+import { parseIngestEnv } from '../env.ts';
+import { createMetrics } from '../metrics.ts';
+import { createProviders } from '../providers/registry.ts';
 
 /**
  * An ingest app for route tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
  * QUEUE_PREFIX so tests never see each other's keys, no port. `close()` deletes every key made.
  */
 export async function createTestApp(env: Record<string, string> = {}, opts: { now?: () => number } = {}) {
-  const config: Config = parseConfig({
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
+  const config = parseIngestEnv({
+    REDIS_URL: process.env.REDIS_URL,
+    QUEUE_PREFIX: randomPrefix(),
     LOG_LEVEL: 'silent',
     ...env,
   });
   const redis = createRedis(config, 'fail-fast', 'oncehook-test');
-  await new Promise<void>((resolve, reject) => {
-    redis.once('ready', () => resolve());
-    redis.once('error', reject);
-  });
+  await waitForRedis(redis);
   const keys = createKeys(config.QUEUE_PREFIX);
   const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix(config) });
   const app = createApp({

@@ -1,19 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import {
   bullPrefix,
-  type Config,
+  countDelivery,
   createKeys,
   createLogger,
   createRedis,
-  jobIdFor,
-  parseConfig,
+  eventTag,
+  type Keys,
+  type Logger,
+  openRecord,
+  type RedisClient,
   readEventStatus,
-  type WorkflowDefinition,
   type WorkflowJob,
   waitForRedis,
 } from '@oncehook/shared';
-import { createRegistry } from './engine/registry.ts';
-import { type EngineDeps, runWorkflowJob } from './engine/run-workflow.ts';
+import { randomPrefix } from '@oncehook/testing';
+import { createRegistry } from '../engine/registry.ts';
+import { type EngineDeps, runWorkflowJob } from '../engine/run-workflow.ts';
+import type { WorkflowDefinition } from '../engine/workflow.ts';
+import { parseWorkerEnv, type WorkerEnv } from '../env.ts';
 
 /**
  * The step engine for tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
@@ -21,12 +25,13 @@ import { type EngineDeps, runWorkflowJob } from './engine/run-workflow.ts';
  */
 export async function createTestEngine<Services>(
   workflows: readonly WorkflowDefinition<Services>[],
-  services: Services,
+  /** Builds the services, from the harness's own config and connection if they need them. */
+  services: (h: { config: WorkerEnv; redis: RedisClient; keys: Keys; log: Logger }) => Services,
   env: Record<string, string> = {},
 ) {
-  const config: Config = parseConfig({
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: `tw${randomUUID().slice(0, 8)}`,
+  const config = parseWorkerEnv({
+    REDIS_URL: process.env.REDIS_URL,
+    QUEUE_PREFIX: randomPrefix('tw'),
     LOG_LEVEL: 'silent',
     BACKOFF_MS: '20',
     ...env,
@@ -34,45 +39,46 @@ export async function createTestEngine<Services>(
   const redis = createRedis(config, 'patient', 'oncehook-worker-test');
   await waitForRedis(redis);
   const keys = createKeys(config.QUEUE_PREFIX);
+  const log = createLogger(config, 'worker-test');
   const engine: EngineDeps<Services> = {
     redis,
     keys,
     registry: createRegistry(workflows),
-    services,
-    log: createLogger(config, 'worker-test'),
+    services: services({ config, redis, keys, log }),
+    log,
     simulateCrash: config.SIMULATE_CRASH,
   };
 
   /**
-   * Writes the event record the way the ingest does for an accepted, enqueued delivery, with the
-   * list of workflows the dispatcher would add to it.
+   * Accepts a delivery the way the ingest does (the shared record writer: open, then count as
+   * enqueued), and writes the list of workflows the dispatcher would add to it.
    */
   async function acceptEvent(
     eventId: string,
     body: unknown,
     { source = 'demo', type = 'test', dispatched = true } = {},
   ) {
-    const tag = jobIdFor(source, eventId);
+    const tag = eventTag(source, eventId);
     const receivedAt = Date.now();
-    const expiresAt = receivedAt + config.DEDUPE_TTL_SECONDS * 1000;
+    const windowSeconds = config.DEDUPE_TTL_SECONDS;
     const payload = JSON.stringify(body);
-    await redis.hset(keys.event(tag), {
-      source,
-      eventId,
-      type,
-      payload,
-      bodyHash: 'test',
-      receivedAt: String(receivedAt),
-      expiresAt: String(expiresAt),
-      enqueuedAt: String(receivedAt),
-      deliveries: '1',
-    });
+    const delivery = { source, eventId, type, payload, bodyHash: 'test', receivedAt };
+    await openRecord(redis, keys, tag, delivery, windowSeconds);
+    await countDelivery(redis, keys, tag, { conflict: false, enqueued: true });
     if (dispatched) {
       const names = engine.registry.forEvent(source, type).map((wf) => wf.name);
       await redis.hset(keys.event(tag), 'workflows', JSON.stringify(names));
     }
-    await redis.pexpireat(keys.event(tag), expiresAt);
-    return { source, eventId, type, payload, receivedAt, expiresAt, tag };
+    return {
+      source,
+      eventId,
+      type,
+      payload,
+      receivedAt,
+      windowSeconds,
+      expiresAt: receivedAt + windowSeconds * 1000,
+      tag,
+    };
   }
 
   /** The job the dispatcher would add for one workflow of an accepted event. */
@@ -94,7 +100,7 @@ export async function createTestEngine<Services>(
     jobFor,
     run: (data: WorkflowJob, { attemptsMade = 0, maxAttempts = config.MAX_ATTEMPTS } = {}) =>
       runWorkflowJob(engine, { data, attemptsMade, maxAttempts }),
-    status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, jobIdFor(source, eventId)),
+    status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, eventTag(source, eventId)),
     async close() {
       const made = [
         ...(await redis.keys(`${config.QUEUE_PREFIX}:*`)),

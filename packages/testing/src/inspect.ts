@@ -1,11 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { bullPrefix, createKeys, type EventJob, eventJobSchema, jobIdFor, QUEUES } from '@oncehook/shared';
+import { createHash } from 'node:crypto';
+import {
+  bullPrefix,
+  createKeys,
+  type EventJob,
+  eventJobSchema,
+  eventTag,
+  openRecord,
+  QUEUES,
+} from '@oncehook/shared';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { openRecord } from '../../apps/ingest/src/dedupe.ts';
-
-/** A fresh QUEUE_PREFIX, so that no two tests (or engineers) ever share keys. */
-export const randomPrefix = (tag = 't') => `${tag}${randomUUID().slice(0, 8)}`;
 
 /**
  * The test's own view of what an ingest left in Redis: its event records and BullMQ's `events`
@@ -32,14 +36,14 @@ export function inspect(redisUrl: string, queuePrefix: string) {
       return Object.values(counts).reduce((a, b) => a + b, 0);
     },
     async job(eventId: string, source = 'demo'): Promise<EventJob | undefined> {
-      const job = await events.getJob(jobIdFor(source, eventId));
+      const job = await events.getJob(eventTag(source, eventId));
       return job ? eventJobSchema.parse(job.data) : undefined;
     },
     async record(eventId: string, source = 'demo') {
-      return redis.hgetall(keys.event(jobIdFor(source, eventId)));
+      return redis.hgetall(keys.event(eventTag(source, eventId)));
     },
     /**
-     * Does what a delivery's first step does (the ingest's own `openRecord`: the dedupe record,
+     * Does what a delivery's first step does (the shared record writer `openRecord`, as the ingest calls it: the dedupe record,
      * "pending") and nothing after it: an ingest that died before its enqueue.
      */
     async openRecordOnly(eventId: string, body: unknown, source = 'demo') {
@@ -47,7 +51,7 @@ export function inspect(redisUrl: string, queuePrefix: string) {
       const opened = await openRecord(
         redis,
         keys,
-        jobIdFor(source, eventId),
+        eventTag(source, eventId),
         {
           source,
           eventId,

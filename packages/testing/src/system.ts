@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createKeys } from '@oncehook/shared';
 import { type FakeApiOptions, startFakeApis } from './fake-apis.ts';
 import { sleep } from './net.ts';
+import { randomPrefix } from './prefix.ts';
 import { type AppProcess, pool, postJson, spawnApp, startIngest } from './processes.ts';
 import { startTestRedis } from './redis-server.ts';
 
@@ -32,7 +32,7 @@ export async function startSystem({
     REDIS_URL: redis.url,
     PAYMENTS_URL: apis.url,
     MAILER_URL: apis.url,
-    QUEUE_PREFIX: `w${randomUUID().slice(0, 8)}`,
+    QUEUE_PREFIX: randomPrefix('w'),
     BACKOFF_MS: '50',
     LOG_LEVEL: 'warn',
     ...env,

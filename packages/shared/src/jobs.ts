@@ -8,6 +8,8 @@ export const eventJobSchema = z.object({
   /** The raw JSON body of the first delivery, exactly as signed. */
   payload: z.string(),
   receivedAt: z.number(),
+  /** The source's dedupe window (seconds), as the ingest decided it: the worker has no rule of its own. */
+  windowSeconds: z.number().int().positive(),
 });
 
 export type EventJob = z.infer<typeof eventJobSchema>;

@@ -1,0 +1,45 @@
+import {
+  baseEnv,
+  type DynamicVariables,
+  int,
+  onConfigError,
+  optional,
+  parseEnv,
+  secrets as secretList,
+  withDefault,
+} from '@oncehook/shared';
+import { z } from 'zod';
+import { PROVIDERS } from './providers/registry.ts';
+
+/** The ingest's environment: the only place it reads `process.env`. */
+const shape = {
+  ...baseEnv,
+  PORT: withDefault(int(1, 65535), 3000),
+  ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
+  MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
+  SOURCES_FILE: optional(z.string().min(1)),
+};
+
+// The built-in providers' variables, and `<NAME>_WEBHOOK_SECRET` for custom sources.
+const BUILT_IN_SECRETS = new Set(Object.values(PROVIDERS).flatMap((p) => p.secretEnv));
+const CUSTOM_SECRET = /^[A-Z][A-Z0-9_]*_WEBHOOK_SECRET$/;
+
+const secretVariables: DynamicVariables<{ secrets: ReadonlyMap<string, string[]> }> = (env, problem) => {
+  const found = new Map<string, string[]>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!(BUILT_IN_SECRETS.has(name) || CUSTOM_SECRET.test(name)) || value === undefined || value === '')
+      continue;
+    const parsed = secretList.safeParse(value);
+    if (parsed.success) found.set(name, parsed.data);
+    else problem(`${name}: must hold at least one secret`);
+  }
+  return { secrets: found };
+};
+
+export const parseIngestEnv = (env: Record<string, string | undefined> = process.env) =>
+  parseEnv(shape, env, secretVariables);
+
+export type IngestEnv = ReturnType<typeof parseIngestEnv>;
+
+/** For `main.ts` (and the CLI): a bad configuration prints every problem and stops the process. */
+export const orExit = <T>(build: () => T): T => onConfigError(build, (code) => process.exit(code));

@@ -1,0 +1,8 @@
+import { parseIngestEnv } from '../env.ts';
+import { createProviders } from '../providers/registry.ts';
+import type { Provider } from '../providers/types.ts';
+
+/** The source `name` as an ingest with this environment would serve it; undefined when it would not. */
+export function servedSource(name: string, env: Record<string, string> = {}): Provider | undefined {
+  return createProviders(parseIngestEnv(env)).get(name);
+}

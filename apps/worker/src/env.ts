@@ -1,0 +1,20 @@
+import { baseEnv, httpUrl, int, onConfigError, optional, parseEnv, withDefault } from '@oncehook/shared';
+import { z } from 'zod';
+
+/** The worker's environment: the only place it reads `process.env`. */
+const shape = {
+  ...baseEnv,
+  WORKER_CONCURRENCY: withDefault(int(1, 1000), 50),
+  PAYMENTS_URL: optional(httpUrl),
+  // The secret key sent to PAYMENTS_URL (a real Stripe needs one; test doubles accept any).
+  PAYMENTS_API_KEY: optional(z.string().min(1)),
+  MAILER_URL: optional(httpUrl),
+  SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
+};
+
+export const parseWorkerEnv = (env: Record<string, string | undefined> = process.env) => parseEnv(shape, env);
+
+export type WorkerEnv = ReturnType<typeof parseWorkerEnv>;
+
+/** For `main.ts` (and the CLI): a bad configuration prints every problem and stops the process. */
+export const orExit = <T>(build: () => T): T => onConfigError(build, (code) => process.exit(code));

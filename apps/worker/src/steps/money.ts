@@ -1,0 +1,10 @@
+/** "$49.99" for 4999 USD, "¥500" for 500 JPY: minor units in the currency's own exponent. */
+export function formatMoney(amount: number, currency: string): string {
+  try {
+    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    return format.format(amount / 10 ** digits);
+  } catch {
+    return `${amount} ${currency} (minor units)`;
+  }
+}
