@@ -1,14 +1,17 @@
 import { createHash } from 'node:crypto';
 import {
   claimSignedBody,
-  countDelivery,
   countReplay,
   eventTag,
   type Keys,
   type Logger,
+  markEnqueued,
   openRecord,
   type RedisClient,
+  type SignedBodyClaim,
+  signedBodyHash,
   takeOverSignedBody,
+  uncountDelivery,
 } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 import { enqueueEvent, type RetryConfig } from './enqueue.ts';
@@ -43,54 +46,61 @@ export interface Accepted {
 }
 
 /**
- * The exactly-once ingest path: record (first body wins) -> enqueue if still pending -> count.
- * Any Redis failure throws `unavailable` (503) before anything is counted; the record it may
- * leave behind is "pending", which the provider's retry enqueues instead of calling a duplicate.
+ * The exactly-once ingest path: open the record (first body wins, every delivery counted) ->
+ * enqueue unless a worker already has the event -> 200. Any Redis failure is `unavailable` (503);
+ * a delivery whose enqueue failed takes its count back, so the provider's retry starts afresh.
  */
 export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promise<Accepted> {
   const { redis, keys, queue, log } = deps;
   const tag = eventTag(event.source, event.eventId);
-  const bodyHash = createHash('sha256').update(event.rawBody).digest('hex');
-  const receivedAt = Date.now();
   try {
     if (event.idUnsigned) {
-      const replay = await replayOf(deps, event, tag, bodyHash);
+      const replay = await replayOf(deps, event, tag);
       if (replay) return replay;
     }
-    const opened = await openRecord(
-      redis,
-      keys,
-      tag,
-      { ...event, payload: event.payload ?? event.rawBody.toString('utf8'), bodyHash, receivedAt },
-      event.ttlSeconds,
-    );
-    const { record } = opened;
-    if (opened.pending) {
-      await enqueueEvent(
-        queue,
-        tag,
-        {
-          source: event.source,
-          eventId: event.eventId,
-          type: record.type ?? event.type,
-          payload: record.payload ?? '',
-          receivedAt: Number(record.receivedAt ?? receivedAt),
-          windowSeconds: event.ttlSeconds,
-        },
-        deps.retry,
+    const payload = event.payload ?? event.rawBody.toString('utf8');
+    const delivery = {
+      source: event.source,
+      eventId: event.eventId,
+      type: event.type,
+      payload,
+      bodyHash: createHash('sha256').update(event.rawBody).digest('hex'),
+      receivedAt: Date.now(),
+      windowSeconds: event.ttlSeconds,
+    };
+    const opened = await openRecord(redis, keys, tag, delivery);
+    if (opened.kind !== 'known') {
+      const first = opened.kind === 'pending' ? opened : delivery;
+      try {
+        await enqueueEvent(
+          queue,
+          tag,
+          {
+            source: event.source,
+            eventId: event.eventId,
+            type: first.type,
+            payload: first.payload,
+            receivedAt: opened.gen,
+            windowSeconds: event.ttlSeconds,
+          },
+          deps.retry,
+        );
+      } catch (err) {
+        await uncountDelivery(redis, keys, tag, opened).catch(() => {});
+        throw err;
+      }
+      // Not awaited: it only spares later deliveries an enqueue; without it they enqueue again.
+      markEnqueued(redis, keys, tag, opened.gen).catch((err) =>
+        log.debug({ err: (err as Error).message }, 'could not mark the record enqueued'),
       );
     }
-    const deliveries = await countDelivery(redis, keys, tag, {
-      conflict: opened.conflict,
-      enqueued: opened.pending,
-    });
     if (opened.conflict) {
       log.warn(
-        { source: event.source, eventId: event.eventId, firstHash: record.bodyHash, bodyHash },
+        { source: event.source, eventId: event.eventId, bodyHash: delivery.bodyHash },
         'same event id, different body: the first body is kept',
       );
     }
-    return { duplicate: deliveries > 1, deliveries, conflict: opened.conflict };
+    return { duplicate: opened.deliveries > 1, deliveries: opened.deliveries, conflict: opened.conflict };
   } catch (err) {
     throw unavailable(err);
   }
@@ -98,30 +108,33 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a
- * new id is recognised by its signed body, counted as a replay of the first event, and nothing
- * is stored for the new id. Returns null when this delivery goes on as usual.
+ * new id is recognised by its signed body (with its type: one body under two topics is two
+ * events), counted as a replay of the first event, and nothing is stored for the new id. Returns
+ * null when this delivery goes on as usual.
  *
  * The claim is written before the record, so it outlives a delivery that then failed (503). That
- * is harmless: the provider's retry carries the same id and finds its own claim. Only a
- * different id with the same body is a replay — and it is answered 200 only once the first
- * event is durable (enqueued); before that, 503, and the copy comes back later as a replay.
+ * is harmless: the provider's retry carries the same id and finds its own claim. Only a different
+ * id with the same body is a replay — answered 200 only once the first event is durable (its job
+ * exists); before that, 503, and the copy comes back later as a replay.
  */
-async function replayOf(
-  deps: AcceptDeps,
-  event: IncomingEvent,
-  tag: string,
-  bodyHash: string,
-): Promise<Accepted | null> {
-  const claim = { source: event.source, bodyHash, tag };
-  const owner = await claimSignedBody(deps.redis, deps.keys, claim, event.ttlSeconds);
+async function replayOf(deps: AcceptDeps, event: IncomingEvent, tag: string): Promise<Accepted | null> {
+  const claim: SignedBodyClaim = {
+    source: event.source,
+    sha256: signedBodyHash(event.type, event.rawBody),
+    tag,
+    ttlSeconds: event.ttlSeconds,
+  };
+  let owner = await claimSignedBody(deps.redis, deps.keys, claim);
   if (owner === tag) return null;
-  const counted = await countReplay(deps.redis, deps.keys, owner, event.ttlSeconds);
-  if (counted === 'pending') throw new Error('the first delivery of this signed body is not enqueued yet');
+  let counted = await countReplay(deps.redis, deps.keys, owner);
   if (counted === 'gone') {
-    // The first owner's record expired, or its ingest died before writing it: this one takes over.
-    await takeOverSignedBody(deps.redis, deps.keys, claim, event.ttlSeconds);
-    return null;
+    // The owner's record expired, or its ingest died before writing it: take over, unless another
+    // copy just did (compare-and-set), in which case this one is a replay of that one.
+    owner = await takeOverSignedBody(deps.redis, deps.keys, claim, owner);
+    if (owner === tag) return null;
+    counted = await countReplay(deps.redis, deps.keys, owner);
   }
+  if (counted !== 'counted') throw new Error('the first delivery of this signed body is not durable yet');
   deps.log.warn(
     { source: event.source, eventId: event.eventId, original: owner },
     'signed body already accepted under another event id: replay, not processed again',

@@ -1,11 +1,11 @@
-import { type EventJob, JOB_NAMES, retryOptions } from '@oncehook/shared';
+import { type BaseEnv, type EventJob, eventJobId, JOB_NAMES, jobOptions } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 
-export type RetryConfig = Parameters<typeof retryOptions>[0];
+export type RetryConfig = Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION'>;
 
 /**
- * Adds the event's job. Idempotent: the job id is derived from source + event id, and BullMQ
- * returns the existing job instead of adding a second one while it is kept.
+ * Adds the event's job. Idempotent: the job id is derived from source + event id and the record's
+ * generation, and BullMQ returns the existing job instead of adding a second one while it is kept.
  */
 export async function enqueueEvent(
   queue: Queue,
@@ -13,5 +13,8 @@ export async function enqueueEvent(
   job: EventJob,
   retry: RetryConfig,
 ): Promise<void> {
-  await queue.add(JOB_NAMES.event, job, { ...retryOptions(retry), jobId: tag });
+  await queue.add(JOB_NAMES.event, job, {
+    ...jobOptions(retry, job.windowSeconds),
+    jobId: eventJobId(tag, job.receivedAt),
+  });
 }

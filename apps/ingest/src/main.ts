@@ -12,7 +12,7 @@ const log = createLogger(config, 'ingest');
 const providers = orExit(() => createProviders(config));
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
-superviseRedis(redis, log, (message) => {
+superviseRedis(redis, log, config, (message) => {
   log.fatal(message);
   process.exit(78);
 });

@@ -8,7 +8,7 @@ const config = orExit(() => parseWorkerEnv());
 const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
-superviseRedis(redis, log, (message) => {
+superviseRedis(redis, log, config, (message) => {
   log.fatal(message);
   process.exit(78);
 });

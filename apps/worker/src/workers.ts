@@ -1,8 +1,7 @@
 import { bullPrefix, type Keys, type Logger, QUEUES, type RedisClient } from '@oncehook/shared';
-import { Queue, Worker, type WorkerOptions } from 'bullmq';
-import { dispatchEvent } from './engine/dispatch.ts';
+import { type Job, Queue, Worker, type WorkerOptions } from 'bullmq';
+import { type JobAttempt, processEventJob, processWorkflowJob } from './engine/process-job.ts';
 import { createRegistry } from './engine/registry.ts';
-import { runWorkflowJob } from './engine/run-workflow.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
 import type { WorkerEnv } from './env.ts';
 
@@ -23,7 +22,12 @@ export const RECOVERY = {
 export interface WorkerDeps<Services> {
   config: Pick<
     WorkerEnv,
-    'QUEUE_PREFIX' | 'WORKER_CONCURRENCY' | 'SIMULATE_CRASH' | 'MAX_ATTEMPTS' | 'BACKOFF_MS'
+    | 'QUEUE_PREFIX'
+    | 'WORKER_CONCURRENCY'
+    | 'SIMULATE_CRASH'
+    | 'MAX_ATTEMPTS'
+    | 'BACKOFF_MS'
+    | 'FAILED_RETENTION'
   >;
   redis: RedisClient;
   keys: Keys;
@@ -33,61 +37,68 @@ export interface WorkerDeps<Services> {
 }
 
 /**
- * Two BullMQ workers: the dispatcher (`events` -> one `workflows` job per workflow) and the
- * step engine (`workflows`). Both start taking jobs at once.
+ * Two BullMQ workers: one for `events` (an event's first stop: it runs the event's workflow, or
+ * fans several out) and one for `workflows`. Both start taking jobs at once.
  */
 export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const { config, redis, keys, log } = deps;
   const registry = createRegistry(deps.workflows);
   const prefix = bullPrefix(config);
-  const queue = new Queue(QUEUES.workflows, { connection: redis, prefix });
+  const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix });
   const options: WorkerOptions = {
     connection: redis,
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
     ...RECOVERY,
   };
-
-  const dispatcher = new Worker(
-    QUEUES.events,
-    (job) => dispatchEvent({ redis, keys, registry, queue, config, log }, job),
-    options,
-  );
   const engine = {
     redis,
     keys,
     registry,
     services: deps.services,
     log,
+    env: config,
     simulateCrash: config.SIMULATE_CRASH,
+    workflowsQueue,
   };
+  const attempt = (job: Job, token?: string): JobAttempt => ({
+    data: job.data,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    maxAttempts: job.opts.attempts ?? 1,
+    // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
+    ...(token
+      ? { stillOwned: async () => (await redis.get(`${job.queueQualifiedName}:${job.id}:lock`)) === token }
+      : {}),
+  });
+
+  const events = new Worker(
+    QUEUES.events,
+    (job, token) => processEventJob(engine, attempt(job, token)),
+    options,
+  );
   const runner = new Worker(
     QUEUES.workflows,
-    (job) =>
-      runWorkflowJob(engine, {
-        data: job.data,
-        attemptsMade: job.attemptsMade,
-        maxAttempts: job.opts.attempts ?? 1,
-      }),
+    (job, token) => processWorkflowJob(engine, attempt(job, token)),
     options,
   );
   const onError = (err: Error) => log.warn({ err: err.message }, 'queue connection error');
-  dispatcher.on('error', onError);
+  events.on('error', onError);
   runner.on('error', onError);
-  queue.on('error', onError);
+  workflowsQueue.on('error', onError);
   const onStalled = (jobId: string) =>
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
-  dispatcher.on('stalled', onStalled);
+  events.on('stalled', onStalled);
   runner.on('stalled', onStalled);
 
   return {
     registry,
-    dispatcher,
+    events,
     runner,
     /** Stops taking jobs and waits for the active ones to finish. */
     async close() {
-      await Promise.allSettled([dispatcher.close(), runner.close()]);
-      await queue.close();
+      await Promise.allSettled([events.close(), runner.close()]);
+      await workflowsQueue.close();
     },
   };
 }

@@ -45,6 +45,13 @@ export const baseEnv = {
   DEDUPE_TTL_SECONDS: withDefault(int(DEDUPE_TTL_RANGE.min, DEDUPE_TTL_RANGE.max), 604800),
   MAX_ATTEMPTS: withDefault(int(1, 1000), 8),
   BACKOFF_MS: withDefault(int(1, 24 * 60 * 60 * 1000), 1000),
+  /** How long a failed job (a dead letter) is kept, replayable, in seconds; default: the event's window. */
+  FAILED_RETENTION: optional(int(60, DEDUPE_TTL_RANGE.max)),
+  /** Start even if Redis may evict keys (a shared Redis): exactly-once then does not hold. */
+  ALLOW_EVICTION: withDefault(
+    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
+    '0',
+  ),
 };
 
 export type BaseEnv = z.output<z.ZodObject<typeof baseEnv>> & {

@@ -1,120 +1,179 @@
-import { isPending } from './event-status.ts';
+import { createHash } from 'node:crypto';
 import type { Keys } from './keys.ts';
+import { luaScript } from './lua.ts';
 import type { RedisClient } from './redis.ts';
-import { unwrap } from './redis-exec.ts';
 
 /**
- * The event record's write side (the read side is event-status.ts): what the ingest writes when it
- * accepts a delivery. Plain commands in MULTI (no scripts), so that it works on any Redis the
- * queue works on and fails the same way.
+ * The event record's ingest side (the worker's is in the worker's engine, the reader is
+ * event-status.ts): what a delivery does to the event's hash, in one script per step so that two
+ * deliveries racing each other, or a delivery racing the worker, always see one consistent record.
+ *
+ * A record is "pending" until its job is known to exist (`enqueuedAt`, written after the enqueue)
+ * or a worker has it (`state`): the ingest that wrote it may have died, or been refused, before the
+ * job existed. A delivery that finds a pending record therefore enqueues again (the job id makes
+ * that harmless) before it answers 200.
  */
 
-export interface FirstDelivery {
+export interface Delivery {
   source: string;
   eventId: string;
   type: string;
   payload: string;
   bodyHash: string;
   receivedAt: number;
+  windowSeconds: number;
 }
 
-export interface OpenedRecord {
-  /** The record as stored: the first delivery's fields win over this one's. */
-  record: Record<string, string>;
-  /** Not enqueued yet (new, or an earlier attempt died or was refused before the job existed). */
-  pending: boolean;
-  conflict: boolean;
-}
+export type Opened =
+  /** This delivery created the record: enqueue, then answer `duplicate: false`. */
+  | { kind: 'new'; deliveries: 1; conflict: false; gen: number }
+  /** No worker has the event yet: enqueue (again) the first body, then answer. */
+  | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number; type: string; payload: string }
+  /** A worker has (or had) the event: a duplicate, nothing to enqueue. */
+  | { kind: 'known'; deliveries: number; conflict: boolean; gen: number };
 
-/** SET-NX-style: creates the record if absent (first body wins), and returns it as stored. */
-export async function openRecord(
-  redis: RedisClient,
-  keys: Keys,
-  tag: string,
-  delivery: FirstDelivery,
-  ttlSeconds: number,
-): Promise<OpenedRecord> {
-  const key = keys.event(tag);
-  const fields: Record<string, string> = {
-    source: delivery.source,
-    eventId: delivery.eventId,
-    type: delivery.type,
-    payload: delivery.payload,
-    bodyHash: delivery.bodyHash,
-    receivedAt: String(delivery.receivedAt),
-    expiresAt: String(delivery.receivedAt + ttlSeconds * 1000),
+// The first delivery wins: source, id, type, body and its hash, the time (which is also the
+// record's generation) and the window. Every delivery is counted; the window runs from the first
+// (PEXPIRE … NX), and the worker moves it later, never earlier. The body waits in its own key
+// until a worker has the job, so that the record stays small and /status never reads it.
+const OPEN = luaScript(`
+local ev, body = KEYS[1], KEYS[2]
+if redis.call('EXISTS', ev) == 0 then
+  redis.call('HSET', ev, 'source', ARGV[1], 'eventId', ARGV[2], 'type', ARGV[3], 'bodyHash', ARGV[5],
+    'receivedAt', ARGV[6], 'window', ARGV[7], 'deliveries', 1)
+  redis.call('PEXPIRE', ev, ARGV[7] * 1000, 'NX')
+  redis.call('SET', body, ARGV[4], 'PX', ARGV[7] * 1000)
+  return {'new', 1, 0, ARGV[6]}
+end
+local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'type', 'enqueuedAt')
+local conflict = 0
+if stored[1] ~= ARGV[5] then
+  conflict = 1
+  redis.call('HINCRBY', ev, 'conflicts', 1)
+end
+local deliveries = redis.call('HINCRBY', ev, 'deliveries', 1)
+if stored[3] or stored[5] then return {'known', deliveries, conflict, stored[2]} end
+return {'pending', deliveries, conflict, stored[2], stored[4] or ARGV[3], redis.call('GET', body) or ARGV[4]}
+`);
+
+/** Opens (or counts a delivery on) the event's record; see `Opened` for what the caller does next. */
+export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d: Delivery): Promise<Opened> {
+  const reply = (await OPEN(
+    redis,
+    [keys.event(tag), keys.eventBody(tag)],
+    [d.source, d.eventId, d.type, d.payload, d.bodyHash, d.receivedAt, d.windowSeconds],
+  )) as [string, number, number, string, string?, string?];
+  const [kind, deliveries, conflict, gen] = reply;
+  if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen) };
+  if (kind === 'known') return { kind, deliveries, conflict: conflict === 1, gen: Number(gen) };
+  return {
+    kind: 'pending',
+    deliveries,
+    conflict: conflict === 1,
+    gen: Number(gen),
+    type: reply[4] ?? d.type,
+    payload: reply[5] ?? d.payload,
   };
-  const tx = redis.multi();
-  for (const [field, value] of Object.entries(fields)) tx.hsetnx(key, field, value);
-  // NX: the window starts at the first delivery; re-deliveries do not extend it.
-  tx.expire(key, ttlSeconds, 'NX');
-  tx.hgetall(key);
-  const results = unwrap(await tx.exec());
-  const record = results.at(-1) as Record<string, string>;
-  return { record, pending: isPending(record), conflict: record.bodyHash !== delivery.bodyHash };
 }
 
+// Only ever undoes this delivery's own count. The record stays, pending: with no deliveries it is
+// invisible (/status: 404), and the provider's retry finds it and enqueues the first body.
+const UNCOUNT = luaScript(`
+if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
+if tonumber(ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[1], 'conflicts', -1) end
+return redis.call('HINCRBY', KEYS[1], 'deliveries', -1)
+`);
+
 /**
- * Counts an accepted delivery, and marks the record enqueued if this delivery enqueued it.
- * Called only once the job exists, so a delivery answered 503 is never counted.
+ * A delivery whose enqueue failed is answered 503 and must leave no count behind. Best effort: if
+ * Redis is gone, the count stays (the record is still "pending", which is what the retry needs).
  */
-export async function countDelivery(
+export async function uncountDelivery(
   redis: RedisClient,
   keys: Keys,
   tag: string,
-  { conflict, enqueued }: { conflict: boolean; enqueued: boolean },
-): Promise<number> {
-  const key = keys.event(tag);
-  const tx = redis.multi().hincrby(key, 'deliveries', 1);
-  if (conflict) tx.hincrby(key, 'conflicts', 1);
-  if (enqueued) tx.hsetnx(key, 'enqueuedAt', String(Date.now()));
-  const [deliveries] = unwrap(await tx.exec());
-  return Number(deliveries);
+  opened: { gen: number; conflict: boolean },
+): Promise<void> {
+  await UNCOUNT(redis, [keys.event(tag)], [opened.gen, opened.conflict ? 1 : 0]);
+}
+
+// The signed body is claimed for the first event that carries it: SET NX, or the current owner.
+const CLAIM = luaScript(`
+local owner = redis.call('GET', KEYS[1])
+if owner then return owner end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return ARGV[1]
+`);
+
+// Compare-and-set: only if the claim still names the owner that was found gone.
+const TAKE_OVER = luaScript(`
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[2] then return owner end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return ARGV[1]
+`);
+
+/** What a replay claim is keyed by: the event's type (topic) and its signed bytes. */
+export function signedBodyHash(type: string, rawBody: Buffer | string): string {
+  return createHash('sha256').update(type).update('\n').update(rawBody).digest('hex');
+}
+
+export interface SignedBodyClaim {
+  source: string;
+  /** sha256 over the event type and the signed body: one body under two topics is two events. */
+  sha256: string;
+  tag: string;
+  ttlSeconds: number;
+}
+
+/** The event that owns this signed body: this one, or the one it was first accepted as. */
+export async function claimSignedBody(redis: RedisClient, keys: Keys, c: SignedBodyClaim): Promise<string> {
+  return String(await CLAIM(redis, [keys.signedBody(c.source, c.sha256)], [c.tag, c.ttlSeconds]));
 }
 
 /**
- * Replay detection for sources whose event id is not signed: claims the signed body for this
- * event (`SET NX`, same window as the record) and returns the event that owns it — this one, or
- * the one the body was first accepted as.
+ * Points the signed body at this event if it still names `formerOwner` (whose record is gone);
+ * returns the owner afterwards. Two copies taking over at once: one wins, the other sees it.
  */
-export async function claimSignedBody(
-  redis: RedisClient,
-  keys: Keys,
-  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
-  ttlSeconds: number,
-): Promise<string> {
-  const key = keys.signedBody(source, bodyHash);
-  const [, owner] = unwrap(await redis.multi().set(key, tag, 'EX', ttlSeconds, 'NX').get(key).exec());
-  return String(owner);
-}
-
-/** Points the signed body at this event, once its previous owner's record is known to be gone. */
 export async function takeOverSignedBody(
   redis: RedisClient,
   keys: Keys,
-  { source, bodyHash, tag }: { source: string; bodyHash: string; tag: string },
-  ttlSeconds: number,
-): Promise<void> {
-  await redis.set(keys.signedBody(source, bodyHash), tag, 'EX', ttlSeconds);
+  c: SignedBodyClaim,
+  formerOwner: string,
+): Promise<string> {
+  return String(
+    await TAKE_OVER(redis, [keys.signedBody(c.source, c.sha256)], [c.tag, formerOwner, c.ttlSeconds]),
+  );
 }
 
+// A replay is counted on the owner only while its record lives and its job exists.
+const COUNT_REPLAY = luaScript(`
+local state = redis.call('HMGET', KEYS[1], 'receivedAt', 'state', 'enqueuedAt')
+if not state[1] then return 'gone' end
+if not state[2] and not state[3] then return 'pending' end
+redis.call('HINCRBY', KEYS[1], 'replays', 1)
+return 'counted'
+`);
+
 /**
- * Counts a replay on the event that owns a signed body, if that event is durable (enqueued).
- * 'pending': its first delivery has not been enqueued yet; 'gone': no record (expired, or its
- * ingest died between the claim and the record).
+ * Counts a replay on the event that owns a signed body. 'pending': no worker has its job yet, so
+ * it may not be durable; 'gone': no record (expired, or its ingest died before writing it).
  */
 export async function countReplay(
   redis: RedisClient,
   keys: Keys,
   ownerTag: string,
-  ttlSeconds: number,
 ): Promise<'counted' | 'pending' | 'gone'> {
-  const key = keys.event(ownerTag);
-  const record = await redis.hgetall(key);
-  if (!record.source) return 'gone';
-  if (isPending(record)) return 'pending';
-  // EXPIRE NX: should the record expire between the read and the increment, the stub the
-  // increment creates (no `source`, so never shown) still goes away.
-  unwrap(await redis.multi().hincrby(key, 'replays', 1).expire(key, ttlSeconds, 'NX').exec());
-  return 'counted';
+  return (await COUNT_REPLAY(redis, [keys.event(ownerTag)], [])) as 'counted' | 'pending' | 'gone';
+}
+
+// Only a hint that saves later deliveries an enqueue: a record of another generation is left alone.
+const MARK_ENQUEUED = luaScript(`
+if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
+return redis.call('HSETNX', KEYS[1], 'enqueuedAt', ARGV[2])
+`);
+
+/** Records that the event's job exists (called after the enqueue succeeded). */
+export async function markEnqueued(redis: RedisClient, keys: Keys, tag: string, gen: number): Promise<void> {
+  await MARK_ENQUEUED(redis, [keys.event(tag)], [gen, Date.now()]);
 }

@@ -1,17 +1,11 @@
-import type { Keys } from './keys.ts';
+import { eventJobId, workflowJobId } from './jobs.ts';
+import { EVENT_FIELDS, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
- * The event record (`keys.event(tag)`, a hash) is both the dedupe record and the status.
- *
- * Written by the ingest:  source, eventId, type, payload, bodyHash, receivedAt, expiresAt (first
- *                         delivery wins: HSETNX), enqueuedAt (once the job exists), deliveries,
- *                         conflicts, replays (counters).
- * Written by the worker:  state, attempts, error, workflows (JSON list of workflow names), updatedAt.
- *
- * A record without `enqueuedAt` and without `state` is "pending": the ingest wrote it but may have
- * died (or Redis refused) before the job existed. A pending record never makes a delivery look
- * like a duplicate; the next delivery enqueues it (the job id makes that idempotent).
+ * The status of an event, read from its hash (keys.ts draws the fields). Where the hash and the
+ * event's jobs disagree — a worker died before it could write `retrying`, a job was removed by
+ * hand — the job wins for the states a job knows (queued, processing, retrying, failed).
  */
 export const EVENT_STATES = [
   'pending',
@@ -22,6 +16,7 @@ export const EVENT_STATES = [
   'failed',
   'ignored',
 ] as const;
+
 export type EventState = (typeof EVENT_STATES)[number];
 
 export interface StepStatus {
@@ -53,11 +48,12 @@ export interface EventStatus {
   error?: string;
 }
 
-const num = (v: string | undefined) => (v ? Number(v) : 0);
+/** BullMQ's name for a job's state (`waiting`, `active`, `delayed`, `failed`, …), or null if none. */
+export type JobStateLookup = (jobId: string, queue: 'events' | 'workflows') => Promise<string | null>;
 
-export function isPending(record: Record<string, string>): boolean {
-  return !record.enqueuedAt && !record.state;
-}
+const FINAL = new Set<string>(['completed', 'failed', 'ignored']);
+
+const num = (v: string | undefined) => (v ? Number(v) : 0);
 
 function asState(v: string | undefined, fallback: EventState): EventState {
   return (EVENT_STATES as readonly string[]).includes(v ?? '') ? (v as EventState) : fallback;
@@ -72,56 +68,101 @@ function parseJson<T>(text: string | undefined, fallback: T): T {
   }
 }
 
+/** What a job's state says about the run it carries; null when the job says nothing new. */
+function fromJob(jobState: string | null): EventState | null {
+  switch (jobState) {
+    case 'active':
+      return 'processing';
+    case 'delayed':
+      return 'retrying';
+    case 'waiting':
+    case 'prioritized':
+    case 'waiting-children':
+      return 'queued';
+    case 'failed':
+      return 'failed';
+    default:
+      return null;
+  }
+}
+
 /**
  * The status of one event, or null if no delivery of it was ever accepted (a refused or
- * 503-answered delivery leaves at most a pending record with no deliveries: still "unknown").
+ * 503-answered delivery leaves nothing, or at most a pending record with no deliveries).
  */
 export async function readEventStatus(
   redis: RedisClient,
   keys: Keys,
   tag: string,
+  jobState?: JobStateLookup,
 ): Promise<EventStatus | null> {
   const record = await redis.hgetall(keys.event(tag));
   if (!record.source || num(record.deliveries) === 0) return null;
-
+  const gen = num(record.receivedAt);
   const names = parseJson<string[]>(record.workflows, []);
+  const eventJob = eventJobId(tag, gen);
+
   const workflows = await Promise.all(
     names.map(async (name): Promise<WorkflowStatus> => {
-      const [run, markers] = await Promise.all([
-        redis.hgetall(keys.workflowRun(tag, name)),
-        redis.hgetall(keys.stepMarkers(tag, name)),
-      ]);
-      const stepNames = parseJson<string[]>(run.steps, Object.keys(markers));
+      const stepNames = parseJson<string[]>(record[EVENT_FIELDS.runSteps(name)], []);
       const steps = stepNames.map((step): StepStatus => {
-        const marker = markers[step];
-        if (marker === undefined) return { name: step, done: false };
-        return { name: step, done: true, result: parseJson<{ result?: unknown }>(marker, {}).result };
+        const marker = record[EVENT_FIELDS.marker(name, step)];
+        return marker === undefined
+          ? { name: step, done: false }
+          : { name: step, done: true, result: parseJson(marker, null) };
       });
+      let state = asState(record[EVENT_FIELDS.runState(name)], 'queued');
+      // One workflow runs in the event's own job; several each in their own.
+      if (!FINAL.has(state) && jobState) {
+        const job =
+          names.length === 1
+            ? jobState(eventJob, 'events')
+            : jobState(workflowJobId(tag, gen, name), 'workflows');
+        state = fromJob(await job) ?? state;
+      }
+      const error = record[EVENT_FIELDS.runError(name)];
       return {
         name,
-        state: asState(run.state, 'queued'),
-        attempts: num(run.attempts),
+        state,
+        attempts: num(record[EVENT_FIELDS.runAttempts(name)]),
         steps,
-        ...(run.error ? { error: run.error } : {}),
+        ...(error ? { error } : {}),
       };
     }),
   );
+
+  let state = asState(record.state, record.enqueuedAt ? 'queued' : 'pending');
+  if (workflows.length > 0) state = aggregate(workflows.map((wf) => wf.state));
+  else if (!FINAL.has(state) && jobState) state = fromJob(await jobState(eventJob, 'events')) ?? state;
 
   const single = workflows.length === 1;
   return {
     source: record.source,
     eventId: record.eventId ?? '',
     type: record.type ?? '',
-    state: asState(record.state, record.enqueuedAt ? 'queued' : 'pending'),
+    state,
     deliveries: num(record.deliveries),
     conflicts: num(record.conflicts),
     replays: num(record.replays),
-    attempts: num(record.attempts),
-    receivedAt: num(record.receivedAt),
+    attempts: Math.max(num(record.attempts), ...workflows.map((wf) => wf.attempts)),
+    receivedAt: gen,
     steps: workflows.flatMap((wf) =>
       wf.steps.map((s) => (single ? s : { ...s, name: `${wf.name}/${s.name}` })),
     ),
     workflows,
     ...(record.error ? { error: record.error } : {}),
   };
+}
+
+/**
+ * An event's state from its runs' (the worker computes the same in Lua): every run completed ->
+ * completed; every run finished and one failed -> failed; else a run retrying and none
+ * processing -> retrying; nothing started -> queued; else processing.
+ */
+export function aggregate(states: EventState[]): EventState {
+  if (states.every((s) => s === 'completed')) return 'completed';
+  if (states.every((s) => s === 'completed' || s === 'failed')) return 'failed';
+  if (states.includes('retrying') && !states.includes('processing')) return 'retrying';
+  if (states.every((s) => s === 'queued')) return 'queued';
+  return 'processing';
 }

@@ -17,8 +17,3 @@ export function eventTag(source: string, eventId: string): string {
   if (!SOURCE_NAME.test(source)) throw new InvalidSourceError(`invalid source name: ${source}`);
   return `${source}.${Buffer.from(eventId, 'utf8').toString('base64url')}`;
 }
-
-/** The job id of one workflow run of an event (workflow names never contain `.` or `:`). */
-export function workflowJobId(tag: string, workflow: string): string {
-  return `${tag}.${workflow}`;
-}

@@ -6,6 +6,7 @@ export * from './event-tag.ts';
 export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';
+export * from './lua.ts';
 export * from './queues.ts';
 export * from './redis.ts';
 export * from './redis-checks.ts';

@@ -7,7 +7,8 @@ export const eventJobSchema = z.object({
   type: z.string(),
   /** The raw JSON body of the first delivery, exactly as signed. */
   payload: z.string(),
-  receivedAt: z.number(),
+  /** The first delivery's time: also the record's generation (keys.ts). */
+  receivedAt: z.number().int(),
   /** The source's dedupe window (seconds), as the ingest decided it: the worker has no rule of its own. */
   windowSeconds: z.number().int().positive(),
 });
@@ -15,15 +16,19 @@ export const eventJobSchema = z.object({
 export type EventJob = z.infer<typeof eventJobSchema>;
 
 /**
- * What the worker's dispatcher puts on the `workflows` queue: one job per workflow registered for
- * the event's type, so that each retries and fails on its own.
+ * What the worker puts on the `workflows` queue when an event has several workflows: one job per
+ * workflow, so that each retries and fails on its own. (An event with one workflow runs it in its
+ * `events` job.)
  */
-export const workflowJobSchema = eventJobSchema.extend({
-  workflow: z.string(),
-  /** Every workflow of the event, in order: the event's state is the aggregate of their runs. */
-  workflows: z.array(z.string()),
-  /** When the event record expires (ms epoch): the worker's keys for the event expire with it. */
-  expiresAt: z.number(),
-});
+export const workflowJobSchema = eventJobSchema.extend({ workflow: z.string() });
 
 export type WorkflowJob = z.infer<typeof workflowJobSchema>;
+
+/**
+ * Job ids. They carry the record's generation, so that a job left over from an earlier generation
+ * of the same event id (kept as a dead letter after its record expired) never stands in for the
+ * job of a newer delivery.
+ */
+export const eventJobId = (tag: string, gen: number) => `${tag}.${gen.toString(36)}`;
+export const workflowJobId = (tag: string, gen: number, workflow: string) =>
+  `${eventJobId(tag, gen)}.${workflow}`;

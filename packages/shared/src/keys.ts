@@ -1,25 +1,34 @@
 /**
  * Every Redis key oncehook writes is built here, and nowhere else.
  *
- *   {prefix}:ev:{<tag>}                  hash   the event record (dedupe + status), TTL = dedupe window
- *   {prefix}:ev:{<tag>}:wf:<workflow>    hash   one workflow run of the event: state, attempts, steps, error
- *   {prefix}:ev:{<tag>}:steps:<workflow> hash   completion markers: step name -> JSON { result, at }
- *   {prefix}:sig:<source>:<sha256>       string signed-body hash -> tag, for replay detection (providers
- *                                               whose event id is not covered by the signature)
- *   {prefix}:demo:{ledger}               list   the demo ledger's entries (JSON)
- *   {prefix}:demo:{ledger}:totals        hash   currency -> sum of minor units
+ *   {prefix}:ev:{<tag>}              hash    the event: record, status, every run and marker (below)
+ *   {prefix}:ev:{<tag>}:body         string  the first body, while the event is not yet picked up
+ *   {prefix}:sig:<source>:<sha256>   string  sha256(type, body) -> tag: replay detection for providers
+ *                                            whose event id is not covered by the signature
  *   {prefix}:commit:{<wtag>}:<tag>:<workflow>:<step>
- *                                        string a step's commit record (its result), beside the step's
- *                                               own writes (hash tag <wtag>), TTL = dedupe window
- *   {prefix}:sim:payments:<key>          string the payments simulator's idempotency records (24 h)
- *   {prefix}:sim:payments-by-key:<key>   string the simulator's payments, found by metadata (30 days)
- *   {prefix}:sim:emails:<key>            string the mailer simulator's idempotency records
- *   {prefix}:readyz                      string written by /readyz to prove Redis takes writes
- *   bull:... under the BullMQ prefix     BullMQ's own keys (queue names in queues.ts)
+ *                                    string  on a Redis Cluster only: a step's commit record (its
+ *                                            result), beside the step's own writes (hash tag <wtag>)
+ *   {prefix}:demo:{ledger}           list    the demo ledger's entries (JSON)
+ *   {prefix}:demo:{ledger}:totals    hash    currency -> sum of minor units
+ *   {prefix}:sim:payments:<key>      string  the payments simulator's idempotency records (24 h)
+ *   {prefix}:sim:payments-by-key:<key> string the simulator's payments, found by metadata (30 days)
+ *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
+ *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
+ *   bull:... under the BullMQ prefix         BullMQ's own keys (queue names in queues.ts)
  *
- * `<tag>` is the event's job id (see job-id.ts): an injective encoding of source + event id that
- * contains no `:`, `{` or `}`. Wrapping it in braces makes it a Redis Cluster hash tag, so an
- * event's record, workflow runs and markers live in one slot and can change in one MULTI.
+ * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
+ *   ingest   source eventId type bodyHash receivedAt window deliveries conflicts replays
+ *   worker   state attempts error updatedAt workflows (JSON list)
+ *            state:<wf> attempts:<wf> error:<wf> steps:<wf> (JSON list)   one per workflow run
+ *            done:<wf>:<step>     the step's completion marker: its result (JSON)
+ *            started:<wf>:<step>  when the step was first attempted (ms)
+ * One key per event: its record, runs and markers live and expire together, and change in one
+ * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
+ * it, and never touches a record of another generation (a newer delivery after this one expired).
+ *
+ * `<tag>` is the event's tag (event-tag.ts): an injective encoding of source + event id that
+ * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
+ * keys share one slot.
  *
  * The demo ledger's two keys share the `{ledger}` tag so that one script can append an entry and
  * add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the keys
@@ -29,8 +38,7 @@ export function createKeys(prefix: string) {
   const event = (tag: string) => `${prefix}:ev:{${tag}}`;
   return {
     event,
-    workflowRun: (tag: string, workflow: string) => `${event(tag)}:wf:${workflow}`,
-    stepMarkers: (tag: string, workflow: string) => `${event(tag)}:steps:${workflow}`,
+    eventBody: (tag: string) => `${event(tag)}:body`,
     signedBody: (source: string, sha256: string) => `${prefix}:sig:${source}:${sha256}`,
     stepCommit: (writesTag: string, tag: string, workflow: string, step: string) =>
       `${prefix}:commit:{${writesTag}}:${tag}:${workflow}:${step}`,
@@ -44,3 +52,13 @@ export function createKeys(prefix: string) {
 }
 
 export type Keys = ReturnType<typeof createKeys>;
+
+/** The event hash's field names (see the layout above). Workflow and step names never contain `:`. */
+export const EVENT_FIELDS = {
+  runState: (workflow: string) => `state:${workflow}`,
+  runAttempts: (workflow: string) => `attempts:${workflow}`,
+  runError: (workflow: string) => `error:${workflow}`,
+  runSteps: (workflow: string) => `steps:${workflow}`,
+  marker: (workflow: string, step: string) => `done:${workflow}:${step}`,
+  started: (workflow: string, step: string) => `started:${workflow}:${step}`,
+} as const;

@@ -22,20 +22,30 @@ export const JOB_NAMES = {
 export const bullPrefix = (config: Pick<BaseEnv, 'QUEUE_PREFIX'>) => `{${config.QUEUE_PREFIX}}`;
 
 /**
- * Finished jobs are kept for a day so that a job id added again in the meantime is recognised
- * by BullMQ too (the event record is the first line of defence, the job id the second).
+ * Completed jobs are kept a day (the event's record, not the job, is what dedupes; a kept job
+ * shows in the dashboard). A failed job is a dead letter, replayable for FAILED_RETENTION (default:
+ * the event's dedupe window); the worker keeps the event's markers at least as long, so that a
+ * replay never repeats a step that was done.
  */
-export const KEEP_FINISHED: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
-  removeOnComplete: { age: 24 * 60 * 60, count: 100_000 },
-  removeOnFail: { age: 30 * 24 * 60 * 60 },
-};
+export function retention(env: Pick<BaseEnv, 'FAILED_RETENTION'>, windowSeconds: number) {
+  return {
+    removeOnComplete: { age: 24 * 60 * 60, count: 100_000 },
+    removeOnFail: { age: failedRetentionSeconds(env, windowSeconds) },
+  } satisfies Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;
+}
+
+export const failedRetentionSeconds = (env: Pick<BaseEnv, 'FAILED_RETENTION'>, windowSeconds: number) =>
+  env.FAILED_RETENTION ?? windowSeconds;
 
 /** Retries with exponential backoff from BACKOFF_MS; half of each delay is jitter, so a burst of
  * failures (a downstream API that went away) does not come back as a synchronised burst. */
-export function retryOptions(config: Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS'>): JobsOptions {
+export function jobOptions(
+  env: Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION'>,
+  windowSeconds: number,
+): JobsOptions {
   return {
-    attempts: config.MAX_ATTEMPTS,
-    backoff: { type: 'exponential', delay: config.BACKOFF_MS, jitter: 0.5 },
-    ...KEEP_FINISHED,
+    attempts: env.MAX_ATTEMPTS,
+    backoff: { type: 'exponential', delay: env.BACKOFF_MS, jitter: 0.5 },
+    ...retention(env, windowSeconds),
   };
 }

@@ -13,6 +13,8 @@ export interface FakeCharge {
 export interface FakeEmail {
   id: string;
   hits: number;
+  /** The key it was sent with: lookups find it by this even after the key map forgot it. */
+  idempotencyKey: string;
   body: { to?: string; subject?: string; text?: string };
 }
 
@@ -24,7 +26,8 @@ export interface FakeApiOptions {
 
 /**
  * A Stripe-compatible payments API (`POST /v1/payment_intents`, form-encoded as the SDK sends it,
- * or JSON; `GET /v1/payment_intents/search` by metadata) and a mail API (`POST /emails`), both
+ * or JSON; `GET /v1/payment_intents/search` by metadata) and a mail API (`POST /emails`;
+ * `GET /emails?idempotency_key=` finds a sent email by the key it was sent with), both
  * honouring `Idempotency-Key` the way Stripe does: same key, same object back. Tests count the
  * distinct keys: one per effect means each effect happened once.
  */
@@ -61,6 +64,12 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
         next_page: null,
         url: url.pathname,
       });
+    }
+
+    if (req.method === 'GET' && url.pathname === '/emails') {
+      const wanted = url.searchParams.get('idempotency_key');
+      const found = [...emails.values()].find((e) => e.idempotencyKey === wanted);
+      return found ? send(res, 200, { id: found.id }) : apiError(res, 404, 'not_found', 'no such email');
     }
 
     const key = req.headers['idempotency-key'];
@@ -105,7 +114,7 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     if (req.method === 'POST' && url.pathname === '/emails') {
       let email = emails.get(key);
       if (!email) {
-        email = { id: `em_${emails.size + 1}`, hits: 0, body: JSON.parse(raw || '{}') };
+        email = { id: `em_${emails.size + 1}`, hits: 0, idempotencyKey: key, body: JSON.parse(raw || '{}') };
         emails.set(key, email);
       }
       email.hits++;

@@ -35,34 +35,31 @@ export function inspect(redisUrl: string, queuePrefix: string) {
       const counts = await events.getJobCounts();
       return Object.values(counts).reduce((a, b) => a + b, 0);
     },
+    /** The event's job (whatever its state and generation), found by its data. */
     async job(eventId: string, source = 'demo'): Promise<EventJob | undefined> {
-      const job = await events.getJob(eventTag(source, eventId));
+      const jobs = await events.getJobs();
+      const job = jobs.find((j) => j?.data?.source === source && j.data.eventId === eventId);
       return job ? eventJobSchema.parse(job.data) : undefined;
     },
     async record(eventId: string, source = 'demo') {
       return redis.hgetall(keys.event(eventTag(source, eventId)));
     },
     /**
-     * Does what a delivery's first step does (the shared record writer `openRecord`, as the ingest calls it: the dedupe record,
-     * "pending") and nothing after it: an ingest that died before its enqueue.
+     * Does what a delivery's first step does (the shared record writer `openRecord`, as the ingest
+     * calls it) and nothing after it: an ingest that died before its enqueue.
      */
     async openRecordOnly(eventId: string, body: unknown, source = 'demo') {
       const raw = Buffer.from(JSON.stringify(body));
-      const opened = await openRecord(
-        redis,
-        keys,
-        eventTag(source, eventId),
-        {
-          source,
-          eventId,
-          type: String((body as { type?: unknown }).type ?? 'unknown'),
-          payload: raw.toString('utf8'),
-          bodyHash: createHash('sha256').update(raw).digest('hex'),
-          receivedAt: Date.now(),
-        },
-        3600,
-      );
-      if (!opened.pending) throw new Error('the record should read as pending');
+      const opened = await openRecord(redis, keys, eventTag(source, eventId), {
+        source,
+        eventId,
+        type: String((body as { type?: unknown }).type ?? 'unknown'),
+        payload: raw.toString('utf8'),
+        bodyHash: createHash('sha256').update(raw).digest('hex'),
+        receivedAt: Date.now(),
+        windowSeconds: 3600,
+      });
+      if (opened.kind !== 'new') throw new Error('the record should be new');
     },
     async close() {
       await events.close();

@@ -77,7 +77,7 @@ describe.each(CASES)('POST /webhooks/$source', ({ source, secret, id, body, type
     const res = await t.post(`/webhooks/${source}`, body, await signed());
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ received: true, duplicate: false });
-    const job = await t.queue.getJob(eventTag(source, id));
+    const job = await t.jobOf(source, id);
     expect(eventJobSchema.parse(job?.data)).toMatchObject({ source, eventId: id, type, payload: body });
   });
 
@@ -151,7 +151,7 @@ describe('provider specifics through the route', () => {
       'content-type': 'application/x-www-form-urlencoded',
     });
     expect(res.status).toBe(200);
-    const job = await t.queue.getJob(eventTag('github', 'form-1'));
+    const job = await t.jobOf('github', 'form-1');
     expect(eventJobSchema.parse(job?.data).payload).toBe(json);
   });
 

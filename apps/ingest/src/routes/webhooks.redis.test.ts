@@ -23,7 +23,7 @@ describe('POST /webhook (demo source)', () => {
     expect(res.status).toBe(200);
     expect(await readJson(res)).toEqual({ received: true, duplicate: false });
 
-    const job = await t.queue.getJob(eventTag('demo', 'evt_001'));
+    const job = await t.jobOf('demo', 'evt_001');
     expect(job).toBeDefined();
     const data = eventJobSchema.parse(job?.data);
     expect(data).toMatchObject({ source: 'demo', eventId: 'evt_001', type: 'payment.succeeded' });
@@ -63,7 +63,7 @@ describe('POST /webhook (demo source)', () => {
     const res = await t.post('/webhook', { ...seed, amount: 1 });
     expect(res.status).toBe(200);
     expect(await readJson(res)).toEqual({ received: true, duplicate: true });
-    const job = await t.queue.getJob(eventTag('demo', 'evt_001'));
+    const job = await t.jobOf('demo', 'evt_001');
     expect(JSON.parse(eventJobSchema.parse(job?.data).payload).amount).toBe(4999);
     const status = await readJson(await t.app.request('/status/evt_001'));
     expect(status).toMatchObject({ deliveries: 2, conflicts: 1 });
@@ -106,7 +106,7 @@ describe('odd event ids work end to end', () => {
     const again = await t.post('/webhook', { ...seed, event_id: id });
     expect(await readJson(again)).toEqual({ received: true, duplicate: true });
 
-    const job = await t.queue.getJob(eventTag('demo', id));
+    const job = await t.jobOf('demo', id);
     expect(job?.data.eventId).toBe(id);
     expect(await jobCount()).toBe(1);
 

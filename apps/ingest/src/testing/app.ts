@@ -48,6 +48,10 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     ...(await redis.keys(`${bullPrefix(config)}:*`)),
   ];
 
+  /** The event's job, whatever its state and generation, found by its data. */
+  const jobOf = async (source: string, eventId: string) =>
+    (await queue.getJobs()).find((j) => j?.data?.source === source && j.data.eventId === eventId);
+
   /** What a delivery leaves behind: event records, replay keys, jobs (BullMQ's queue meta aside). */
   const traces = async () => ({
     records: await redis.keys(`${config.QUEUE_PREFIX}:*`),
@@ -63,6 +67,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     post,
     ownKeys,
     traces,
+    jobOf,
     async close() {
       // The queue first: BullMQ writes its meta key lazily, and would leave it behind.
       await queue.close();

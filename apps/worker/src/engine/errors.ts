@@ -1,3 +1,4 @@
+import { InvalidSourceError } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
 import { PermanentError } from './workflow.ts';
 
@@ -9,11 +10,22 @@ export class SimulatedCrash extends Error {
   }
 }
 
+/** This worker lost the job's lock (a pause longer than the lock): another has the job now. */
+export class LockLostError extends Error {
+  override name = 'LockLostError';
+  constructor(workflow: string) {
+    super(
+      `lost the job's lock during workflow "${workflow}": stopping, the worker that took it over goes on`,
+    );
+  }
+}
+
 /** Retrying cannot help: the job fails at once instead of using up its attempts. */
 export function isPermanent(err: unknown): boolean {
   return (
     err instanceof PermanentError ||
     err instanceof UnrecoverableError ||
+    err instanceof InvalidSourceError ||
     (err instanceof Error && (err.name === 'UnrecoverableError' || err.name === 'PermanentError'))
   );
 }

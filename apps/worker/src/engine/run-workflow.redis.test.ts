@@ -1,3 +1,4 @@
+import { EVENT_FIELDS } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
@@ -62,7 +63,7 @@ describe('the step engine', () => {
   it('runs the steps in order, hands each result on, and reports them in the status', async () => {
     await setup();
     const event = await t.acceptEvent('evt_1', { n: 21 });
-    const outcome = await t.run(t.jobFor(event, 'flow'));
+    const outcome = await t.run(event.job);
 
     expect(outcome).toMatchObject({ outcome: 'completed', ran: ['first', 'second', 'book'], skipped: [] });
     const status = await t.status('evt_1');
@@ -85,7 +86,7 @@ describe('the step engine', () => {
   it('skips marked steps on a retry and hands on their stored results', async () => {
     await setup();
     const event = await t.acceptEvent('evt_2', { n: 5 });
-    const job = t.jobFor(event, 'flow');
+    const job = event.job;
     services.fail.set('second', () => new Error('mail API timed out'));
     await expect(t.run(job)).rejects.toThrow('mail API timed out');
     expect((await t.status('evt_2'))?.state).toBe('retrying');
@@ -108,7 +109,7 @@ describe('the step engine', () => {
     await setup();
     const longUnicodeId = `évènement-${'支払い🙂'.repeat(60)}`.slice(0, 256);
     const event = await t.acceptEvent(longUnicodeId, { n: 1 });
-    const job = t.jobFor(event, 'flow');
+    const job = event.job;
     services.fail.set('book', () => new Error('transient'));
     await expect(t.run(job)).rejects.toThrow('transient');
     await expect(t.run(job, { attemptsMade: 1 })).rejects.toThrow('transient');
@@ -130,19 +131,19 @@ describe('the step engine', () => {
     await setup();
     const permanent = await t.acceptEvent('evt_perm', { n: 1 });
     services.fail.set('second', () => new PermanentError('amount must be positive'));
-    const err = await t.run(t.jobFor(permanent, 'flow')).catch((e) => e);
+    const err = await t.run(permanent.job).catch((e) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(await t.status('evt_perm')).toMatchObject({ state: 'failed', attempts: 1 });
     expect((await t.status('evt_perm'))?.error).toContain('amount must be positive');
 
     services.fail.set('second', () => new UnrecoverableError('bad data'));
     const unrecoverable = await t.acceptEvent('evt_unrec', { n: 1 });
-    await expect(t.run(t.jobFor(unrecoverable, 'flow'))).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(t.run(unrecoverable.job)).rejects.toBeInstanceOf(UnrecoverableError);
     expect((await t.status('evt_unrec'))?.state).toBe('failed');
 
     services.fail.set('second', () => new Error('503 from the mail API'));
     const transient = await t.acceptEvent('evt_transient', { n: 1 });
-    const job = t.jobFor(transient, 'flow');
+    const job = transient.job;
     const first = await t.run(job, { attemptsMade: 0, maxAttempts: 3 }).catch((e) => e);
     expect(first).not.toBeInstanceOf(UnrecoverableError);
     expect(await t.status('evt_transient')).toMatchObject({ state: 'retrying', attempts: 1 });
@@ -153,7 +154,7 @@ describe('the step engine', () => {
   it('writes a step’s own Redis writes once when two runs of one job race to commit', async () => {
     await setup();
     const event = await t.acceptEvent('evt_race', { n: 50 });
-    const job = t.jobFor(event, 'flow');
+    const job = event.job;
     let open = () => {};
     services.gate = new Promise((resolve) => {
       open = resolve;
@@ -173,8 +174,8 @@ describe('the step engine', () => {
   it('does nothing for a job added again after its run completed', async () => {
     await setup();
     const event = await t.acceptEvent('evt_done', { n: 3 });
-    await t.run(t.jobFor(event, 'flow'));
-    const again = await t.run(t.jobFor(event, 'flow'));
+    await t.run(event.job);
+    const again = await t.run(event.job, { attemptsStarted: 2 });
     expect(again.outcome).toBe('noop');
     expect(services.calls.get('first')).toBe(1);
     expect(await t.redis.llen(t.keys.demoLedger)).toBe(1);
@@ -183,7 +184,7 @@ describe('the step engine', () => {
   it('SIMULATE_CRASH fails the step after its side effect on the first attempt only', async () => {
     await setup({ SIMULATE_CRASH: 'second' });
     const event = await t.acceptEvent('evt_crash', { n: 4 });
-    const job = t.jobFor(event, 'flow');
+    const job = event.job;
     await expect(t.run(job)).rejects.toBeInstanceOf(SimulatedCrash);
     expect(services.calls.get('second')).toBe(1);
     expect((await t.status('evt_crash'))?.steps[1]?.done).toBe(false);
@@ -197,25 +198,10 @@ describe('the step engine', () => {
   it('remembers when a step was first attempted, across attempts', async () => {
     await setup();
     const event = await t.acceptEvent('evt_started', { n: 1 });
-    const job = t.jobFor(event, 'flow');
-    await t.redis.hset(t.keys.workflowRun(event.tag, 'flow'), 'started.book', '1000');
+    const job = event.job;
+    await t.redis.hset(t.keys.event(event.tag), EVENT_FIELDS.started('flow', 'book'), '1000');
     await t.run(job);
     expect((await t.status('evt_started'))?.steps[2]?.result).toEqual({ booked: 2, startedAt: 1000 });
-  });
-
-  it('expires every key it writes for the event when the event record expires', async () => {
-    await setup();
-    const event = await t.acceptEvent('evt_ttl', { n: 1 });
-    await t.run(t.jobFor(event, 'flow'));
-    const eventKeys = [
-      t.keys.event(event.tag),
-      t.keys.workflowRun(event.tag, 'flow'),
-      t.keys.stepMarkers(event.tag, 'flow'),
-      t.keys.stepCommit('ledger', event.tag, 'flow', 'book'),
-    ];
-    for (const key of eventKeys)
-      expect([key, await t.redis.pexpiretime(key)]).toEqual([key, event.expiresAt]);
-    expect(await t.redis.pttl(t.keys.demoLedger)).toBe(-1);
   });
 
   it('commits step writes on a Redis Cluster too, where the marker lives in another slot', async () => {
@@ -231,11 +217,17 @@ describe('the step engine', () => {
     });
     t.engine.redis = clusterLike;
     const event = await t.acceptEvent('evt_cluster', { n: 7 });
-    const job = t.jobFor(event, 'flow');
+    const job = event.job;
     // A first run dies after committing `book`'s writes, before the marker (simulated by deleting it).
     await t.run(job);
-    await t.redis.hdel(t.keys.stepMarkers(event.tag, 'flow'), 'book');
-    await t.redis.hset(t.keys.workflowRun(event.tag, 'flow'), 'state', 'processing');
+    await t.redis.hdel(t.keys.event(event.tag), EVENT_FIELDS.marker('flow', 'book'));
+    await t.redis.hset(
+      t.keys.event(event.tag),
+      EVENT_FIELDS.runState('flow'),
+      'processing',
+      'state',
+      'processing',
+    );
     await t.run(job, { attemptsMade: 1 });
 
     expect(services.calls.get('book')).toBe(2);

@@ -1,141 +1,160 @@
-import {
-  eventTag,
-  type Keys,
-  type Logger,
-  type RedisClient,
-  type WorkflowJob,
-  workflowJobSchema,
-} from '@oncehook/shared';
-import { UnrecoverableError } from 'bullmq';
-import { forBullmq, isPermanent, messageOf, SimulatedCrash } from './errors.ts';
+import type { EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
+import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
+import { type Committed, commitStep, failRun } from './event-state.ts';
 import { idempotencyKey } from './idempotency-key.ts';
-import type { WorkflowRegistry } from './registry.ts';
-import { setRunState } from './run-state.ts';
-import { commitStep, firstAttemptAt, loadRun, type RunLocation } from './step-markers.ts';
+import { commitRecordUntil, keepUntil, type LifetimeEnv } from './lifetimes.ts';
 import { StepWriteBuffer } from './step-writes.ts';
-import { PermanentError, type StepContext, type WorkflowEvent } from './workflow.ts';
+import { PermanentError, type StepContext, type WorkflowDefinition, type WorkflowEvent } from './workflow.ts';
 
 export interface EngineDeps<Services> {
   redis: RedisClient;
   keys: Keys;
-  registry: WorkflowRegistry<Services>;
   services: Services;
   log: Logger;
+  env: LifetimeEnv;
   /** SIMULATE_CRASH: this step fails after its side effect, before its marker, on a first attempt. */
   simulateCrash?: string | undefined;
 }
 
-/** The parts of a BullMQ job the engine needs (so tests can run it without a queue). */
-export interface JobAttempt {
-  data: unknown;
-  /** Failed attempts so far (BullMQ's `attemptsMade`). */
-  attemptsMade: number;
+/** One attempt at one workflow run, as the job processor found it. */
+export interface RunAttempt {
+  event: EventJob;
+  tag: string;
+  workflow: WorkflowDefinition<unknown>;
+  /** 1 on the job's first attempt. */
+  attempt: number;
   maxAttempts: number;
+  /** Step name -> stored result, for every step with a marker (loaded when the run started). */
+  markers: Map<string, unknown>;
+  /** When the first step to run was first attempted (recorded when the run started). */
+  startedAt: number | null;
+  /** Whether this worker still holds the job's lock (a zombie that lost it must stop). */
+  stillOwned?: () => Promise<boolean>;
 }
 
 export interface RunOutcome {
   workflow: string;
-  /** `noop`: the run had already completed (a job added again, or a second run of it). */
-  outcome: 'completed' | 'noop';
+  outcome: 'completed' | 'superseded';
   ran: string[];
   skipped: string[];
 }
 
 /**
- * One attempt at one workflow run: load every marker in one round trip, skip the marked steps
- * (handing on their stored results), run the rest in order, committing each one's marker (and
- * its own Redis writes) as it succeeds. Throws to let BullMQ retry, or fail at once if permanent.
+ * Runs the steps without a marker, in order, handing each the results before it (fresh, or from
+ * their markers). Each step's marker — with its own Redis writes — commits in one script, which
+ * in the same round trip reports whether the next step was committed meanwhile (by a run that
+ * took this job over) and when it was first attempted; the last commit completes the run.
+ * Before each effect after the first, the worker checks that it still holds the job's lock.
+ * Throws to let BullMQ retry, or fail at once if the error is permanent.
  */
-export async function runWorkflowJob<Services>(
+export async function runWorkflow<Services>(
   deps: EngineDeps<Services>,
-  job: JobAttempt,
+  run: RunAttempt,
 ): Promise<RunOutcome> {
-  const parsed = workflowJobSchema.safeParse(job.data);
-  if (!parsed.success) throw new UnrecoverableError(`malformed workflow job: ${parsed.error.message}`);
-  const data = parsed.data;
-  const workflow = deps.registry.byName(data.workflow);
-  const tag = eventTag(data.source, data.eventId);
-  const log = deps.log.child({ source: data.source, eventId: data.eventId, workflow: data.workflow });
-  const at: RunLocation = { keys: deps.keys, tag, workflow: data.workflow, expiresAt: data.expiresAt };
-  const attempt = job.attemptsMade + 1;
-  const steps = workflow?.steps.map((s) => s.name) ?? [];
-  const state = (update: Omit<Parameters<typeof setRunState>[3], 'steps' | 'attempts'>) =>
-    setRunState(
-      deps.redis,
-      deps.keys,
-      { ...at, workflows: data.workflows },
-      { ...update, steps, attempts: attempt },
-    );
-
-  const loaded = await loadRun(deps.redis, at);
-  if (loaded.state === 'completed') {
-    log.debug('workflow run already completed: nothing to do');
-    return { workflow: data.workflow, outcome: 'noop', ran: [], skipped: steps };
-  }
-
+  const { event, tag, workflow } = run;
+  const log = deps.log.child({ source: event.source, eventId: event.eventId, workflow: workflow.name });
+  const window = { env: deps.env, windowSeconds: event.windowSeconds, attempt: run.attempt };
   const ran: string[] = [];
   const skipped: string[] = [];
   try {
-    if (!workflow) throw new PermanentError(`no workflow named "${data.workflow}" in this worker`);
-    await state({ state: 'processing' });
-    const event = toEvent(data);
+    const body = parseBody(event.payload);
+    const view: WorkflowEvent = { ...eventFields(event), body };
     const results: Record<string, unknown> = {};
-    for (const step of workflow.steps) {
-      if (loaded.markers.has(step.name)) {
-        results[step.name] = loaded.markers.get(step.name);
+    const markers = new Map(run.markers);
+    let startedAt = run.startedAt;
+    const steps = workflow.steps;
+    for (const [i, step] of steps.entries()) {
+      if (markers.has(step.name)) {
+        results[step.name] = markers.get(step.name);
         skipped.push(step.name);
         continue;
       }
       const writes = new StepWriteBuffer();
+      const firstAttemptAt = startedAt ?? Date.now();
       const ctx: StepContext<Services, Record<string, unknown>> = {
         workflow: workflow.name,
         step: step.name,
-        idempotencyKey: idempotencyKey(data.source, data.eventId, workflow.name, step.name),
-        attempt,
+        idempotencyKey: idempotencyKey(event.source, event.eventId, workflow.name, step.name),
+        attempt: run.attempt,
         results: { ...results },
         writes,
         services: deps.services,
         log: log.child({ step: step.name }),
-        firstAttemptAt: () => firstAttemptAt(deps.redis, at, step.name),
+        firstAttemptAt: async () => firstAttemptAt,
       };
-      const result = await step.run(event, ctx);
-      if (deps.simulateCrash === step.name && job.attemptsMade === 0) {
+      const result = await (step.run as (e: WorkflowEvent, c: typeof ctx) => unknown)(view, ctx);
+      if (deps.simulateCrash === step.name && run.attempt === 1) {
         log.warn({ step: step.name, result }, `SIMULATE_CRASH=${step.name}: crashing before the marker`);
         throw new SimulatedCrash(step.name);
       }
-      const committed = await commitStep(deps.redis, at, step.name, result, writes);
-      if (!committed.fresh) log.info({ step: step.name }, 'another run committed this step first');
-      results[step.name] = committed.result;
+      const next = steps[i + 1]?.name;
+      const [committed, owned] = await Promise.all([
+        commitStep(deps.redis, deps.keys, tag, {
+          gen: event.receivedAt,
+          workflow: workflow.name,
+          step: step.name,
+          result,
+          keepUntil: keepUntil('running', window),
+          ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
+          writes: writes.batch(step.name),
+          commitRecordUntil: commitRecordUntil(deps.env, event.windowSeconds),
+        }),
+        next && run.stillOwned ? run.stillOwned() : true,
+      ]);
+      const ok = expectCommitted(committed, step.name);
+      if (!ok) return { workflow: workflow.name, outcome: 'superseded', ran, skipped };
+      if (!ok.fresh) log.info({ step: step.name }, 'another run committed this step first');
+      results[step.name] = ok.result;
       ran.push(step.name);
+      if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
+      startedAt = ok.nextStartedAt;
+      if (!owned) throw new LockLostError(workflow.name);
     }
-    await state({ state: 'completed' });
-    log.info({ ran, skipped, attempt }, 'workflow completed');
+    log.info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
     return { workflow: workflow.name, outcome: 'completed', ran, skipped };
   } catch (err) {
-    const final = isPermanent(err) || attempt >= job.maxAttempts;
+    if (err instanceof LockLostError) {
+      log.warn({ ran }, err.message);
+      throw err;
+    }
+    const final = isPermanent(err) || run.attempt >= run.maxAttempts;
     const error = messageOf(err);
-    await state({ state: final ? 'failed' : 'retrying', error }).catch((stateErr) =>
-      log.warn({ err: messageOf(stateErr) }, 'could not record the run state'),
-    );
-    if (final) log.error({ err: error, attempt, permanent: isPermanent(err) }, 'workflow failed');
-    else log.warn({ err: error, attempt, ran }, 'workflow attempt failed; will retry');
+    await failRun(deps.redis, deps.keys, tag, {
+      gen: event.receivedAt,
+      workflow: workflow.name,
+      state: final ? 'failed' : 'retrying',
+      attempt: run.attempt,
+      error,
+      keepUntil: keepUntil(final ? 'failed' : 'retrying', window),
+    }).catch((stateErr) => log.warn({ err: messageOf(stateErr) }, 'could not record the run state'));
+    if (final)
+      log.error({ err: error, attempt: run.attempt, permanent: isPermanent(err) }, 'workflow failed');
+    else log.warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
     throw forBullmq(err);
   }
 }
 
-function toEvent(data: WorkflowJob): WorkflowEvent {
-  let body: unknown;
+/** The committed step, or null when a newer generation of the event owns the record now. */
+function expectCommitted(c: Committed, step: string) {
+  if (c.kind === 'superseded') return null;
+  if (c.kind === 'invalid') {
+    throw new PermanentError(`step "${step}": its Redis writes cannot apply, none was made: ${c.reason}`);
+  }
+  return c;
+}
+
+function parseBody(payload: string): unknown {
   try {
-    body = JSON.parse(data.payload);
+    return JSON.parse(payload);
   } catch {
     throw new PermanentError('the event payload is not valid JSON');
   }
-  return {
-    source: data.source,
-    eventId: data.eventId,
-    type: data.type,
-    payload: data.payload,
-    body,
-    receivedAt: data.receivedAt,
-  };
 }
+
+const eventFields = (e: EventJob) => ({
+  source: e.source,
+  eventId: e.eventId,
+  type: e.type,
+  payload: e.payload,
+  receivedAt: e.receivedAt,
+});

@@ -1,4 +1,5 @@
-import { hashTagOf } from './lua.ts';
+import { hashTagOf } from '@oncehook/shared';
+import type { WriteBatch } from './event-state.ts';
 import type { StepWrites } from './workflow.ts';
 
 export interface WriteOp {
@@ -9,7 +10,7 @@ export interface WriteOp {
 
 /**
  * Collects a step's Redis writes instead of sending them, so that the engine can commit them with
- * the step's marker in one script (step-markers.ts). Nothing is written if the step throws.
+ * the step's marker in one script (event-state.ts). Nothing is written if the step throws.
  */
 export class StepWriteBuffer implements StepWrites {
   readonly ops: WriteOp[] = [];
@@ -30,8 +31,16 @@ export class StepWriteBuffer implements StepWrites {
     this.ops.push({ command: 'SADD', key, args: members });
   }
 
+  /** The writes as one batch for the commit script; none if the step wrote nothing. */
+  batch(step: string): WriteBatch | undefined {
+    if (this.ops.length === 0) return undefined;
+    const keys = [...new Set(this.ops.map((op) => op.key))];
+    const ops = this.ops.map((op) => [op.command, keys.indexOf(op.key), ...op.args]);
+    return { keys, ops, hashTag: this.hashTag(step) };
+  }
+
   /** The one hash tag all writes share; a step writing across slots could not commit atomically. */
-  hashTag(step: string): string {
+  private hashTag(step: string): string {
     const tags = new Set(this.ops.map((op) => hashTagOf(op.key)));
     const [tag] = tags;
     if (tags.size !== 1 || tag === undefined) {

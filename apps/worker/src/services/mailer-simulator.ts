@@ -18,5 +18,9 @@ export function simulatedMailer(redis: RedisClient, keys: Keys, log: Logger): Ma
         log.info({ to: email.to, subject: email.subject, emailId: id }, 'email sent (simulated mailer)');
       return { id: String(stored), replayed };
     },
+    async findByIdempotencyKey(idempotencyKey) {
+      const id = await redis.get(keys.simulatedEmail(idempotencyKey));
+      return id ? { id, replayed: true } : null;
+    },
   };
 }

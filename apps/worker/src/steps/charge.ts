@@ -1,10 +1,5 @@
 import type { WorkerStepContext } from '../services/index.ts';
-
-/**
- * Stripe prunes idempotency keys after at least 24 hours. A charge first attempted longer ago than
- * this (a late retry, a replay of a failed job) looks its payment up by metadata before creating.
- */
-export const LOOKUP_BEFORE_CHARGE_AFTER_MS = 23 * 60 * 60 * 1000;
+import { earlierEffect } from './late-lookup.ts';
 
 export interface ChargeRequest {
   /** Minor units. */
@@ -21,26 +16,22 @@ export interface ChargeResult {
   status: string;
 }
 
-/** Charges once per event: the step's idempotency key goes in the request and in the metadata. */
-export async function charge(
-  ctx: WorkerStepContext,
-  request: ChargeRequest,
-  now = Date.now(),
-): Promise<ChargeResult> {
+/**
+ * Charges once per event: the step's idempotency key goes in the request and in the metadata, so a
+ * late attempt (past the API's key memory) finds the payment by its metadata instead.
+ */
+export async function charge(ctx: WorkerStepContext, request: ChargeRequest): Promise<ChargeResult> {
   const { payments } = ctx.services;
   const key = ctx.idempotencyKey;
-  const firstAttemptAt = await ctx.firstAttemptAt();
-  if (now - firstAttemptAt > LOOKUP_BEFORE_CHARGE_AFTER_MS) {
-    const found = await payments.findByIdempotencyKey(key);
-    if (found) {
-      ctx.log.info({ paymentId: found.id, idempotencyKey: key }, 'charge: found the earlier payment');
-      return {
-        paymentId: found.id,
-        amount: found.amount,
-        currency: found.currency.toUpperCase(),
-        status: found.status,
-      };
-    }
+  const found = await earlierEffect(ctx, (k) => payments.findByIdempotencyKey(k));
+  if (found) {
+    ctx.log.info({ paymentId: found.id, idempotencyKey: key }, 'charge: found the earlier payment');
+    return {
+      paymentId: found.id,
+      amount: found.amount,
+      currency: found.currency.toUpperCase(),
+      status: found.status,
+    };
   }
   const payment = await payments.create({
     amount: request.amount,

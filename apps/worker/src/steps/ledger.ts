@@ -26,7 +26,15 @@ export function appendToLedger(
   const currency = entry.currency.toUpperCase();
   ctx.writes.rpush(
     keys.demoLedger,
-    JSON.stringify({ ...event, reference: entry.reference, amount: entry.amount, currency, at: Date.now() }),
+    // What a ledger needs, and no more: never the event's payload (customer data, unbounded size).
+    JSON.stringify({
+      source: event.source,
+      eventId: event.eventId,
+      reference: entry.reference,
+      amount: entry.amount,
+      currency,
+      at: Date.now(),
+    }),
   );
   ctx.writes.hincrby(keys.demoLedgerTotals, currency, entry.amount);
   return { amount: entry.amount, currency };

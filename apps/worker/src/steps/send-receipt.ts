@@ -1,11 +1,20 @@
 import type { WorkerStepContext } from '../services/index.ts';
 import type { Email } from '../services/mailer.ts';
+import { earlierEffect } from './late-lookup.ts';
 
 export type ReceiptResult = { emailId: string; to: string } | { skipped: string };
 
-/** Sends one email per event (the step's idempotency key goes to the mail API). */
+/**
+ * Sends one email per event: the step's idempotency key goes to the mail API, and a late attempt
+ * (past the API's key memory) looks the email up by that key before sending.
+ */
 export async function sendReceipt(ctx: WorkerStepContext, email: Email | null): Promise<ReceiptResult> {
   if (!email) return { skipped: 'no recipient' };
+  const earlier = await earlierEffect(ctx, (k) => ctx.services.mailer.findByIdempotencyKey(k));
+  if (earlier) {
+    ctx.log.info({ emailId: earlier.id }, 'receipt: found the email sent on an earlier attempt');
+    return { emailId: earlier.id, to: email.to };
+  }
   const sent = await ctx.services.mailer.send(email, ctx.idempotencyKey);
   ctx.log.info({ emailId: sent.id, to: email.to, replayed: sent.replayed }, 'receipt sent');
   return { emailId: sent.id, to: email.to };

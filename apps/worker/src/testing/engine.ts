@@ -1,27 +1,31 @@
 import {
   bullPrefix,
-  countDelivery,
   createKeys,
   createLogger,
   createRedis,
+  type EventJob,
   eventTag,
   type Keys,
   type Logger,
+  markEnqueued,
   openRecord,
+  QUEUES,
   type RedisClient,
   readEventStatus,
   type WorkflowJob,
   waitForRedis,
 } from '@oncehook/shared';
 import { randomPrefix } from '@oncehook/testing';
+import { Queue } from 'bullmq';
+import { type ProcessDeps, processEventJob, processWorkflowJob } from '../engine/process-job.ts';
 import { createRegistry } from '../engine/registry.ts';
-import { type EngineDeps, runWorkflowJob } from '../engine/run-workflow.ts';
 import type { WorkflowDefinition } from '../engine/workflow.ts';
 import { parseWorkerEnv, type WorkerEnv } from '../env.ts';
 
 /**
  * The step engine for tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
- * QUEUE_PREFIX, no queue and no process. `close()` deletes every key the prefix owns.
+ * QUEUE_PREFIX, no worker process: jobs are handed to the processors directly. `close()` deletes
+ * every key the prefix owns.
  */
 export async function createTestEngine<Services>(
   workflows: readonly WorkflowDefinition<Services>[],
@@ -40,55 +44,39 @@ export async function createTestEngine<Services>(
   await waitForRedis(redis);
   const keys = createKeys(config.QUEUE_PREFIX);
   const log = createLogger(config, 'worker-test');
-  const engine: EngineDeps<Services> = {
+  const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix: bullPrefix(config) });
+  const engine: ProcessDeps<Services> = {
     redis,
     keys,
     registry: createRegistry(workflows),
     services: services({ config, redis, keys, log }),
     log,
+    env: config,
     simulateCrash: config.SIMULATE_CRASH,
+    workflowsQueue,
   };
 
   /**
-   * Accepts a delivery the way the ingest does (the shared record writer: open, then count as
-   * enqueued), and writes the list of workflows the dispatcher would add to it.
+   * Accepts a delivery the way the ingest does (the shared record writer, then the enqueue mark)
+   * and returns the `events` job the ingest would have added.
    */
-  async function acceptEvent(
-    eventId: string,
-    body: unknown,
-    { source = 'demo', type = 'test', dispatched = true } = {},
-  ) {
+  async function acceptEvent(eventId: string, body: unknown, { source = 'demo', type = 'test' } = {}) {
     const tag = eventTag(source, eventId);
-    const receivedAt = Date.now();
     const windowSeconds = config.DEDUPE_TTL_SECONDS;
     const payload = JSON.stringify(body);
-    const delivery = { source, eventId, type, payload, bodyHash: 'test', receivedAt };
-    await openRecord(redis, keys, tag, delivery, windowSeconds);
-    await countDelivery(redis, keys, tag, { conflict: false, enqueued: true });
-    if (dispatched) {
-      const names = engine.registry.forEvent(source, type).map((wf) => wf.name);
-      await redis.hset(keys.event(tag), 'workflows', JSON.stringify(names));
-    }
-    return {
+    const delivery = {
       source,
       eventId,
       type,
       payload,
-      receivedAt,
+      bodyHash: 'test',
+      receivedAt: Date.now(),
       windowSeconds,
-      expiresAt: receivedAt + windowSeconds * 1000,
-      tag,
     };
-  }
-
-  /** The job the dispatcher would add for one workflow of an accepted event. */
-  function jobFor(
-    event: Awaited<ReturnType<typeof acceptEvent>>,
-    workflow: string,
-    workflowNames = [workflow],
-  ): WorkflowJob {
-    const { tag: _tag, ...rest } = event;
-    return { ...rest, workflow, workflows: workflowNames };
+    const opened = await openRecord(redis, keys, tag, delivery);
+    await markEnqueued(redis, keys, tag, opened.gen);
+    const job: EventJob = { source, eventId, type, payload, receivedAt: opened.gen, windowSeconds };
+    return { ...job, tag, job };
   }
 
   return {
@@ -96,12 +84,31 @@ export async function createTestEngine<Services>(
     redis,
     keys,
     engine,
+    workflowsQueue,
     acceptEvent,
-    jobFor,
-    run: (data: WorkflowJob, { attemptsMade = 0, maxAttempts = config.MAX_ATTEMPTS } = {}) =>
-      runWorkflowJob(engine, { data, attemptsMade, maxAttempts }),
+    /** The `workflows` job of one workflow of an event (for events with several). */
+    jobFor: (event: { job: EventJob }, workflow: string): WorkflowJob => ({ ...event.job, workflow }),
+    /** Hands a job to its processor, as a worker would on attempt `attemptsMade + 1`. */
+    run: (
+      data: EventJob | WorkflowJob,
+      {
+        attemptsMade = 0,
+        attemptsStarted = attemptsMade + 1,
+        maxAttempts = config.MAX_ATTEMPTS,
+        stillOwned,
+      }: {
+        attemptsMade?: number;
+        attemptsStarted?: number;
+        maxAttempts?: number;
+        stillOwned?: () => Promise<boolean>;
+      } = {},
+    ) => {
+      const job = { data, attemptsMade, attemptsStarted, maxAttempts, ...(stillOwned ? { stillOwned } : {}) };
+      return 'workflow' in data ? processWorkflowJob(engine, job) : processEventJob(engine, job);
+    },
     status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, eventTag(source, eventId)),
     async close() {
+      await workflowsQueue.close();
       const made = [
         ...(await redis.keys(`${config.QUEUE_PREFIX}:*`)),
         ...(await redis.keys(`${bullPrefix(config)}:*`)),

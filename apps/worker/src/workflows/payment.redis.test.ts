@@ -1,3 +1,4 @@
+import { EVENT_FIELDS } from '@oncehook/shared';
 import { type FakeApis, startFakeApis } from '@oncehook/testing';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +26,18 @@ async function setup(withFakeApis: boolean) {
   );
 }
 
+/** As if the run crashed before `step`'s marker and comes back 25 hours after first attempting it. */
+async function replayLate(tag: string, step: string, unmark: string[]) {
+  const ev = t.keys.event(tag);
+  await t.redis.hdel(ev, ...unmark.map((s) => EVENT_FIELDS.marker('payment', s)));
+  await t.redis.hset(ev, {
+    state: 'failed',
+    [EVENT_FIELDS.runState('payment')]: 'failed',
+    [EVENT_FIELDS.started('payment', step)]: String(Date.now() - 25 * HOUR),
+  });
+  await t.redis.del(t.keys.demoLedger, t.keys.demoLedgerTotals);
+}
+
 const demo = (amount: number, currency = 'usd', extra: Record<string, unknown> = {}) => ({
   type: 'payment.succeeded',
   amount,
@@ -44,7 +57,7 @@ describe('the demo payment workflow', () => {
     const event = await t.acceptEvent('evt_pay_1', demo(4999, 'usd', { email: 'ada@example.com' }), {
       type: 'payment.succeeded',
     });
-    await t.run(t.jobFor(event, 'payment'));
+    await t.run(event.job);
 
     const status = await t.status('evt_pay_1');
     expect(status?.state).toBe('completed');
@@ -60,6 +73,16 @@ describe('the demo payment workflow', () => {
     const [email] = [...(fake?.emails.values() ?? [])];
     expect(email?.body).toMatchObject({ to: 'ada@example.com', subject: 'Your receipt: $49.99' });
     expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ USD: '4999' });
+    // The entry holds what a ledger needs, never the event's payload.
+    const [entry] = await t.redis.lrange(t.keys.demoLedger, 0, -1);
+    expect(Object.keys(JSON.parse(entry ?? '{}')).sort()).toEqual([
+      'amount',
+      'at',
+      'currency',
+      'eventId',
+      'reference',
+      'source',
+    ]);
     expect(fake?.stats.noKey).toBe(0);
   });
 
@@ -71,7 +94,7 @@ describe('the demo payment workflow', () => {
       ['evt_cur', demo(100, 'dollars')],
     ] as const) {
       const event = await t.acceptEvent(id, body, { type: 'payment.succeeded' });
-      await expect(t.run(t.jobFor(event, 'payment'))).rejects.toBeInstanceOf(UnrecoverableError);
+      await expect(t.run(event.job)).rejects.toBeInstanceOf(UnrecoverableError);
       expect((await t.status(id))?.state).toBe('failed');
     }
     expect(fake?.stats.requests).toBe(0);
@@ -80,7 +103,7 @@ describe('the demo payment workflow', () => {
   it('with the built-in simulators, two racing runs make one payment, one email, one entry', async () => {
     await setup(false);
     const event = await t.acceptEvent('evt_sim', demo(1250, 'eur'), { type: 'payment.succeeded' });
-    const job = t.jobFor(event, 'payment');
+    const job = event.job;
     await Promise.all([t.run(job), t.run(job), t.run(job)]);
 
     const status = await t.status('evt_sim');
@@ -94,21 +117,41 @@ describe('the demo payment workflow', () => {
   it('more than 24 h after the first attempt, finds the payment by metadata instead of charging again', async () => {
     await setup(true);
     const event = await t.acceptEvent('evt_late', demo(700), { type: 'payment.succeeded' });
-    const job = t.jobFor(event, 'payment');
+    const job = event.job;
     await t.run(job);
     const key = 'demo:evt_late:payment.charge';
     const first = fake?.charges.get(key);
     // Stripe has pruned the key; the run is replayed a day later from before its charge marker.
     fake?.charges.delete(key);
     if (first) fake?.charges.set('pruned', first);
-    const run = t.keys.workflowRun(event.tag, 'payment');
-    await t.redis.hdel(t.keys.stepMarkers(event.tag, 'payment'), 'charge', 'receipt', 'ledger');
-    await t.redis.hset(run, { state: 'failed', 'started.charge': String(Date.now() - 25 * HOUR) });
-    await t.redis.del(t.keys.demoLedger, t.keys.demoLedgerTotals);
-    await t.run(job, { attemptsMade: 1 });
+    await replayLate(event.tag, 'charge', ['charge', 'receipt', 'ledger']);
+    await t.run(job, { attemptsMade: 1, attemptsStarted: 2 });
 
     expect(fake?.charges.size).toBe(1);
     expect((await t.status('evt_late'))?.steps[1]?.result).toMatchObject({ paymentId: first?.id });
+  });
+
+  it('more than 24 h after the receipt was first attempted, finds the email instead of sending again', async () => {
+    await setup(true);
+    const event = await t.acceptEvent('evt_late_mail', demo(700, 'usd', { email: 'ada@example.com' }), {
+      type: 'payment.succeeded',
+    });
+    await t.run(event.job);
+    const key = 'demo:evt_late_mail:payment.receipt';
+    const sent = fake?.emails.get(key);
+    // The mail API has forgotten the key; the run crashed after sending, before the marker, and is
+    // replayed a day later.
+    fake?.emails.delete(key);
+    if (sent) fake?.emails.set('forgotten', sent);
+    await replayLate(event.tag, 'receipt', ['receipt', 'ledger']);
+    await t.run(event.job, { attemptsMade: 1, attemptsStarted: 2 });
+
+    expect(fake?.emails.size).toBe(1);
+    expect(sent?.hits).toBe(1);
+    expect((await t.status('evt_late_mail'))?.steps[2]?.result).toEqual({
+      emailId: sent?.id,
+      to: 'ada@example.com',
+    });
   });
 });
 
@@ -131,7 +174,7 @@ describe('the other sources’ workflows', () => {
       source: 'stripe',
       type: 'checkout.session.completed',
     });
-    await t.run(t.jobFor(event, 'stripe-checkout'));
+    await t.run(event.job);
 
     expect((await t.status('evt_1Q', 'stripe'))?.state).toBe('completed');
     expect([...(fake?.emails.keys() ?? [])]).toEqual(['stripe:evt_1Q:stripe-checkout.receipt']);
@@ -149,7 +192,7 @@ describe('the other sources’ workflows', () => {
       pusher: { name: 'x' },
     };
     const event = await t.acceptEvent('d-1', body, { source: 'github', type: 'push' });
-    await t.run(t.jobFor(event, 'github-push'));
+    await t.run(event.job);
     expect((await t.status('d-1', 'github'))?.steps).toEqual([
       {
         name: 'record',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '@oncehook/shared';
+import type { RedisClient } from './redis.ts';
 
 export type LuaScript = (redis: RedisClient, keys: string[], args: (string | number)[]) => Promise<unknown>;
 

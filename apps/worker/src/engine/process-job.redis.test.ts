@@ -1,10 +1,10 @@
 import {
   bullPrefix,
-  type EventJob,
   type EventStatus,
+  eventJobId,
   JOB_NAMES,
+  jobOptions,
   QUEUES,
-  retryOptions,
   workflowJobId,
 } from '@oncehook/shared';
 import { Queue } from 'bullmq';
@@ -12,7 +12,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { createWorkers } from '../workers.ts';
 import { defineWorkflow } from './define-workflow.ts';
-import { dispatchEvent } from './dispatch.ts';
 import { PermanentError } from './workflow.ts';
 
 /** Two independent consumers of one event type, with faults to inject per workflow. */
@@ -40,7 +39,6 @@ const analytics = defineWorkflow<Services>('analytics', { source: 'demo', type: 
 let t: TestEngine;
 let services: Services;
 let events: Queue;
-let workflows: Queue;
 let closeWorkers = async () => {};
 
 async function setup() {
@@ -48,32 +46,17 @@ async function setup() {
   t = await createTestEngine([fulfil, analytics], () => services);
   const prefix = bullPrefix(t.config);
   events = new Queue(QUEUES.events, { connection: t.redis, prefix });
-  workflows = new Queue(QUEUES.workflows, { connection: t.redis, prefix });
 }
 
 /** What the ingest does for an accepted delivery: the record, then one `events` job. */
 async function deliver(eventId: string, type = 'order.paid') {
-  const event = await t.acceptEvent(eventId, { id: eventId }, { type, dispatched: false });
-  const job: EventJob = {
-    source: 'demo',
-    eventId,
-    type,
-    payload: event.payload,
-    receivedAt: event.receivedAt,
-    windowSeconds: event.windowSeconds,
-  };
-  await events.add(JOB_NAMES.event, job, { ...retryOptions(t.config), jobId: event.tag });
-  return { ...event, job };
+  const event = await t.acceptEvent(eventId, { id: eventId }, { type });
+  await events.add(JOB_NAMES.event, event.job, {
+    ...jobOptions(t.config, event.windowSeconds),
+    jobId: eventJobId(event.tag, event.receivedAt),
+  });
+  return event;
 }
-
-const dispatchDeps = () => ({
-  redis: t.redis,
-  keys: t.keys,
-  registry: t.engine.registry,
-  queue: workflows,
-  config: t.config,
-  log: t.engine.log,
-});
 
 async function waitForState(eventId: string, states: string[]): Promise<EventStatus> {
   const deadline = Date.now() + 20_000;
@@ -89,24 +72,20 @@ afterEach(async () => {
   await closeWorkers();
   closeWorkers = async () => {};
   await events?.close();
-  await workflows?.close();
   await t?.close();
 });
 
-describe('the dispatcher', () => {
+describe('an events job with several workflows', () => {
   it('adds one job per workflow, once, and lists the workflows on the event', async () => {
     await setup();
-    const { job, tag } = await deliver('ord_1');
-    expect(await dispatchEvent(dispatchDeps(), { data: job })).toEqual({
-      outcome: 'dispatched',
-      workflows: ['fulfil', 'analytics'],
-    });
-    await dispatchEvent(dispatchDeps(), { data: job });
+    const { job, tag, receivedAt } = await deliver('ord_1');
+    expect(await t.run(job)).toEqual({ outcome: 'dispatched', workflows: ['fulfil', 'analytics'] });
+    await t.run(job, { attemptsStarted: 2 });
 
-    const jobs = await workflows.getJobs(['waiting']);
+    const jobs = await t.workflowsQueue.getJobs(['waiting']);
     expect(jobs.map((j) => j.id).sort()).toEqual([
-      workflowJobId(tag, 'analytics'),
-      workflowJobId(tag, 'fulfil'),
+      workflowJobId(tag, receivedAt, 'analytics'),
+      workflowJobId(tag, receivedAt, 'fulfil'),
     ]);
     expect(jobs.every((j) => !j.id?.includes(':'))).toBe(true);
     expect(jobs[0]?.opts.attempts).toBe(t.config.MAX_ATTEMPTS);
@@ -121,17 +100,17 @@ describe('the dispatcher', () => {
   it('records an event no workflow handles as ignored', async () => {
     await setup();
     const { job } = await deliver('evt_other', 'customer.created');
-    expect((await dispatchEvent(dispatchDeps(), { data: job })).outcome).toBe('ignored');
+    expect((await t.run(job)).outcome).toBe('ignored');
     expect(await t.status('evt_other')).toMatchObject({ state: 'ignored', steps: [] });
-    expect(await workflows.count()).toBe(0);
+    expect(await t.workflowsQueue.count()).toBe(0);
   });
 
   it('does nothing for an event job added again after the event completed', async () => {
     await setup();
     const { job, tag } = await deliver('ord_done');
     await t.redis.hset(t.keys.event(tag), 'state', 'completed');
-    expect((await dispatchEvent(dispatchDeps(), { data: job })).outcome).toBe('noop');
-    expect(await workflows.count()).toBe(0);
+    expect((await t.run(job)).outcome).toBe('noop');
+    expect(await t.workflowsQueue.count()).toBe(0);
   });
 });
 
@@ -172,6 +151,6 @@ describe('fan-out through real BullMQ workers', () => {
     expect(b.error).toContain('analytics: malformed order');
     expect(services.calls.get('ord_b/count')).toBe(1);
     expect(services.calls.get('ord_b/ship')).toBe(1);
-    expect(await workflows.getFailedCount()).toBe(1);
+    expect(await t.workflowsQueue.getFailedCount()).toBe(1);
   });
 });
