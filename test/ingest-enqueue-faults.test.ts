@@ -1,4 +1,4 @@
-import { eventTag, JOB_NAMES } from '@oncehook/shared';
+import { eventJobId, eventTag, JOB_NAMES } from '@oncehook/shared';
 import {
   type Inspector,
   inspect,
@@ -12,11 +12,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 
 /**
  * The rows of the failure table between "the dedupe record is written" and "the job exists":
- * the enqueue is refused, or the ingest dies in between. The record must never make the
- * provider's retry look like a duplicate, and a 503'd delivery must leave no count behind.
+ * the enqueue is refused, or the ingest dies in between. The record must never keep the
+ * provider's retry from being enqueued, and a 503'd delivery must leave no count behind.
  *
- * The ingest logs in as its own ACL user, so that a test can take away what BullMQ's add needs
- * (Lua scripts) while the dedupe record, written with plain commands, still goes through.
+ * The ingest logs in as its own ACL user, so that a test can take away the queue's keys (BullMQ's
+ * prefix is `{QUEUE_PREFIX}`) while the event's own keys (`QUEUE_PREFIX:…`) stay writable.
  */
 
 const USER = 'ingest';
@@ -25,9 +25,10 @@ const PASSWORD = 'ingest-password';
 let redis: TestRedis;
 let ingest: Awaited<ReturnType<typeof startIngest>>;
 let view: Inspector;
+let prefix = '';
 
-const allowScripts = (allowed: boolean) =>
-  redis.cli('ACL', 'SETUSER', USER, allowed ? '+@scripting' : '-@scripting');
+const allowQueue = (allowed: boolean) =>
+  redis.cli('ACL', 'SETUSER', USER, 'resetkeys', allowed ? '~*' : `~${prefix}:*`);
 
 beforeAll(async () => {
   redis = await startTestRedis();
@@ -36,7 +37,7 @@ beforeAll(async () => {
 
 // A fresh ingest and QUEUE_PREFIX per test: job counts are the test's own.
 beforeEach(async () => {
-  const prefix = randomPrefix('enq');
+  prefix = randomPrefix('enq');
   ingest = await startIngest({
     REDIS_URL: `redis://${USER}:${PASSWORD}@127.0.0.1:${redis.port}`,
     QUEUE_PREFIX: prefix,
@@ -45,7 +46,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  allowScripts(true);
+  allowQueue(true);
   ingest.kill();
   await ingest.exited;
   await view.close();
@@ -72,23 +73,27 @@ const status = async (id: string) => {
 describe('the enqueue is refused after the dedupe record was written', () => {
   it('answers 503, enqueues nothing, counts nothing; the retry is accepted and enqueued once', async () => {
     const body = newEvent('refused');
-    allowScripts(false);
+    allowQueue(false);
 
     for (let attempt = 0; attempt < 2; attempt++) {
       const refused = await deliver(body);
       expect(refused.status, refused.text).toBe(503);
       expect(refused.json).toMatchObject({ error: { code: 'unavailable', message: expect.any(String) } });
     }
-    // The record was written (so this really is "after the dedupe write") and says pending.
+    // The record was written (so this really is "after the dedupe write"), says pending, and
+    // holds the first body for the retry; both refused deliveries took their counts back.
     const record = await view.record(body.event_id);
-    expect(record.payload).toBe(JSON.stringify(body));
+    expect(await view.redis.get(view.keys.eventBody(eventTag('demo', body.event_id)))).toBe(
+      JSON.stringify(body),
+    );
     expect(record.enqueuedAt).toBeUndefined();
-    expect(record.deliveries).toBeUndefined();
+    expect(record.state).toBeUndefined();
+    expect(record.deliveries).toBe('0');
     expect(await view.jobCount()).toBe(0);
     expect((await status(body.event_id)).code).toBe(404);
     expect(ingest.output()).toMatch(/NOPERM/);
 
-    allowScripts(true);
+    allowQueue(true);
     expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
     expect(await view.jobCount()).toBe(1);
     expect(JSON.parse((await view.job(body.event_id))?.payload ?? 'null')).toEqual(body);
@@ -104,69 +109,64 @@ describe('the enqueue is refused after the dedupe record was written', () => {
     const first = newEvent('conflict');
     const changed = { ...first, amount: 1 };
 
-    allowScripts(false);
+    allowQueue(false);
     expect((await deliver(first)).status).toBe(503);
-    allowScripts(true);
+    allowQueue(true);
     expect((await deliver(first)).json).toEqual({ received: true, duplicate: false });
     expect((await deliver(changed)).json).toEqual({ received: true, duplicate: true });
     expect((await deliver(first)).json).toEqual({ received: true, duplicate: true });
 
     expect(await view.jobCount()).toBe(1);
     expect(JSON.parse((await view.job(first.event_id))?.payload ?? 'null')).toEqual(first);
-    expect((await view.record(first.event_id)).payload).toBe(JSON.stringify(first));
     expect((await status(first.event_id)).body).toMatchObject({ deliveries: 3, conflicts: 1 });
     expect(ingest.output()).toMatch(/first body is kept/);
   });
 });
 
+// The delivery that died reached Redis (its record counts it), so the retries read duplicate:true:
+// `duplicate` says "a delivery of this event reached us before", not "one was answered 200".
 describe('the ingest dies between the dedupe write and the enqueue', () => {
   it('the retry finds the record pending and enqueues it, once', async () => {
     const body = newEvent('died');
     await view.openRecordOnly(body.event_id, body);
-    expect((await status(body.event_id)).code).toBe(404);
     expect(await view.jobCount()).toBe(0);
 
-    expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: true });
     expect(await view.jobCount()).toBe(1);
     expect(JSON.parse((await view.job(body.event_id))?.payload ?? 'null')).toEqual(body);
 
     const again = await Promise.all([deliver(body), deliver(body), deliver(body)]);
     expect(again.map((a) => a.json?.duplicate)).toEqual([true, true, true]);
     expect(await view.jobCount()).toBe(1);
-    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 4 });
+    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 5 });
   });
 
-  it('many retries of a pending record at once: one job (the job id), one "new" answer', async () => {
+  it('many retries of a pending record at once: one job (the job id), every one counted', async () => {
     const body = newEvent('died-burst');
     await view.openRecordOnly(body.event_id, body);
     const answers = await Promise.all(Array.from({ length: 20 }, () => deliver(body)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
-    expect(answers.filter((a) => a.json?.duplicate === false)).toHaveLength(1);
     expect(await view.jobCount()).toBe(1);
-    expect((await status(body.event_id)).body).toMatchObject({ deliveries: 20, conflicts: 0 });
+    expect((await status(body.event_id)).body).toMatchObject({ deliveries: 21, conflicts: 0 });
   });
 
-  it('after the enqueue, before the count: the retry is accepted, still one job', async () => {
+  it('after the enqueue, before the 200: the retry is accepted, still one job', async () => {
     const body = newEvent('died-late');
     await view.openRecordOnly(body.event_id, body);
     const tag = eventTag('demo', body.event_id);
+    const gen = Number((await view.record(body.event_id)).receivedAt);
+    const job = { source: 'demo', eventId: body.event_id, type: body.type, payload: JSON.stringify(body) };
     await view.events.add(
       JOB_NAMES.event,
-      {
-        source: 'demo',
-        eventId: body.event_id,
-        type: body.type,
-        payload: JSON.stringify(body),
-        receivedAt: 1,
-      },
-      { jobId: tag },
+      { ...job, receivedAt: gen, windowSeconds: 3600 },
+      { jobId: eventJobId(tag, gen) },
     );
-    expect((await status(body.event_id)).code).toBe(404);
+    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 1 });
 
-    expect((await deliver(body)).json).toEqual({ received: true, duplicate: false });
+    expect((await deliver(body)).json).toEqual({ received: true, duplicate: true });
     expect((await deliver(body)).json).toEqual({ received: true, duplicate: true });
     expect(await view.jobCount()).toBe(1);
-    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 2 });
+    expect((await status(body.event_id)).body).toMatchObject({ state: 'queued', deliveries: 3 });
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type Inspector,
   inspect,
@@ -116,11 +117,17 @@ describe('concurrent duplicate storm', () => {
 
     for (let i = 0; i < EVENTS; i++) {
       const id = `evt_storm_${i}`;
-      const kept = (await view.record(id)).payload;
+      const kept = (await view.record(id)).bodyHash;
       const job = await view.job(id);
       // Whichever delivery wrote the record first, the job carries that body and no other.
-      expect(job?.payload).toBe(kept);
-      expect(Array.from({ length: K }, (_, v) => JSON.stringify(body(i, { variant: v })))).toContain(kept);
+      expect(
+        createHash('sha256')
+          .update(job?.payload ?? '')
+          .digest('hex'),
+      ).toBe(kept);
+      expect(Array.from({ length: K }, (_, v) => JSON.stringify(body(i, { variant: v })))).toContain(
+        job?.payload,
+      );
       expect((await statusOf(ingest.base, id)).body).toMatchObject({ deliveries: K, conflicts: K - 1 });
     }
   });

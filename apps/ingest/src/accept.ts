@@ -23,6 +23,8 @@ export interface AcceptDeps {
   queue: Queue;
   retry: RetryConfig;
   log: Logger;
+  /** False until the start-up checks of Redis passed (an evicting Redis stops the process). */
+  redisChecked?: () => boolean;
 }
 
 export interface IncomingEvent {
@@ -54,6 +56,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
   const { redis, keys, queue, log } = deps;
   const tag = eventTag(event.source, event.eventId);
   try {
+    if (deps.redisChecked?.() === false) throw new Error('the start-up checks of Redis have not passed yet');
     if (event.idUnsigned) {
       const replay = await replayOf(deps, event, tag);
       if (replay) return replay;

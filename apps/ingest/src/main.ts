@@ -12,9 +12,12 @@ const log = createLogger(config, 'ingest');
 const providers = orExit(() => createProviders(config));
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
-superviseRedis(redis, log, config, (message) => {
+let redisChecked = false;
+void superviseRedis(redis, log, config, (message) => {
   log.fatal(message);
   process.exit(78);
+}).then(() => {
+  redisChecked = true;
 });
 const prefix = bullPrefix(config);
 // skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
@@ -37,6 +40,7 @@ const app = createApp({
   metrics: createMetrics([events, workflows]),
   adminToken: config.ADMIN_TOKEN,
   queues: [events, workflows],
+  redisChecked: () => redisChecked,
 });
 
 const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {

@@ -8,13 +8,15 @@ const config = orExit(() => parseWorkerEnv());
 const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
-superviseRedis(redis, log, config, (message) => {
+const checked = superviseRedis(redis, log, config, (message) => {
   log.fatal(message);
   process.exit(78);
 });
 const keys = createKeys(config.QUEUE_PREFIX);
 const services = createServices(config, redis, keys, log);
 const workers = createWorkers({ config, redis, keys, workflows: WORKFLOWS, services, log });
+// No job is taken before the Redis checks passed (an evicting Redis stops the process instead).
+void checked.then(() => workers.run());
 
 log.info(
   {

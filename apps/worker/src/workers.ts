@@ -38,7 +38,7 @@ export interface WorkerDeps<Services> {
 
 /**
  * Two BullMQ workers: one for `events` (an event's first stop: it runs the event's workflow, or
- * fans several out) and one for `workflows`. Both start taking jobs at once.
+ * fans several out) and one for `workflows`. They take jobs once `run()` is called.
  */
 export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const { config, redis, keys, log } = deps;
@@ -50,6 +50,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
     ...RECOVERY,
+    autorun: false,
   };
   const engine = {
     redis,
@@ -95,6 +96,12 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     registry,
     events,
     runner,
+    /** Starts taking jobs. */
+    run() {
+      for (const worker of [events, runner]) {
+        worker.run().catch((err: Error) => log.error({ err: err.message }, 'worker stopped'));
+      }
+    },
     /** Stops taking jobs and waits for the active ones to finish. */
     async close() {
       await Promise.allSettled([events.close(), runner.close()]);

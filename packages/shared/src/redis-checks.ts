@@ -120,20 +120,24 @@ export function judgeServers(facts: ServerFacts[], env: Pick<BaseEnv, 'ALLOW_EVI
 /**
  * What both apps' `main` does with its connection: log its errors; once it is ready (now, or when
  * Redis comes up), check the server(s), log the warnings and call `onFatal` with a message naming
- * what to change if oncehook must not run there (the app then exits).
+ * what to change if oncehook must not run there (the app then exits). Resolves once the checks
+ * passed: the apps take no delivery and no job before that.
  */
 export function superviseRedis(
   client: RedisClient,
   log: Logger,
   env: Pick<BaseEnv, 'ALLOW_EVICTION'>,
   onFatal: (message: string) => void,
-): void {
+): Promise<void> {
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
-  const check = async () => {
-    const outcome = judgeServers(await readServerFacts(client), env);
-    for (const warning of outcome.warnings) log.warn(warning);
-    if (outcome.fatal) onFatal(outcome.fatal);
-  };
-  if (client.status === 'ready') void check();
-  else client.once('ready', () => void check());
+  return new Promise((resolve) => {
+    const check = async () => {
+      const outcome = judgeServers(await readServerFacts(client), env);
+      for (const warning of outcome.warnings) log.warn(warning);
+      if (outcome.fatal) onFatal(outcome.fatal);
+      else resolve();
+    };
+    if (client.status === 'ready') void check();
+    else client.once('ready', () => void check());
+  });
 }

@@ -36,7 +36,7 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
   const emails = new Map<string, FakeEmail>();
   const failedOnce = new Set<string>();
   const stats = { requests: 0, noKey: 0, tooLong: 0, injected: 0 };
-  let down = false;
+  const down = new Set<'payments' | 'emails'>();
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${stats.requests}` });
@@ -81,7 +81,9 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
       stats.tooLong++;
       return apiError(res, 400, 'idempotency_error', 'Idempotency-Key longer than 255 characters');
     }
-    if (down) return apiError(res, 503, 'api_error', 'down (injected)');
+    if (down.has(url.pathname === '/emails' ? 'emails' : 'payments')) {
+      return apiError(res, 503, 'api_error', 'down (injected)');
+    }
     if (options.failFirst && !failedOnce.has(key)) {
       failedOnce.add(key);
       stats.injected++;
@@ -133,8 +135,12 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     charges,
     emails,
     stats,
-    setDown(value: boolean) {
-      down = value;
+    /** Both APIs (or one) answer 503 to every effect while down. */
+    setDown(value: boolean, which: 'payments' | 'emails' | 'both' = 'both') {
+      for (const api of which === 'both' ? (['payments', 'emails'] as const) : [which]) {
+        if (value) down.add(api);
+        else down.delete(api);
+      }
     },
     close: () =>
       new Promise<void>((resolve) => {

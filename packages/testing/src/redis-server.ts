@@ -18,7 +18,14 @@ export interface TestRedis {
   stop(): void;
 }
 
-export async function startTestRedis({ aof = false }: { aof?: boolean } = {}): Promise<TestRedis> {
+export async function startTestRedis({
+  aof = false,
+  args = [],
+}: {
+  aof?: boolean;
+  /** More `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  args?: string[];
+} = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'oncehook-redis-'));
   let proc: ChildProcess | undefined;
@@ -40,6 +47,7 @@ export async function startTestRedis({ aof = false }: { aof?: boolean } = {}): P
           '',
           '--appendonly',
           aof ? 'yes' : 'no',
+          ...args,
         ],
         { stdio: 'ignore' },
       );

@@ -52,6 +52,7 @@ export async function startSystem({
     apis,
     ingest,
     base,
+    prefix: common.QUEUE_PREFIX,
     /** Every worker started so far, killed or not. */
     workers: running,
     spawnWorker,

@@ -3,10 +3,21 @@ import { Hono } from 'hono';
 import type { Metrics } from '../metrics.ts';
 
 /** /healthz: the process answers. /readyz: Redis answers and takes writes. /metrics: Prometheus. */
-export function healthRoutes({ redis, keys, metrics }: { redis: RedisClient; keys: Keys; metrics: Metrics }) {
+export function healthRoutes({
+  redis,
+  keys,
+  metrics,
+  redisChecked,
+}: {
+  redis: RedisClient;
+  keys: Keys;
+  metrics: Metrics;
+  redisChecked?: () => boolean;
+}) {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
+    if (redisChecked?.() === false) return c.json({ ok: false, redis: 'start-up checks pending' }, 503);
     try {
       await redis.set(keys.readyProbe, String(Date.now()), 'PX', 60_000);
       return c.json({ ok: true, redis: 'ok' });

@@ -125,6 +125,7 @@ describe('fan-out through real BullMQ workers', () => {
       services,
       log: t.engine.log,
     });
+    workers.run();
     closeWorkers = () => workers.close();
     // ord_a: shipping fails twice, then works. ord_b: analytics fails for good.
     services.faults.set('ord_a/ship', (call) => (call <= 2 ? new Error('carrier API 503') : null));
