@@ -112,15 +112,18 @@ export async function readEventStatus(
           : { name: step, done: true, result: parseJson(marker, null) };
       });
       let state = asState(record[EVENT_FIELDS.runState(name)], 'queued');
+      let error = record[EVENT_FIELDS.runError(name)];
       // One workflow runs in the event's own job; several each in their own.
       if (!FINAL.has(state) && jobState) {
-        const job =
-          names.length === 1
-            ? jobState(eventJob, 'events')
-            : jobState(workflowJobId(tag, gen, name), 'workflows');
-        state = fromJob(await job) ?? state;
+        const job = await (names.length === 1
+          ? jobState(eventJob, 'events')
+          : jobState(workflowJobId(tag, gen, name), 'workflows'));
+        // A run a worker started cannot go on without its job (removed by hand, lost with a Redis).
+        if (job === null && (state === 'processing' || state === 'retrying')) {
+          state = 'failed';
+          error = 'its job is gone (removed by hand, or lost): replay the event to run it';
+        } else state = fromJob(job) ?? state;
       }
-      const error = record[EVENT_FIELDS.runError(name)];
       return {
         name,
         state,

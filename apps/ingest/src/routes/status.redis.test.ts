@@ -1,3 +1,5 @@
+import { EVENT_FIELDS, eventTag } from '@oncehook/shared';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
@@ -46,13 +48,58 @@ describe('GET /status', () => {
 
   it('answers 404 for a pending record that no delivery was ever ACKed for', async () => {
     // What an ingest that died between the dedupe write and the enqueue leaves behind.
-    const { eventTag } = await import('@oncehook/shared');
     await t.redis.hset(t.keys.event(eventTag('demo', 'evt_p')), {
       source: 'demo',
       eventId: 'evt_p',
       type: 'x',
     });
     expect((await t.app.request('/status/evt_p')).status).toBe(404);
+  });
+
+  it('takes the job’s word where the record disagrees: a run left at "retrying" whose job failed is failed', async () => {
+    await t.post('/webhook', {
+      event_id: 'evt_stale',
+      type: 'payment.succeeded',
+      amount: 1,
+      currency: 'USD',
+    });
+    // A worker recorded `retrying`; its job then failed for good before it could record that.
+    await t.redis.hset(t.keys.event(eventTag('demo', 'evt_stale')), {
+      state: 'retrying',
+      workflows: '["payment"]',
+      [EVENT_FIELDS.runState('payment')]: 'retrying',
+    });
+    const failing = new Worker(
+      t.queue.name,
+      async () => {
+        throw new UnrecoverableError('gave up');
+      },
+      { connection: t.redis, prefix: t.queue.opts.prefix },
+    );
+    try {
+      const job = await t.jobOf('demo', 'evt_stale');
+      for (let i = 0; i < 100 && (await job?.getState()) !== 'failed'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await job?.getState()).toBe('failed');
+    } finally {
+      await failing.close();
+    }
+    expect((await readJson(await t.app.request('/status/evt_stale'))).state).toBe('failed');
+  });
+
+  it('shows a run as failed when the record says it is running but its job is gone', async () => {
+    await t.post('/webhook', { event_id: 'evt_gone', type: 'payment.succeeded', amount: 1, currency: 'USD' });
+    const tag = eventTag('demo', 'evt_gone');
+    await t.redis.hset(t.keys.event(tag), {
+      state: 'processing',
+      workflows: '["payment"]',
+      [EVENT_FIELDS.runState('payment')]: 'processing',
+    });
+    expect((await readJson(await t.app.request('/status/evt_gone'))).state).toBe('queued'); // its job waits
+    await (await t.jobOf('demo', 'evt_gone'))?.remove();
+    const status = await readJson(await t.app.request('/status/evt_gone'));
+    expect(status.state).toBe('failed');
+    expect(status.workflows[0].error).toMatch(/job is gone/);
   });
 
   it('keeps sources apart', async () => {
