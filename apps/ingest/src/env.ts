@@ -18,6 +18,13 @@ const shape = {
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
   MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
   SOURCES_FILE: optional(z.string().min(1)),
+  // Providers wait 3-10 s for an answer: a request that takes longer to arrive is not a delivery.
+  HTTP_HEADERS_TIMEOUT_MS: withDefault(int(1000, 120_000), 10_000),
+  HTTP_REQUEST_TIMEOUT_MS: withDefault(int(1000, 600_000), 30_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(int(1000, 600_000), 5_000),
+  HTTP_MAX_CONNECTIONS: withDefault(int(1, 1_000_000), 10_000),
+  /** `production` turns the unsigned demo source off (see providers/demo.ts). */
+  NODE_ENV: withDefault(z.string(), 'development'),
 };
 
 // The built-in providers' variables, and `<NAME>_WEBHOOK_SECRET` for custom sources.

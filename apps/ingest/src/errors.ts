@@ -61,6 +61,9 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 };
 
 export function toErrorResponse(err: Error, c: Context) {
+  // The rest of an oversized body was never read: the connection cannot serve another request,
+  // so say so instead of leaving the client to find a broken socket on its next delivery.
+  if (err instanceof HTTPException && err.status === 413) c.header('Connection', 'close');
   if (err instanceof ApiError) {
     if (err.status >= 500) c.get('log')?.warn({ err: err.cause ?? err, code: err.code }, err.message);
     return c.json(errorBody(c, err.code, err.message), ERRORS[err.code]);

@@ -45,10 +45,23 @@ const app = createApp({
 
 const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
   log.info({ port: info.port, sources: [...providers.keys()] }, `ingest listening on :${info.port}`);
+  if (providers.has('demo') && !config.secrets.has('DEMO_WEBHOOK_SECRET')) {
+    log.warn(
+      'POST /webhook (the demo source) accepts UNSIGNED deliveries: anyone who can reach it can cause a charge and a receipt. Fine for a first try; in production set NODE_ENV=production (it is then off) or DEMO_WEBHOOK_SECRET (it then requires a signature).',
+    );
+  }
   if (config.ADMIN_TOKEN)
     log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
   else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
 });
+
+// What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling
+// body is cut off), an idle keep-alive connection 5 s, and at most HTTP_MAX_CONNECTIONS at once.
+const http = server as import('node:http').Server;
+http.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+http.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
+http.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+http.maxConnections = config.HTTP_MAX_CONNECTIONS;
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -1,15 +1,16 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { macsComputedSoFar } from './providers/signing.ts';
 
 /** What became of a delivery on the webhook routes: the `outcome` label. */
-export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'unavailable';
+export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'aborted' | 'unavailable';
 
 export function createMetrics(queues: Queue[]) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_ingest_' });
   const deliveries = new Counter({
     name: 'oncehook_deliveries_total',
-    help: 'Webhook deliveries by source and outcome (accepted, duplicate, replay, refused, unavailable).',
+    help: 'Webhook deliveries by source and outcome (accepted, duplicate, replay, refused, aborted: the client went away mid-request, unavailable).',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });
@@ -18,6 +19,14 @@ export function createMetrics(queues: Queue[]) {
     help: 'Re-deliveries whose body differed from the first delivery of the same event id.',
     labelNames: ['source'] as const,
     registers: [registry],
+  });
+  new Gauge({
+    name: 'oncehook_signature_macs_total',
+    help: 'MACs computed to verify signatures since start: one pass over the body per configured secret.',
+    registers: [registry],
+    collect() {
+      this.set(macsComputedSoFar());
+    },
   });
   const duration = new Histogram({
     name: 'oncehook_ingest_duration_seconds',

@@ -1,4 +1,5 @@
 export * from './dedupe-window.ts';
+export * from './demo-ledger.ts';
 export * from './env.ts';
 export * from './event-record.ts';
 export * from './event-status.ts';

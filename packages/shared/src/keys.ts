@@ -8,8 +8,9 @@
  *   {prefix}:commit:{<wtag>}:<tag>:<workflow>:<step>
  *                                    string  on a Redis Cluster only: a step's commit record (its
  *                                            result), beside the step's own writes (hash tag <wtag>)
- *   {prefix}:demo:{ledger}           list    the demo ledger's entries (JSON)
- *   {prefix}:demo:{ledger}:totals    hash    currency -> sum of minor units
+ *   {prefix}:demo:{ledger-<n>}       list    one shard of the demo ledger's entries (JSON; demo-ledger.ts)
+ *   {prefix}:demo:{ledger-<n>}:totals hash   currency -> sum of minor units
+ *   {prefix}:demo:{ledger-<n>}:count string  entries ever booked in the shard
  *   {prefix}:sim:payments:<key>      string  the payments simulator's idempotency records (24 h)
  *   {prefix}:sim:payments-by-key:<key> string the simulator's payments, found by metadata (30 days)
  *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
@@ -30,9 +31,9 @@
  * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
  * keys share one slot.
  *
- * The demo ledger's two keys share the `{ledger}` tag so that one script can append an entry and
- * add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the keys
- * that step writes, so that it lands in their slot and commits with them.
+ * A demo ledger shard's keys share its `{ledger-<n>}` tag so that one script can append an entry
+ * and add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the
+ * keys that step writes, so that it lands in their slot and commits with them.
  */
 export function createKeys(prefix: string) {
   const event = (tag: string) => `${prefix}:ev:{${tag}}`;
@@ -42,8 +43,9 @@ export function createKeys(prefix: string) {
     signedBody: (source: string, sha256: string) => `${prefix}:sig:${source}:${sha256}`,
     stepCommit: (writesTag: string, tag: string, workflow: string, step: string) =>
       `${prefix}:commit:{${writesTag}}:${tag}:${workflow}:${step}`,
-    demoLedger: `${prefix}:demo:{ledger}`,
-    demoLedgerTotals: `${prefix}:demo:{ledger}:totals`,
+    demoLedger: (shard: number) => `${prefix}:demo:{ledger-${shard}}`,
+    demoLedgerTotals: (shard: number) => `${prefix}:demo:{ledger-${shard}}:totals`,
+    demoLedgerCount: (shard: number) => `${prefix}:demo:{ledger-${shard}}:count`,
     simulatedPayment: (idempotencyKey: string) => `${prefix}:sim:payments:${idempotencyKey}`,
     simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:payments-by-key:${idempotencyKey}`,
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,

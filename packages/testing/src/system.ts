@@ -1,4 +1,4 @@
-import { createKeys } from '@oncehook/shared';
+import { createKeys, LEDGER_SHARDS } from '@oncehook/shared';
 import { type FakeApiOptions, startFakeApis } from './fake-apis.ts';
 import { sleep } from './net.ts';
 import { randomPrefix } from './prefix.ts';
@@ -82,8 +82,12 @@ export async function startSystem({
     },
     /** Every ledger entry, read straight from Redis. */
     ledgerEntries(): { eventId: string; amount: number }[] {
-      const raw = redis.cli('LRANGE', createKeys(common.QUEUE_PREFIX).demoLedger, '0', '-1');
-      return raw ? raw.split('\n').map((line) => JSON.parse(line)) : [];
+      const keys = createKeys(common.QUEUE_PREFIX);
+      return Array.from({ length: LEDGER_SHARDS }, (_, n) =>
+        redis.cli('LRANGE', keys.demoLedger(n), '0', '-1'),
+      )
+        .filter(Boolean)
+        .flatMap((raw) => raw.split('\n').map((line) => JSON.parse(line)));
     },
     output: () => running.map((w) => w.output()).join(''),
     async stop() {

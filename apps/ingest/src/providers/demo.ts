@@ -1,11 +1,15 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkEventId, parseJsonObject } from './json-body.ts';
+import { hmac, safeEqual } from './signing.ts';
 import { type ProviderModule, refuse } from './types.ts';
 
 /**
- * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`. Unsigned for a
- * first try; with DEMO_WEBHOOK_SECRET set, `X-Oncehook-Signature: sha256=<hex HMAC of the body>`
- * is required (any of the comma-separated secrets, so one can be rotated).
+ * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`.
+ *
+ * Unsigned for a first try, which is why it is safe by default: with NODE_ENV=production it is
+ * not served at all (404) unless DEMO_WEBHOOK_SECRET is set, and then
+ * `X-Oncehook-Signature: sha256=<hex HMAC of the body>` is required (any of the comma-separated
+ * secrets, so one can be rotated). Unsigned, the ingest says at start-up that /webhook must not
+ * face the internet: anyone could cause a charge and a receipt through it.
  */
 export const SIGNATURE_HEADER = 'x-oncehook-signature';
 
@@ -13,6 +17,7 @@ export const demo: ProviderModule = {
   secretEnv: ['DEMO_WEBHOOK_SECRET'],
   create(env) {
     const secrets = env.secrets.get('DEMO_WEBHOOK_SECRET') ?? [];
+    if (secrets.length === 0 && env.NODE_ENV === 'production') return null;
     return {
       verify({ rawBody, headers }) {
         if (secrets.length > 0 && !signedByAny(rawBody, headers.get(SIGNATURE_HEADER), secrets)) {
@@ -37,7 +42,5 @@ function signedByAny(raw: Buffer, header: string | null, secrets: string[]): boo
   if (!given) return false;
   const givenBytes = Buffer.from(given, 'hex');
   // Accept if ANY secret matches: during a rotation both the old and the new one are live.
-  return secrets.some((secret) =>
-    timingSafeEqual(createHmac('sha256', secret).update(raw).digest(), givenBytes),
-  );
+  return secrets.some((secret) => safeEqual(hmac('sha256', secret, raw), givenBytes));
 }

@@ -1,6 +1,7 @@
 import { type Refusal, refuse } from './types.ts';
 
 export const MAX_EVENT_ID_CHARS = 256;
+export const MAX_EVENT_TYPE_CHARS = 256;
 // Control characters make logs lie; a lone surrogate has no UTF-8 form, so two such ids could
 // collide once encoded into a job id.
 const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
@@ -18,6 +19,20 @@ export function parseJsonObject(raw: Buffer): { ok: true; value: Record<string, 
     return refuse('not_an_object', 'The request body must be a JSON object.');
   }
   return { ok: true, value: value as Record<string, unknown> };
+}
+
+/**
+ * Checks the event type any verifier produced: it is stored, logged and shown, so an oversized or
+ * control-character type is refused rather than kept.
+ */
+export function checkEventType(type: string): Refusal | null {
+  if ([...type].length > MAX_EVENT_TYPE_CHARS || UNPRINTABLE.test(type)) {
+    return refuse(
+      'invalid_event_type',
+      `The event type must be printable and at most ${MAX_EVENT_TYPE_CHARS} characters.`,
+    );
+  }
+  return null;
 }
 
 /** Checks an event id from any source: a non-empty printable string of at most 256 characters. */

@@ -15,7 +15,21 @@ export const badSignature = (what: string): Refusal =>
     `Missing or invalid ${what}: the signature must match the raw body and a configured secret, with a timestamp within ${TOLERANCE_SECONDS} s.`,
   );
 
+/**
+ * How many signature entries of one header are looked at, at most (Stripe's `v1=`, Standard
+ * Webhooks' `v1,`, a custom source's separator). Senders put one per live secret: 1, or 2 during a
+ * rotation. Whatever an attacker sends, the cost of a delivery stays one pass over the body per
+ * configured secret.
+ */
+export const MAX_SIGNATURE_ENTRIES = 8;
+
+let macsComputed = 0;
+/** MACs computed by the verifiers since start: O(secrets) per delivery, never O(entries). */
+export const macsComputedSoFar = () => macsComputed;
+
+/** Every HMAC a verifier computes goes through here. */
 export function hmac(algorithm: string, key: string | Buffer, ...parts: (string | Buffer)[]): Buffer {
+  macsComputed++;
   const mac = createHmac(algorithm, key);
   for (const part of parts) mac.update(part);
   return mac.digest();

@@ -1,4 +1,4 @@
-import type { Keys, RedisClient } from '@oncehook/shared';
+import { type Keys, type RedisClient, readDemoLedger } from '@oncehook/shared';
 import { Hono } from 'hono';
 import { unavailable } from '../errors.ts';
 
@@ -7,14 +7,7 @@ export function demoLedgerRoutes({ redis, keys }: { redis: RedisClient; keys: Ke
   const app = new Hono();
   app.get('/demo/ledger', async (c) => {
     try {
-      const [entries, totals] = await Promise.all([
-        redis.llen(keys.demoLedger),
-        redis.hgetall(keys.demoLedgerTotals),
-      ]);
-      return c.json({
-        entries,
-        totals: Object.fromEntries(Object.entries(totals).map(([cur, v]) => [cur, Number(v)])),
-      });
+      return c.json(await readDemoLedger(redis, keys));
     } catch (err) {
       throw unavailable(err);
     }

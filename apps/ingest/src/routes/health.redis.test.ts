@@ -44,13 +44,15 @@ describe('health, readiness, metrics, ledger', () => {
     expect(text).toMatch(/oncehook_queue_jobs\{queue="events",state="waiting"\} 1/);
   });
 
-  it('/demo/ledger reports entries and per-currency totals', async () => {
+  it('/demo/ledger reports entries and per-currency totals, summed over its shards', async () => {
     expect(await readJson(await t.app.request('/demo/ledger'))).toEqual({ entries: 0, totals: {} });
-    await t.redis.rpush(t.keys.demoLedger, '{}', '{}');
-    await t.redis.hset(t.keys.demoLedgerTotals, { USD: '5998', EUR: '100' });
+    await t.redis.set(t.keys.demoLedgerCount(0), '2');
+    await t.redis.hset(t.keys.demoLedgerTotals(0), { USD: '5998', EUR: '100' });
+    await t.redis.set(t.keys.demoLedgerCount(15), '1');
+    await t.redis.hset(t.keys.demoLedgerTotals(15), { USD: '2' });
     expect(await readJson(await t.app.request('/demo/ledger'))).toEqual({
-      entries: 2,
-      totals: { USD: 5998, EUR: 100 },
+      entries: 3,
+      totals: { USD: 6000, EUR: 100 },
     });
   });
 

@@ -1,4 +1,4 @@
-import { eventJobSchema, eventTag } from '@oncehook/shared';
+import { eventJobSchema } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { type AcceptDeps, acceptEvent } from '../accept.ts';
 import { ApiError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
+import { checkEventType } from '../providers/json-body.ts';
 import type { Provider } from '../providers/types.ts';
 
 export interface WebhookDeps extends AcceptDeps {
@@ -43,6 +44,8 @@ export function webhookRoutes(deps: WebhookDeps) {
       });
       if (!verified.ok) throw new ApiError(verified.reason, verified.message);
       if ('reply' in verified) return c.json(verified.reply);
+      const badType = checkEventType(verified.event.type);
+      if (badType) throw new ApiError(badType.reason, badType.message);
 
       const accepted = await acceptEvent(deps, {
         source,
@@ -58,6 +61,13 @@ export function webhookRoutes(deps: WebhookDeps) {
       if (accepted.conflict) deps.metrics.conflicts.inc({ source });
       return c.json({ received: true, duplicate: accepted.duplicate });
     } catch (err) {
+      // The client went away mid-body: nothing was stored, nobody reads an answer. Counted, and
+      // logged at debug only: thousands of them are a client's problem, not an incident.
+      if (c.req.raw.signal.aborted) {
+        deps.metrics.delivered(source, 'aborted');
+        c.get('log').debug({ source }, 'client went away before the whole request arrived');
+        throw new ApiError('bad_request', 'The request was cut off before its end.');
+      }
       const outcome = err instanceof ApiError && err.status === 503 ? 'unavailable' : 'refused';
       deps.metrics.delivered(source, outcome);
       throw err;

@@ -159,7 +159,7 @@ export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: S
 // write failing half-way (a key of the wrong type) would leave the earlier ones applied, without a
 // marker, and the retry would apply them again.
 const VALIDATE_WRITES = `
-local WANT = {RPUSH = 'list', HINCRBY = 'hash', HSET = 'hash', INCRBY = 'string', SADD = 'set'}
+local WANT = {RPUSH = 'list', LTRIM = 'list', HINCRBY = 'hash', HSET = 'hash', INCRBY = 'string', SADD = 'set'}
 local function integer(v) return v == false or v == nil or string.match(v, '^%-?%d+$') ~= nil end
 local function invalid(ops, first)
   local planned = {}

@@ -39,8 +39,8 @@ const WINDOW_MS = 60_000;
 async function setup(env: Record<string, string> = {}) {
   services = testServices();
   t = await createTestEngine([flow], () => services, { DEDUPE_TTL_SECONDS: '60', ...env });
-  services.listKey = t.keys.demoLedger;
-  services.totalsKey = t.keys.demoLedgerTotals;
+  services.listKey = t.keys.demoLedger(0);
+  services.totalsKey = t.keys.demoLedgerTotals(0);
 }
 
 afterEach(async () => {
@@ -134,30 +134,30 @@ describe('a step’s own writes', () => {
   it('are checked before the first is applied: a bad key fails the step and applies none', async () => {
     await setup();
     // The totals key holds a string, so HINCRBY would fail after the RPUSH went through.
-    await t.redis.set(t.keys.demoLedgerTotals, 'not a hash');
+    await t.redis.set(t.keys.demoLedgerTotals(0), 'not a hash');
     const event = await t.acceptEvent('evt_badwrite', {});
     const err = await t.run(event.job).catch((e) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(err.message).toMatch(/writes cannot apply, none was made: HINCRBY .* holds a string/);
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(0);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
     expect(await t.redis.hexists(t.keys.event(event.tag), EVENT_FIELDS.marker('flow', 'book'))).toBe(0);
     expect((await t.status('evt_badwrite'))?.state).toBe('failed');
 
     // Once the key is fixed, a replay applies the writes once, and does not charge again.
-    await t.redis.del(t.keys.demoLedgerTotals);
+    await t.redis.del(t.keys.demoLedgerTotals(0));
     await t.run(event.job, { attemptsMade: 1, attemptsStarted: 2 });
     await t.run(event.job, { attemptsMade: 1, attemptsStarted: 3 });
-    expect(await t.redis.lrange(t.keys.demoLedger, 0, -1)).toEqual(['entry']);
-    expect(await t.redis.hget(t.keys.demoLedgerTotals, 'USD')).toBe('5');
+    expect(await t.redis.lrange(t.keys.demoLedger(0), 0, -1)).toEqual(['entry']);
+    expect(await t.redis.hget(t.keys.demoLedgerTotals(0), 'USD')).toBe('5');
     expect(services.calls.filter((c) => c === 'charge')).toHaveLength(1);
   });
 
   it('refuse a field that is not an integer the same way', async () => {
     await setup();
-    await t.redis.hset(t.keys.demoLedgerTotals, 'USD', 'five');
+    await t.redis.hset(t.keys.demoLedgerTotals(0), 'USD', 'five');
     const event = await t.acceptEvent('evt_badfield', {});
     await expect(t.run(event.job)).rejects.toThrow(/the field is not an integer/);
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(0);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
   });
 });
 
@@ -171,7 +171,7 @@ describe('a worker that lost its lock', () => {
 
     await t.run(event.job, { attemptsStarted: 2 });
     expect(services.calls).toEqual(['charge', 'book', 'mail']);
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(1);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
   });
 
   it('skips a step the other worker committed meanwhile, seen in the same round trip as its own commit', async () => {
@@ -185,6 +185,6 @@ describe('a worker that lost its lock', () => {
     );
     const outcome = await t.run(event.job);
     expect(outcome).toMatchObject({ ran: ['charge', 'mail'], skipped: ['book'] });
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(0);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
   });
 });

@@ -50,8 +50,8 @@ let services: Services;
 async function setup(env: Record<string, string> = {}) {
   services = testServices();
   t = await createTestEngine([flow], () => services, env);
-  services.ledgerKey = t.keys.demoLedger;
-  services.totalsKey = t.keys.demoLedgerTotals;
+  services.ledgerKey = t.keys.demoLedger(0);
+  services.totalsKey = t.keys.demoLedgerTotals(0);
   return t;
 }
 
@@ -79,8 +79,8 @@ describe('the step engine', () => {
         { name: 'book', done: true, result: { booked: 42 } },
       ],
     });
-    expect(await t.redis.lrange(t.keys.demoLedger, 0, -1)).toEqual(['entry 42']);
-    expect(await t.redis.hget(t.keys.demoLedgerTotals, 'USD')).toBe('42');
+    expect(await t.redis.lrange(t.keys.demoLedger(0), 0, -1)).toEqual(['entry 42']);
+    expect(await t.redis.hget(t.keys.demoLedgerTotals(0), 'USD')).toBe('42');
   });
 
   it('skips marked steps on a retry and hands on their stored results', async () => {
@@ -166,8 +166,8 @@ describe('the step engine', () => {
     const outcomes = await Promise.all(runs);
 
     expect(outcomes.map((o) => o.outcome)).toEqual(['completed', 'completed']);
-    expect(await t.redis.lrange(t.keys.demoLedger, 0, -1)).toEqual(['entry 100']);
-    expect(await t.redis.hget(t.keys.demoLedgerTotals, 'USD')).toBe('100');
+    expect(await t.redis.lrange(t.keys.demoLedger(0), 0, -1)).toEqual(['entry 100']);
+    expect(await t.redis.hget(t.keys.demoLedgerTotals(0), 'USD')).toBe('100');
     expect((await t.status('evt_race'))?.state).toBe('completed');
   });
 
@@ -178,7 +178,7 @@ describe('the step engine', () => {
     const again = await t.run(event.job, { attemptsStarted: 2 });
     expect(again.outcome).toBe('noop');
     expect(services.calls.get('first')).toBe(1);
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(1);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
   });
 
   it('SIMULATE_CRASH fails the step after its side effect on the first attempt only', async () => {
@@ -231,7 +231,7 @@ describe('the step engine', () => {
     await t.run(job, { attemptsMade: 1 });
 
     expect(services.calls.get('book')).toBe(2);
-    expect(await t.redis.lrange(t.keys.demoLedger, 0, -1)).toEqual(['entry 14']);
+    expect(await t.redis.lrange(t.keys.demoLedger(0), 0, -1)).toEqual(['entry 14']);
     expect((await t.status('evt_cluster'))?.steps[2]).toMatchObject({ done: true, result: { booked: 14 } });
   });
 });

@@ -3,7 +3,7 @@ import type { WriteBatch } from './event-state.ts';
 import type { StepWrites } from './workflow.ts';
 
 export interface WriteOp {
-  command: 'RPUSH' | 'HINCRBY' | 'HSET' | 'INCRBY' | 'SADD';
+  command: 'RPUSH' | 'LTRIM' | 'HINCRBY' | 'HSET' | 'INCRBY' | 'SADD';
   key: string;
   args: string[];
 }
@@ -17,6 +17,9 @@ export class StepWriteBuffer implements StepWrites {
 
   rpush(key: string, ...values: string[]) {
     this.ops.push({ command: 'RPUSH', key, args: values });
+  }
+  ltrim(key: string, start: number, stop: number) {
+    this.ops.push({ command: 'LTRIM', key, args: [integer(start), integer(stop)] });
   }
   hincrby(key: string, field: string, by: number) {
     this.ops.push({ command: 'HINCRBY', key, args: [field, integer(by)] });

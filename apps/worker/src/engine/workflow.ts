@@ -28,6 +28,7 @@ export interface WorkflowEvent {
  */
 export interface StepWrites {
   rpush(key: string, ...values: string[]): void;
+  ltrim(key: string, start: number, stop: number): void;
   hincrby(key: string, field: string, by: number): void;
   hset(key: string, field: string, value: string): void;
   incrby(key: string, by: number): void;

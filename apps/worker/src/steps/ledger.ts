@@ -1,3 +1,4 @@
+import { eventTag, LEDGER_KEEP, ledgerShard } from '@oncehook/shared';
 import type { WorkerStepContext } from '../services/index.ts';
 
 export interface LedgerEntry {
@@ -14,8 +15,9 @@ export interface LedgerResult {
 }
 
 /**
- * Appends one entry to the demo ledger and adds it to the totals. Both writes go through
- * `ctx.writes`: they commit with the step's marker, once, however many runs get here.
+ * Appends one entry to the demo ledger (the event's shard, trimmed to its last LEDGER_KEEP) and
+ * adds it to the totals and the count. Every write goes through `ctx.writes`: they commit with the
+ * step's marker, once, however many runs get here.
  */
 export function appendToLedger(
   ctx: WorkerStepContext,
@@ -24,8 +26,9 @@ export function appendToLedger(
 ): LedgerResult {
   const { keys } = ctx.services;
   const currency = entry.currency.toUpperCase();
+  const shard = ledgerShard(eventTag(event.source, event.eventId));
   ctx.writes.rpush(
-    keys.demoLedger,
+    keys.demoLedger(shard),
     // What a ledger needs, and no more: never the event's payload (customer data, unbounded size).
     JSON.stringify({
       source: event.source,
@@ -36,6 +39,8 @@ export function appendToLedger(
       at: Date.now(),
     }),
   );
-  ctx.writes.hincrby(keys.demoLedgerTotals, currency, entry.amount);
+  ctx.writes.ltrim(keys.demoLedger(shard), -LEDGER_KEEP, -1);
+  ctx.writes.hincrby(keys.demoLedgerTotals(shard), currency, entry.amount);
+  ctx.writes.incrby(keys.demoLedgerCount(shard), 1);
   return { amount: entry.amount, currency };
 }

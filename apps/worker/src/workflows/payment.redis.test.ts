@@ -1,4 +1,4 @@
-import { EVENT_FIELDS } from '@oncehook/shared';
+import { EVENT_FIELDS, ledgerShard, readDemoLedger, readDemoLedgerEntries } from '@oncehook/shared';
 import { type FakeApis, startFakeApis } from '@oncehook/testing';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -35,7 +35,8 @@ async function replayLate(tag: string, step: string, unmark: string[]) {
     [EVENT_FIELDS.runState('payment')]: 'failed',
     [EVENT_FIELDS.started('payment', step)]: String(Date.now() - 25 * HOUR),
   });
-  await t.redis.del(t.keys.demoLedger, t.keys.demoLedgerTotals);
+  const shard = ledgerShard(tag);
+  await t.redis.del(t.keys.demoLedger(shard), t.keys.demoLedgerTotals(shard), t.keys.demoLedgerCount(shard));
 }
 
 const demo = (amount: number, currency = 'usd', extra: Record<string, unknown> = {}) => ({
@@ -72,9 +73,9 @@ describe('the demo payment workflow', () => {
     });
     const [email] = [...(fake?.emails.values() ?? [])];
     expect(email?.body).toMatchObject({ to: 'ada@example.com', subject: 'Your receipt: $49.99' });
-    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ USD: '4999' });
+    expect((await readDemoLedger(t.redis, t.keys)).totals).toEqual({ USD: 4999 });
     // The entry holds what a ledger needs, never the event's payload.
-    const [entry] = await t.redis.lrange(t.keys.demoLedger, 0, -1);
+    const [entry] = await readDemoLedgerEntries(t.redis, t.keys);
     expect(Object.keys(JSON.parse(entry ?? '{}')).sort()).toEqual([
       'amount',
       'at',
@@ -110,8 +111,8 @@ describe('the demo payment workflow', () => {
     expect(status?.state).toBe('completed');
     expect(await t.redis.keys(t.keys.simulatedPayment('*'))).toHaveLength(1);
     expect(await t.redis.keys(t.keys.simulatedEmail('*'))).toHaveLength(1);
-    expect(await t.redis.llen(t.keys.demoLedger)).toBe(1);
-    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ EUR: '1250' });
+    expect((await readDemoLedger(t.redis, t.keys)).entries).toBe(1);
+    expect((await readDemoLedger(t.redis, t.keys)).totals).toEqual({ EUR: 1250 });
   });
 
   it('more than 24 h after the first attempt, finds the payment by metadata instead of charging again', async () => {
@@ -179,7 +180,7 @@ describe('the other sources’ workflows', () => {
     expect((await t.status('evt_1Q', 'stripe'))?.state).toBe('completed');
     expect([...(fake?.emails.keys() ?? [])]).toEqual(['stripe:evt_1Q:stripe-checkout.receipt']);
     expect([...(fake?.emails.values() ?? [])][0]?.body.to).toBe('grace@example.com');
-    expect(await t.redis.hgetall(t.keys.demoLedgerTotals)).toEqual({ GBP: '2500' });
+    expect((await readDemoLedger(t.redis, t.keys)).totals).toEqual({ GBP: 2500 });
     expect(fake?.charges.size).toBe(0);
   });
 
