@@ -9,6 +9,8 @@ const shape = {
   // The secret key sent to PAYMENTS_URL (a real Stripe needs one; test doubles accept any).
   PAYMENTS_API_KEY: optional(z.string().min(1)),
   MAILER_URL: optional(httpUrl),
+  /** A step result larger than this fails the step instead of being stored with its marker. */
+  STEP_RESULT_MAX_BYTES: withDefault(int(256, 16 * 1024 * 1024), 64 * 1024),
   SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
 };
 

@@ -28,6 +28,7 @@ export interface WorkerDeps<Services> {
     | 'MAX_ATTEMPTS'
     | 'BACKOFF_MS'
     | 'FAILED_RETENTION'
+    | 'STEP_RESULT_MAX_BYTES'
   >;
   redis: RedisClient;
   keys: Keys;

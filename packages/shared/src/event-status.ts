@@ -53,6 +53,17 @@ export type JobStateLookup = (jobId: string, queue: 'events' | 'workflows') => P
 
 const FINAL = new Set<string>(['completed', 'failed', 'ignored']);
 
+/**
+ * A step result larger than this is shown as its size only: with ids and types at most 256
+ * characters and errors at most 1,000, a status answer stays within steps x 16 KiB.
+ */
+export const STATUS_RESULT_MAX_CHARS = 16 * 1024;
+
+const shownResult = (json: string) =>
+  json.length > STATUS_RESULT_MAX_CHARS
+    ? { truncated: true, bytes: Buffer.byteLength(json) }
+    : parseJson(json, null);
+
 const num = (v: string | undefined) => (v ? Number(v) : 0);
 
 function asState(v: string | undefined, fallback: EventState): EventState {
@@ -109,7 +120,7 @@ export async function readEventStatus(
         const marker = record[EVENT_FIELDS.marker(name, step)];
         return marker === undefined
           ? { name: step, done: false }
-          : { name: step, done: true, result: parseJson(marker, null) };
+          : { name: step, done: true, result: shownResult(marker) };
       });
       let state = asState(record[EVENT_FIELDS.runState(name)], 'queued');
       let error = record[EVENT_FIELDS.runError(name)];

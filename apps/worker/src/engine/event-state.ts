@@ -248,7 +248,8 @@ export interface CommitArgs {
   gen: number;
   workflow: string;
   step: string;
-  result: unknown;
+  /** The step's result, as JSON. */
+  resultJson: string;
   keepUntil: number;
   nextStep?: string;
   /** The last step: the run completes in the same script. */
@@ -282,7 +283,7 @@ export async function commitStep(
   tag: string,
   c: CommitArgs,
 ): Promise<Committed> {
-  let result = JSON.stringify(c.result ?? null);
+  let result = c.resultJson;
   let writes = c.writes;
   if (writes && writes.ops.length > 0 && redis.isCluster) {
     const commitKey = keys.stepCommit(writes.hashTag, tag, c.workflow, c.step);

@@ -11,7 +11,7 @@ export interface EngineDeps<Services> {
   keys: Keys;
   services: Services;
   log: Logger;
-  env: LifetimeEnv;
+  env: LifetimeEnv & { STEP_RESULT_MAX_BYTES: number };
   /** SIMULATE_CRASH: this step fails after its side effect, before its marker, on a first attempt. */
   simulateCrash?: string | undefined;
 }
@@ -87,13 +87,14 @@ export async function runWorkflow<Services>(
         log.warn({ step: step.name, result }, `SIMULATE_CRASH=${step.name}: crashing before the marker`);
         throw new SimulatedCrash(step.name);
       }
+      const resultJson = storable(result, step.name, deps.env.STEP_RESULT_MAX_BYTES);
       const next = steps[i + 1]?.name;
       const [committed, owned] = await Promise.all([
         commitStep(deps.redis, deps.keys, tag, {
           gen: event.receivedAt,
           workflow: workflow.name,
           step: step.name,
-          result,
+          resultJson,
           keepUntil: keepUntil('running', window),
           ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
           writes: writes.batch(step.name),
@@ -118,7 +119,8 @@ export async function runWorkflow<Services>(
       throw err;
     }
     const final = isPermanent(err) || run.attempt >= run.maxAttempts;
-    const error = messageOf(err);
+    // Stored and shown by /status: an API's error page must not become a megabyte in Redis.
+    const error = messageOf(err).slice(0, MAX_ERROR_CHARS);
     await failRun(deps.redis, deps.keys, tag, {
       gen: event.receivedAt,
       workflow: workflow.name,
@@ -141,6 +143,20 @@ function expectCommitted(c: Committed, step: string) {
     throw new PermanentError(`step "${step}": its Redis writes cannot apply, none was made: ${c.reason}`);
   }
   return c;
+}
+
+const MAX_ERROR_CHARS = 1000;
+
+/** The step's result as stored with its marker: JSON, and not larger than the limit. */
+function storable(result: unknown, step: string, maxBytes: number): string {
+  const json = JSON.stringify(result ?? null);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) {
+    throw new PermanentError(
+      `step "${step}" returned ${bytes} bytes, more than STEP_RESULT_MAX_BYTES (${maxBytes}): return what later steps need, not the payload`,
+    );
+  }
+  return json;
 }
 
 function parseBody(payload: string): unknown {

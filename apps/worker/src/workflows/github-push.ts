@@ -5,10 +5,13 @@ import { recordEvent } from '../steps/record.ts';
 import { validate } from '../steps/validate.ts';
 
 const push = z.object({
-  ref: z.string(),
-  repository: z.object({ full_name: z.string() }),
+  ref: z.string().max(255),
+  repository: z.object({ full_name: z.string().max(255) }),
   commits: z.array(z.unknown()).default([]),
-  pusher: z.object({ name: z.string() }).partial().optional(),
+  pusher: z
+    .object({ name: z.string().max(255) })
+    .partial()
+    .optional(),
 });
 
 /** An example for a source without money in it: keep a summary of each push, once. */

@@ -87,12 +87,21 @@ describe('the demo payment workflow', () => {
     expect(fake?.stats.noKey).toBe(0);
   });
 
-  it('fails at once on an invalid amount or currency, before charging', async () => {
+  it('fails at once on an invalid amount, currency or oversized field, before charging', async () => {
     await setup(true);
     for (const [id, body] of [
       ['evt_neg', demo(-5)],
       ['evt_frac', demo(10.5)],
       ['evt_cur', demo(100, 'dollars')],
+      ['evt_zzz', demo(100, 'ZZZ')],
+      ['evt_big_mail', demo(100, 'usd', { email: `${'a'.repeat(1_000_000)}@example.com` })],
+      [
+        'evt_long_mail',
+        demo(100, 'usd', {
+          email: `${'a'.repeat(64)}@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.com`,
+        }),
+      ],
+      ['evt_big_customer', demo(100, 'usd', { customer: 'c'.repeat(256) })],
     ] as const) {
       const event = await t.acceptEvent(id, body, { type: 'payment.succeeded' });
       await expect(t.run(event.job)).rejects.toBeInstanceOf(UnrecoverableError);

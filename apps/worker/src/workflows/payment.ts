@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineWorkflow } from '../engine/define-workflow.ts';
 import type { Services } from '../services/index.ts';
 import { charge } from '../steps/charge.ts';
+import { currency, email, providerId } from '../steps/fields.ts';
 import { appendToLedger } from '../steps/ledger.ts';
 import { formatMoney } from '../steps/money.ts';
 import { sendReceipt } from '../steps/send-receipt.ts';
@@ -10,12 +11,9 @@ import { validate } from '../steps/validate.ts';
 /** The demo source's body: `{ event_id, type, amount, currency, customer?, email? }`. */
 const demoPayment = z.object({
   amount: z.number().int().positive().max(99_999_999),
-  currency: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO code')
-    .transform((c) => c.toUpperCase()),
-  customer: z.string().max(255).optional(),
-  email: z.email().optional(),
+  currency,
+  customer: providerId.optional(),
+  email: email.optional(),
 });
 
 const recipient = (p: z.output<typeof demoPayment>) =>

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineWorkflow } from '../engine/define-workflow.ts';
 import type { Services } from '../services/index.ts';
+import { currency, email, providerId } from '../steps/fields.ts';
 import { appendToLedger } from '../steps/ledger.ts';
 import { formatMoney } from '../steps/money.ts';
 import { sendReceipt } from '../steps/send-receipt.ts';
@@ -10,10 +11,10 @@ import { validate } from '../steps/validate.ts';
 const checkoutCompleted = z.object({
   data: z.object({
     object: z.object({
-      id: z.string(),
-      amount_total: z.number().int().nonnegative(),
-      currency: z.string().regex(/^[A-Za-z]{3}$/),
-      customer_details: z.object({ email: z.string().nullish() }).nullish(),
+      id: providerId,
+      amount_total: z.number().int().nonnegative().max(99_999_999_999),
+      currency,
+      customer_details: z.object({ email: email.nullish() }).nullish(),
     }),
   }),
 });
@@ -28,7 +29,7 @@ export const stripeCheckout = defineWorkflow<Services>('stripe-checkout', {
     return {
       sessionId: session.id,
       amount: session.amount_total,
-      currency: session.currency.toUpperCase(),
+      currency: session.currency,
       email: session.customer_details?.email ?? null,
     };
   })
