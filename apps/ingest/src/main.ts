@@ -43,7 +43,16 @@ const app = createApp({
   redisChecked: () => redisChecked,
 });
 
-const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
+// What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling
+// body is cut off), an idle keep-alive connection 5 s, and at most HTTP_MAX_CONNECTIONS at once.
+// Node checks the first two every `connectionsCheckingInterval` (30 s by default): once a second.
+const serverOptions = {
+  headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+  requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  connectionsCheckingInterval: 1000,
+};
+const server = serve({ fetch: app.fetch, port: config.PORT, serverOptions }, (info) => {
   log.info({ port: info.port, sources: [...providers.keys()] }, `ingest listening on :${info.port}`);
   if (providers.has('demo') && !config.secrets.has('DEMO_WEBHOOK_SECRET')) {
     log.warn(
@@ -55,13 +64,7 @@ const server = serve({ fetch: app.fetch, port: config.PORT }, (info) => {
   else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
 });
 
-// What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling
-// body is cut off), an idle keep-alive connection 5 s, and at most HTTP_MAX_CONNECTIONS at once.
-const http = server as import('node:http').Server;
-http.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
-http.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
-http.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
-http.maxConnections = config.HTTP_MAX_CONNECTIONS;
+(server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;
 
 let stopping = false;
 async function shutdown(signal: string) {

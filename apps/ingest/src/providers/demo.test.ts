@@ -25,10 +25,11 @@ describe('the demo source, safe by default', () => {
   });
 
   it('requires the signature whenever DEMO_WEBHOOK_SECRET is set, in production too', async () => {
-    for (const env of [
+    const envs: Record<string, string>[] = [
       { DEMO_WEBHOOK_SECRET: 'demo-secret' },
       { DEMO_WEBHOOK_SECRET: 'demo-secret', NODE_ENV: 'production' },
-    ]) {
+    ];
+    for (const env of envs) {
       expect(await verify(env)).toMatchObject({ ok: false, reason: 'invalid_signature' });
       const signed = await SIGNERS.demo({ body, secret: 'demo-secret', id: '', nowMs: Date.now() });
       expect(await verify(env, signed)).toMatchObject({ ok: true });

@@ -17,6 +17,7 @@ import { type ProviderModule, refuse } from './types.ts';
  * signature is checked on the raw form body and the JSON inside it is what gets stored.
  */
 const SIGNATURE = 'x-hub-signature-256';
+const SHA256_HEX = /^sha256=[0-9a-f]{64}$/i;
 const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 export const github: ProviderModule = {
@@ -28,8 +29,9 @@ export const github: ProviderModule = {
     return {
       acceptsForm: true,
       async verify({ rawBody, headers }) {
-        const signature = headers.get(SIGNATURE);
-        if (!signature || rawBody.length === 0) return refused;
+        const signature = headers.get(SIGNATURE)?.trim();
+        // One `sha256=<64 hex>` or nothing: anything else is refused before any MAC is computed.
+        if (!signature || !SHA256_HEX.test(signature) || rawBody.length === 0) return refused;
         const body = utf8Text(rawBody);
         if (!body.ok) return refused;
         // Accept if ANY configured secret matches: during a rotation both are live.
