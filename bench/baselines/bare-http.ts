@@ -1,0 +1,16 @@
+/**
+ * Baseline: a bare node:http server that reads the body, parses the JSON and answers 200 — what
+ * any webhook receiver must do at least. `node --import tsx bench/baselines/bare-http.ts <port>`
+ */
+import { createServer } from 'node:http';
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event_id?: string };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ received: true, id: body.event_id }));
+  });
+});
+server.listen(Number(process.argv[2]), '127.0.0.1', () => process.send?.('ready'));
