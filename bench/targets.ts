@@ -5,10 +5,14 @@ import { freePort } from '@oncehook/testing';
 /** Starts one of the baselines in bench/baselines as its own process; resolves with its URL. */
 export async function startBaseline(name: 'bare-http' | 'plain-hono', ...args: string[]) {
   const port = await freePort();
-  const child: ChildProcess = fork(join(import.meta.dirname, 'baselines', `${name}.ts`), [String(port), ...args], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
+  const child: ChildProcess = fork(
+    join(import.meta.dirname, 'baselines', `${name}.ts`),
+    [String(port), ...args],
+    {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));

@@ -95,7 +95,10 @@ if (!process.env.ADMIN_TOKEN) {
     `dashboard: http://localhost:${process.env.PORT || 3000}/admin/queues (any user, password ${env.ADMIN_TOKEN})`,
   );
 }
-run('ingest', process.execPath, ['--import', 'tsx', 'apps/ingest/src/main.ts'], env);
-run('worker', process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], env);
+// After ensureDeps: the build needs esbuild from node_modules.
+const { buildApps } = await import('./build.mjs');
+await buildApps();
+run('ingest', process.execPath, ['--enable-source-maps', 'apps/ingest/dist/main.mjs'], env);
+run('worker', process.execPath, ['--enable-source-maps', 'apps/worker/dist/main.mjs'], env);
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));

@@ -73,7 +73,6 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
     };
     const opened = await openRecord(redis, keys, tag, delivery);
     if (opened.kind !== 'known') {
-      const first = opened.kind === 'pending' ? opened : delivery;
       try {
         await enqueueEvent(
           queue,
@@ -81,8 +80,8 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
           {
             source: event.source,
             eventId: event.eventId,
-            type: first.type,
-            payload: first.payload,
+            type: event.type,
+            payload,
             receivedAt: opened.gen,
             windowSeconds: event.ttlSeconds,
           },

@@ -1,7 +1,6 @@
 import type { Logger } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
 import { errorBody, toErrorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { demoLedgerRoutes } from './routes/demo-ledger.ts';
@@ -16,26 +15,15 @@ export interface AppDeps extends WebhookDeps {
   queues: Queue[];
 }
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    log: Logger;
-  }
-}
-
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */
 export function createApp(deps: AppDeps) {
   const app = new Hono();
-  app.use(requestId());
-  app.use(async (c, next) => {
-    c.set('log', deps.log);
-    await next();
-  });
   app.route('/', webhookRoutes(deps));
   app.route('/', statusRoutes(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', demoLedgerRoutes(deps));
   app.route('/', adminRoutes(deps));
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
-  app.onError(toErrorResponse);
+  app.onError((err, c) => toErrorResponse(err, c, deps.log));
   return app;
 }

@@ -17,6 +17,8 @@ const shape = {
   PORT: withDefault(int(1, 65535), 3000),
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
   MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
+  /** Ingest processes on this machine, sharing PORT (node:cluster). */
+  INGEST_PROCESSES: withDefault(int(1, 256), 1),
   SOURCES_FILE: optional(z.string().min(1)),
   // Providers wait 3-10 s for an answer: a request that takes longer to arrive is not a delivery.
   HTTP_HEADERS_TIMEOUT_MS: withDefault(int(1000, 120_000), 10_000),

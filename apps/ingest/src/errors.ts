@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@oncehook/shared';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -47,8 +49,11 @@ export class ApiError extends HTTPException {
 export const unavailable = (cause: unknown) =>
   new ApiError('unavailable', 'The event could not be stored durably; please retry.', { cause });
 
+/** An error's answer, with an id to find it in the logs (also sent as `X-Request-Id`). */
 export function errorBody(c: Context, code: ErrorCode, message: string) {
-  return { error: { code, message, requestId: c.get('requestId') as string | undefined } };
+  const requestId = randomUUID();
+  c.header('X-Request-Id', requestId);
+  return { error: { code, message, requestId } };
 }
 
 /** Hono's own exceptions (its body limit, a malformed request) get a code from the list too. */
@@ -60,18 +65,18 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
   415: 'unsupported_media_type',
 };
 
-export function toErrorResponse(err: Error, c: Context) {
+export function toErrorResponse(err: Error, c: Context, log?: Logger) {
   // The rest of an oversized body was never read: the connection cannot serve another request,
   // so say so instead of leaving the client to find a broken socket on its next delivery.
   if (err instanceof HTTPException && err.status === 413) c.header('Connection', 'close');
   if (err instanceof ApiError) {
-    if (err.status >= 500) c.get('log')?.warn({ err: err.cause ?? err, code: err.code }, err.message);
+    if (err.status >= 500) log?.warn({ err: err.cause ?? err, code: err.code }, err.message);
     return c.json(errorBody(c, err.code, err.message), ERRORS[err.code]);
   }
   if (err instanceof HTTPException && CODE_BY_STATUS[err.status]) {
     const code = CODE_BY_STATUS[err.status] as ErrorCode;
     return c.json(errorBody(c, code, err.message || 'Request refused'), ERRORS[code]);
   }
-  c.get('log')?.error({ err }, 'unhandled error');
+  log?.error({ err }, 'unhandled error');
   return c.json(errorBody(c, 'internal', 'Internal error; the event was not acknowledged.'), 500);
 }

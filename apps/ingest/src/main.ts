@@ -1,80 +1,37 @@
-import { serve } from '@hono/node-server';
-import { bullPrefix, createKeys, createLogger, createRedis, QUEUES, superviseRedis } from '@oncehook/shared';
-import { Queue } from 'bullmq';
-import { createApp } from './app.ts';
+import cluster from 'node:cluster';
+import { createLogger } from '@oncehook/shared';
 import { orExit, parseIngestEnv } from './env.ts';
-import { createMetrics } from './metrics.ts';
-import { createProviders } from './providers/registry.ts';
+import { runIngestServer } from './server.ts';
 
 const config = orExit(() => parseIngestEnv());
 const log = createLogger(config, 'ingest');
-// Before connecting: a bad SOURCES_FILE or key stops the process here, with a message naming it.
-const providers = orExit(() => createProviders(config));
 
-const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
-let redisChecked = false;
-void superviseRedis(redis, log, config, (message) => {
-  log.fatal(message);
-  process.exit(78);
-}).then(() => {
-  redisChecked = true;
-});
-const prefix = bullPrefix(config);
-// skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
-// fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue
-// rejects every add until the process restarts, while /readyz still says 200. Without it the
-// Queue's start-up only waits for the connection, which reconnects by itself.
-const queueOptions = { connection: redis, prefix, skipVersionCheck: true };
-const events = new Queue(QUEUES.events, queueOptions);
-const workflows = new Queue(QUEUES.workflows, queueOptions);
-for (const q of [events, workflows]) q.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+if (config.INGEST_PROCESSES > 1 && cluster.isPrimary) superviseProcesses(config.INGEST_PROCESSES);
+else runIngestServer(config, log);
 
-const app = createApp({
-  redis,
-  keys: createKeys(config.QUEUE_PREFIX),
-  queue: events,
-  retry: config,
-  log,
-  providers,
-  maxBodyBytes: config.MAX_BODY_BYTES,
-  metrics: createMetrics([events, workflows]),
-  adminToken: config.ADMIN_TOKEN,
-  queues: [events, workflows],
-  redisChecked: () => redisChecked,
-});
-
-// What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling
-// body is cut off), an idle keep-alive connection 5 s, and at most HTTP_MAX_CONNECTIONS at once.
-// Node checks the first two every `connectionsCheckingInterval` (30 s by default): once a second.
-const serverOptions = {
-  headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
-  requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
-  keepAliveTimeout: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-  connectionsCheckingInterval: 1000,
-};
-const server = serve({ fetch: app.fetch, port: config.PORT, serverOptions }, (info) => {
-  log.info({ port: info.port, sources: [...providers.keys()] }, `ingest listening on :${info.port}`);
-  if (providers.has('demo') && !config.secrets.has('DEMO_WEBHOOK_SECRET')) {
-    log.warn(
-      'POST /webhook (the demo source) accepts UNSIGNED deliveries: anyone who can reach it can cause a charge and a receipt. Fine for a first try; in production set NODE_ENV=production (it is then off) or DEMO_WEBHOOK_SECRET (it then requires a signature).',
-    );
-  }
-  if (config.ADMIN_TOKEN)
-    log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
-  else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
-});
-
-(server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;
-
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
-  server.close();
-  await Promise.allSettled([events.close(), workflows.close()]);
-  redis.disconnect();
-  process.exit(0);
+/**
+ * INGEST_PROCESSES > 1: this process only forks that many ingest processes, which share PORT
+ * (node:cluster hands them the connections), and replaces one that dies. The ingest is stateless:
+ * every guarantee lives in Redis, so any process may take any delivery.
+ */
+function superviseProcesses(n: number) {
+  let stopping = false;
+  for (let i = 0; i < n; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    // A bad configuration stops every process the same way: stop, rather than fork forever.
+    if (code === 78) process.exit(78);
+    log.warn({ pid: worker.process.pid, code, signal }, 'an ingest process died: starting another');
+    cluster.fork();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    let alive = Object.keys(cluster.workers ?? {}).length;
+    if (alive === 0) process.exit(0);
+    cluster.on('exit', () => --alive === 0 && process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  log.info({ processes: n }, `ingest: ${n} processes on :${config.PORT}`);
 }
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));

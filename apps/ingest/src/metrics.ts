@@ -51,11 +51,23 @@ export function createMetrics(queues: Queue[]) {
       }
     },
   });
+  // Every delivery touches these: the labelled children are looked up once, not hashed each time.
+  const byLabels = new Map<string, { inc(): void }>();
+  const durations = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     conflicts,
-    duration,
-    delivered: (source: string, outcome: DeliveryOutcome) => deliveries.inc({ source, outcome }),
+    delivered(source: string, outcome: DeliveryOutcome) {
+      const key = `${source} ${outcome}`;
+      let child = byLabels.get(key);
+      if (!child) byLabels.set(key, (child = deliveries.labels(source, outcome)));
+      child.inc();
+    },
+    took(source: string, seconds: number) {
+      let child = durations.get(source);
+      if (!child) durations.set(source, (child = duration.labels(source)));
+      child.observe(seconds);
+    },
   };
 }
 

@@ -27,53 +27,47 @@ export interface Delivery {
 export type Opened =
   /** This delivery created the record: enqueue, then answer `duplicate: false`. */
   | { kind: 'new'; deliveries: 1; conflict: false; gen: number }
-  /** No worker has the event yet: enqueue (again) the first body, then answer. */
-  | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number; type: string; payload: string }
-  /** A worker has (or had) the event: a duplicate, nothing to enqueue. */
+  /** Its job may not exist yet: enqueue this body (a no-op if it does), then answer. */
+  | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number }
+  /** Its job exists (or a worker has had it): a duplicate, nothing to enqueue. */
   | { kind: 'known'; deliveries: number; conflict: boolean; gen: number };
 
-// The first delivery wins: source, id, type, body and its hash, the time (which is also the
-// record's generation) and the window. Every delivery is counted; the window runs from the first
-// (PEXPIRE … NX), and the worker moves it later, never earlier. The body waits in its own key
-// until a worker has the job, so that the record stays small and /status never reads it.
+// One script: create the record, or count a delivery on it. The first delivery's source, id,
+// type, body hash, time (also the record's generation) and window are kept; the window runs from
+// it (PEXPIRE), and the worker moves it later, never earlier. The body itself is stored once, in
+// the job: a pending record's re-delivery enqueues its own body, which the job id makes a no-op
+// if the first one's job exists. While every earlier delivery was refused (503: its count taken
+// back, so none was ACKed), the record takes this delivery's type and hash as the first.
 const OPEN = luaScript(`
-local ev, body = KEYS[1], KEYS[2]
+local ev = KEYS[1]
 if redis.call('EXISTS', ev) == 0 then
-  redis.call('HSET', ev, 'source', ARGV[1], 'eventId', ARGV[2], 'type', ARGV[3], 'bodyHash', ARGV[5],
-    'receivedAt', ARGV[6], 'window', ARGV[7], 'deliveries', 1)
-  redis.call('PEXPIRE', ev, ARGV[7] * 1000, 'NX')
-  redis.call('SET', body, ARGV[4], 'PX', ARGV[7] * 1000)
-  return {'new', 1, 0, ARGV[6]}
+  redis.call('HSET', ev, 'source', ARGV[1], 'eventId', ARGV[2], 'type', ARGV[3], 'bodyHash', ARGV[4],
+    'receivedAt', ARGV[5], 'window', ARGV[6], 'deliveries', 1)
+  redis.call('PEXPIRE', ev, ARGV[6] * 1000)
+  return {'new', 1, 0, ARGV[5]}
 end
-local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'type', 'enqueuedAt')
+local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries', 'enqueuedAt')
+local known = stored[3] or stored[5]
 local conflict = 0
-if stored[1] ~= ARGV[5] then
+if not known and tonumber(stored[4] or '0') <= 0 then
+  redis.call('HSET', ev, 'bodyHash', ARGV[4], 'type', ARGV[3])
+elseif stored[1] ~= ARGV[4] then
   conflict = 1
   redis.call('HINCRBY', ev, 'conflicts', 1)
 end
 local deliveries = redis.call('HINCRBY', ev, 'deliveries', 1)
-if stored[3] or stored[5] then return {'known', deliveries, conflict, stored[2]} end
-return {'pending', deliveries, conflict, stored[2], stored[4] or ARGV[3], redis.call('GET', body) or ARGV[4]}
+return {known and 'known' or 'pending', deliveries, conflict, stored[2]}
 `);
 
 /** Opens (or counts a delivery on) the event's record; see `Opened` for what the caller does next. */
 export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d: Delivery): Promise<Opened> {
-  const reply = (await OPEN(
+  const [kind, deliveries, conflict, gen] = (await OPEN(
     redis,
-    [keys.event(tag), keys.eventBody(tag)],
-    [d.source, d.eventId, d.type, d.payload, d.bodyHash, d.receivedAt, d.windowSeconds],
-  )) as [string, number, number, string, string?, string?];
-  const [kind, deliveries, conflict, gen] = reply;
+    [keys.event(tag)],
+    [d.source, d.eventId, d.type, d.bodyHash, d.receivedAt, d.windowSeconds],
+  )) as [Opened['kind'], number, number, string];
   if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen) };
-  if (kind === 'known') return { kind, deliveries, conflict: conflict === 1, gen: Number(gen) };
-  return {
-    kind: 'pending',
-    deliveries,
-    conflict: conflict === 1,
-    gen: Number(gen),
-    type: reply[4] ?? d.type,
-    payload: reply[5] ?? d.payload,
-  };
+  return { kind, deliveries, conflict: conflict === 1, gen: Number(gen) };
 }
 
 // Only ever undoes this delivery's own count. The record stays, pending: with no deliveries it is
@@ -167,7 +161,8 @@ export async function countReplay(
   return (await COUNT_REPLAY(redis, [keys.event(ownerTag)], [])) as 'counted' | 'pending' | 'gone';
 }
 
-// Only a hint that saves later deliveries an enqueue: a record of another generation is left alone.
+// Only a hint that saves later deliveries an enqueue: a record of another generation is left alone,
+// and a record that is gone is not recreated.
 const MARK_ENQUEUED = luaScript(`
 if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
 return redis.call('HSETNX', KEYS[1], 'enqueuedAt', ARGV[2])

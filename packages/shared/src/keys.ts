@@ -2,7 +2,6 @@
  * Every Redis key oncehook writes is built here, and nowhere else.
  *
  *   {prefix}:ev:{<tag>}              hash    the event: record, status, every run and marker (below)
- *   {prefix}:ev:{<tag>}:body         string  the first body, while the event is not yet picked up
  *   {prefix}:sig:<source>:<sha256>   string  sha256(type, body) -> tag: replay detection for providers
  *                                            whose event id is not covered by the signature
  *   {prefix}:commit:{<wtag>}:<tag>:<workflow>:<step>
@@ -39,7 +38,6 @@ export function createKeys(prefix: string) {
   const event = (tag: string) => `${prefix}:ev:{${tag}}`;
   return {
     event,
-    eventBody: (tag: string) => `${event(tag)}:body`,
     signedBody: (source: string, sha256: string) => `${prefix}:sig:${source}:${sha256}`,
     stepCommit: (writesTag: string, tag: string, workflow: string, step: string) =>
       `${prefix}:commit:{${writesTag}}:${tag}:${workflow}:${step}`,

@@ -11,6 +11,10 @@ import { freePort, waitFor } from './net.ts';
  * `npm start` does when nothing is listening, and hand its URL to every test through REDIS_URL.
  */
 export default async function setup() {
+  // The process tests run the apps as `pnpm start:<app>` does: built.
+  // @ts-expect-error: a plain .mjs script, outside this package
+  const { buildApps } = await import('../../../scripts/build.mjs');
+  await buildApps();
   const url = new URL(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
   if (await answers(url.hostname, Number(url.port || 6379))) return;
 

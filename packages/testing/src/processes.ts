@@ -5,8 +5,9 @@ import { freePort, waitFor } from './net.ts';
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /**
- * One real app process (ingest or worker), started exactly as `pnpm start:<app>` starts it, in
- * its own process group so that `kill()` (SIGKILL by default) takes it whole, mid-whatever.
+ * One real app process (ingest or worker), started exactly as `pnpm start:<app>` starts it (the
+ * build the global setup made), in its own process group so that `kill()` (SIGKILL by default)
+ * takes it whole, mid-whatever.
  */
 export interface AppProcess {
   child: ChildProcess;
@@ -27,7 +28,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 }
 
 export function spawnApp(app: 'ingest' | 'worker', env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
+  const child = spawn(process.execPath, ['--enable-source-maps', `apps/${app}/dist/main.mjs`], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

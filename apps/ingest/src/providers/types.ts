@@ -1,5 +1,6 @@
 import type { IngestEnv } from '../env.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { HeaderReader } from '../request-body.ts';
 
 /**
  * Words used here: a *source* is what a delivery is addressed to (`/webhooks/<source>`) and the
@@ -11,7 +12,7 @@ import type { ErrorCode } from '../errors.ts';
 /** What a verifier sees: the raw bytes exactly as received, and an injectable clock. */
 export interface WebhookRequest {
   rawBody: Buffer;
-  headers: Headers;
+  headers: HeaderReader;
   nowMs: number;
 }
 

@@ -43,12 +43,12 @@ local function keep(ev, untilMs)
 end
 `;
 
-// KEYS: event hash, its waiting body. ARGV: gen, first start?, now, keep until, workflow names
+// KEYS: event hash. ARGV: gen, first start?, now, keep until, workflow names
 // (JSON, for an events job), steps by workflow (JSON), the run (workflow name, or '' for an
 // events job: decided here), attempt, and what recreates a record that expired while its job
 // waited: source, event id, type, window.
 const START = luaScript(`${AGGREGATE}
-local ev, body = KEYS[1], KEYS[2]
+local ev = KEYS[1]
 local gen, now, run = ARGV[1], ARGV[3], ARGV[7]
 local stored = redis.call('HGET', ev, 'receivedAt')
 if not stored then
@@ -60,7 +60,6 @@ if not stored then
 elseif stored ~= gen then
   return {'superseded'}
 end
-redis.call('DEL', body)
 keep(ev, ARGV[4])
 local state = redis.call('HGET', ev, 'state')
 if state == 'completed' or state == 'ignored' then return {'finished', state} end
@@ -129,7 +128,7 @@ export type Started =
 export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: StartArgs): Promise<Started> {
   const reply = (await START(
     redis,
-    [keys.event(tag), keys.eventBody(tag)],
+    [keys.event(tag)],
     [
       a.gen,
       a.firstStart ? '1' : '0',

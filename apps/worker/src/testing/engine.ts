@@ -57,8 +57,8 @@ export async function createTestEngine<Services>(
   };
 
   /**
-   * Accepts a delivery the way the ingest does (the shared record writer, then the enqueue mark)
-   * and returns the `events` job the ingest would have added.
+   * Accepts a delivery the way the ingest does (the shared record writer) and returns the
+   * `events` job the ingest would have added.
    */
   async function acceptEvent(eventId: string, body: unknown, { source = 'demo', type = 'test' } = {}) {
     const tag = eventTag(source, eventId);
