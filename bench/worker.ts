@@ -1,72 +1,157 @@
 /**
- * Worker benchmark: a private redis-server, the fake payments + mail APIs (through the Stripe SDK
- * and the HTTP mailer, as in production), a real ingest and real workers.
+ * The worker, against a bare BullMQ worker doing the same effects on the same jobs.
  *
- *   1. throughput: W workers up (W = 1, 2), then N events delivered as fast as the ingest takes
- *      them; time from the first delivery until the ledger holds all of them (ingest + dispatch +
- *      validate → charge → receipt → ledger);
- *   2. recovery: a worker killed -9 with events in flight, a fresh one started; time until every
- *      event completed (lock expiry + stalled check), and a check that nothing ran twice.
- *
- *   node --import tsx bench/worker.ts
- *   BENCH_EVENTS=5000 BENCH_CONCURRENCY=100 node --import tsx bench/worker.ts
- *
- * Everything shares the machine, so the numbers are a floor, not a capacity plan.
+ * N demo events are put on a paused `events` queue exactly as the ingest puts them (record, then
+ * job), the workers start, the queue resumes, and the clock runs until every job completed.
  */
-import { pool, sleep, startSystem, waitFor } from '@oncehook/testing';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import {
+  bodyHash,
+  bullPrefix,
+  createKeys,
+  type EventJob,
+  eventJobId,
+  eventTag,
+  JOB_NAMES,
+  jobOptions,
+  markEnqueued,
+  openRecord,
+  QUEUES,
+} from '@oncehook/shared';
+import {
+  type AppProcess,
+  randomPrefix,
+  sleep,
+  spawnApp,
+  startFakeApis,
+  startTestRedis,
+  type TestRedis,
+} from '@oncehook/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);
-const CONCURRENCY = process.env.BENCH_CONCURRENCY ?? '50';
+export interface WorkerRun {
+  target: string;
+  processes: number;
+  events: number;
+  'events/s': number;
+  failed: number;
+}
 
-async function throughput(workers: number) {
-  const sys = await startSystem({ workers, env: { WORKER_CONCURRENCY: CONCURRENCY } });
+const CONCURRENCY = '50';
+const env = { MAX_ATTEMPTS: 8, BACKOFF_MS: 1000 };
+const WINDOW = 604800;
+
+/** Puts `n` events on the (paused) queue the way the ingest does. */
+async function preload(redis: Redis, prefix: string, n: number) {
+  const keys = createKeys(prefix);
+  const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix({ QUEUE_PREFIX: prefix }) });
+  await queue.pause();
+  const one = async (eventId: string) => {
+    const payload = JSON.stringify({
+      event_id: eventId,
+      type: 'payment.succeeded',
+      amount: 1000,
+      currency: 'USD',
+    });
+    const tag = eventTag('demo', eventId);
+    const delivery = {
+      type: 'payment.succeeded',
+      bodyHash: bodyHash(payload),
+      receivedAt: Date.now(),
+      windowSeconds: WINDOW,
+    };
+    const opened = await openRecord(redis, keys, tag, delivery);
+    await markEnqueued(redis, keys, tag, opened.gen);
+    const data: EventJob = {
+      source: 'demo',
+      eventId,
+      type: delivery.type,
+      payload,
+      receivedAt: opened.gen,
+      windowSeconds: WINDOW,
+    };
+    return {
+      name: JOB_NAMES.event,
+      data,
+      opts: { ...jobOptions(env, WINDOW), jobId: eventJobId(tag, opened.gen) },
+    };
+  };
+  for (let i = 0; i < n; i += 500) {
+    await queue.addBulk(
+      await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => one(`evt_${i + j}`))),
+    );
+  }
+  return queue;
+}
+
+async function untilDone(queue: Queue, n: number) {
+  for (;;) {
+    const { completed = 0, failed = 0 } = await queue.getJobCounts('completed', 'failed');
+    if (completed + failed >= n) return { failed };
+    await sleep(50);
+  }
+}
+
+function forkBaseline(args: string[]): Promise<ChildProcess> {
+  const child = fork(join(import.meta.dirname, 'baselines', 'bare-worker.ts'), args, {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve) => child.once('message', () => resolve(child)));
+}
+
+/** One measured run: `target` workers x `processes` on their own Redis and queue. */
+export async function workerRun(
+  target:
+    | 'oncehook (simulators)'
+    | 'oncehook (HTTP APIs)'
+    | 'bare BullMQ (HTTP APIs)'
+    | 'bare BullMQ (no-op)',
+  processes: number,
+  events: number,
+): Promise<WorkerRun> {
+  const redis: TestRedis = await startTestRedis();
+  const apis = await startFakeApis();
+  const prefix = randomPrefix('wb');
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const apps: AppProcess[] = [];
+  const baselines: ChildProcess[] = [];
   try {
-    // Warm-up: one event through the whole pipeline, so start-up is not counted.
-    await sys.deliver('evt_warmup', 1000);
-    await sys.waitFor(['evt_warmup'], ['completed'], 60_000);
-    await sleep(2000); // a second worker may still be starting
-    const ids = Array.from({ length: EVENTS }, (_, i) => `evt_bench_${i}`);
+    const queue = await preload(client, prefix, events);
+    for (let p = 0; p < processes; p++) {
+      if (target.startsWith('oncehook')) {
+        const http: Record<string, string> =
+          target === 'oncehook (HTTP APIs)' ? { PAYMENTS_URL: apis.url, MAILER_URL: apis.url } : {};
+        const app = spawnApp('worker', {
+          REDIS_URL: redis.url,
+          QUEUE_PREFIX: prefix,
+          WORKER_CONCURRENCY: CONCURRENCY,
+          LOG_LEVEL: 'error',
+          ...http,
+        });
+        apps.push(app);
+      } else {
+        const mode = target === 'bare BullMQ (no-op)' ? 'noop' : apis.url;
+        baselines.push(
+          await forkBaseline([redis.url, bullPrefix({ QUEUE_PREFIX: prefix }), mode, CONCURRENCY]),
+        );
+      }
+    }
+    await sleep(1500); // start-up (and the Redis checks) out of the measured time
     const started = performance.now();
-    await pool(ids, 32, (id) => sys.deliver(id, 1000));
-    await waitFor(async () => (await sys.ledger()).entries === EVENTS + 1, 600_000, 'all events booked');
+    await queue.resume();
+    const { failed } = await untilDone(queue, events);
     const seconds = (performance.now() - started) / 1000;
-    const exact = sys.apis.charges.size === EVENTS + 1 && sys.apis.emails.size === EVENTS + 1;
-    return {
-      workers,
-      events: EVENTS,
-      seconds: Number(seconds.toFixed(1)),
-      'events/s': Math.round(EVENTS / seconds),
-      exactlyOnce: exact,
-    };
+    await queue.close();
+    return { target, processes, events, 'events/s': Math.round(events / seconds), failed };
   } finally {
-    await sys.stop();
+    for (const app of apps) app.kill();
+    for (const child of baselines) child.kill('SIGKILL');
+    await Promise.all(apps.map((a) => a.exited));
+    client.disconnect();
+    await apis.close();
+    redis.stop();
   }
 }
-
-async function recovery() {
-  const sys = await startSystem({ workers: 1, apis: { delayMs: 200 } });
-  try {
-    const ids = Array.from({ length: 100 }, (_, i) => `evt_recover_${i}`);
-    await pool(ids, 32, (id) => sys.deliver(id, 500));
-    await sleep(1500); // let the worker take jobs and start their (slow) API calls
-    sys.workers[0]?.kill('SIGKILL');
-    const killed = performance.now();
-    sys.spawnWorker();
-    const pending = await sys.waitFor(ids, ['completed'], 120_000);
-    return {
-      events: ids.length,
-      'seconds from kill -9 to all completed': Number(((performance.now() - killed) / 1000).toFixed(1)),
-      pending: pending.length,
-      exactlyOnce:
-        sys.apis.charges.size === ids.length &&
-        sys.apis.emails.size === ids.length &&
-        (await sys.ledger()).entries === ids.length,
-    };
-  } finally {
-    await sys.stop();
-  }
-}
-
-console.log('throughput', await throughput(1));
-console.log('throughput', await throughput(2));
-console.log('recovery', await recovery());

@@ -83,7 +83,7 @@ describe('the enqueue is refused after the dedupe record was written', () => {
     // The record was written (so this really is "after the dedupe write") and says pending;
     // both refused deliveries took their counts back.
     const record = await view.record(body.event_id);
-    expect(record.bodyHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(record.bodyHash).toMatch(/^[\w-]{16}$/);
     expect(record.state).toBeUndefined();
     expect(record.deliveries).toBe('0');
     expect(await view.jobCount()).toBe(0);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { bodyHash } from '@oncehook/shared';
 import {
   type Inspector,
   inspect,
@@ -120,11 +120,7 @@ describe('concurrent duplicate storm', () => {
       const kept = (await view.record(id)).bodyHash;
       const job = await view.job(id);
       // Whichever delivery wrote the record first, the job carries that body and no other.
-      expect(
-        createHash('sha256')
-          .update(job?.payload ?? '')
-          .digest('hex'),
-      ).toBe(kept);
+      expect(bodyHash(job?.payload ?? '')).toBe(kept);
       expect(Array.from({ length: K }, (_, v) => JSON.stringify(body(i, { variant: v })))).toContain(
         job?.payload,
       );

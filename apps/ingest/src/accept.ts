@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import {
+  bodyHash,
   claimSignedBody,
   countReplay,
   eventTag,
@@ -63,11 +63,8 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
     }
     const payload = event.payload ?? event.rawBody.toString('utf8');
     const delivery = {
-      source: event.source,
-      eventId: event.eventId,
       type: event.type,
-      payload,
-      bodyHash: createHash('sha256').update(event.rawBody).digest('hex'),
+      bodyHash: bodyHash(event.rawBody),
       receivedAt: Date.now(),
       windowSeconds: event.ttlSeconds,
     };

@@ -69,9 +69,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     attemptsStarted: job.attemptsStarted,
     maxAttempts: job.opts.attempts ?? 1,
     // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
-    ...(token
-      ? { stillOwned: async () => (await redis.get(`${job.queueQualifiedName}:${job.id}:lock`)) === token }
-      : {}),
+    ...(token ? { lock: { key: `${job.queueQualifiedName}:${job.id}:lock`, token } } : {}),
   });
 
   const events = new Worker(

@@ -14,11 +14,16 @@ import type { RedisClient } from './redis.ts';
  * that harmless) before it answers 200.
  */
 
+/**
+ * The hash a record keeps of its first body, to tell a re-delivery with another body (a conflict):
+ * 96 bits of its SHA-256, base64url (16 characters). Not a security boundary: the signature is.
+ */
+export const bodyHash = (raw: Buffer | string) =>
+  createHash('sha256').update(raw).digest().subarray(0, 12).toString('base64url');
+
 export interface Delivery {
-  source: string;
-  eventId: string;
   type: string;
-  payload: string;
+  /** `bodyHash(raw)`: tells a re-delivery with another body (a conflict). */
   bodyHash: string;
   receivedAt: number;
   windowSeconds: number;
@@ -32,26 +37,25 @@ export type Opened =
   /** Its job exists (or a worker has had it): a duplicate, nothing to enqueue. */
   | { kind: 'known'; deliveries: number; conflict: boolean; gen: number };
 
-// One script: create the record, or count a delivery on it. The first delivery's source, id,
-// type, body hash, time (also the record's generation) and window are kept; the window runs from
-// it (PEXPIRE), and the worker moves it later, never earlier. The body itself is stored once, in
+// One script: create the record, or count a delivery on it. The first delivery's type, body hash
+// and time (also the record's generation) are kept; the window runs from it (PEXPIRE), and the
+// worker moves it later, never earlier. The body itself is stored once, in
 // the job: a pending record's re-delivery enqueues its own body, which the job id makes a no-op
 // if the first one's job exists. While every earlier delivery was refused (503: its count taken
 // back, so none was ACKed), the record takes this delivery's type and hash as the first.
 const OPEN = luaScript(`
 local ev = KEYS[1]
 if redis.call('EXISTS', ev) == 0 then
-  redis.call('HSET', ev, 'source', ARGV[1], 'eventId', ARGV[2], 'type', ARGV[3], 'bodyHash', ARGV[4],
-    'receivedAt', ARGV[5], 'window', ARGV[6], 'deliveries', 1)
-  redis.call('PEXPIRE', ev, ARGV[6] * 1000)
-  return {'new', 1, 0, ARGV[5]}
+  redis.call('HSET', ev, 'type', ARGV[1], 'bodyHash', ARGV[2], 'receivedAt', ARGV[3], 'deliveries', 1)
+  redis.call('PEXPIRE', ev, ARGV[4] * 1000)
+  return {'new', 1, 0, ARGV[3]}
 end
 local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries', 'enqueuedAt')
 local known = stored[3] or stored[5]
 local conflict = 0
 if not known and tonumber(stored[4] or '0') <= 0 then
-  redis.call('HSET', ev, 'bodyHash', ARGV[4], 'type', ARGV[3])
-elseif stored[1] ~= ARGV[4] then
+  redis.call('HSET', ev, 'bodyHash', ARGV[2], 'type', ARGV[1])
+elseif stored[1] ~= ARGV[2] then
   conflict = 1
   redis.call('HINCRBY', ev, 'conflicts', 1)
 end
@@ -64,7 +68,7 @@ export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d:
   const [kind, deliveries, conflict, gen] = (await OPEN(
     redis,
     [keys.event(tag)],
-    [d.source, d.eventId, d.type, d.bodyHash, d.receivedAt, d.windowSeconds],
+    [d.type, d.bodyHash, d.receivedAt, d.windowSeconds],
   )) as [Opened['kind'], number, number, string];
   if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen) };
   return { kind, deliveries, conflict: conflict === 1, gen: Number(gen) };

@@ -1,3 +1,4 @@
+import { parseTag } from './event-tag.ts';
 import { eventJobId, workflowJobId } from './jobs.ts';
 import { EVENT_FIELDS, type Keys } from './keys.ts';
 import type { RedisClient } from './redis.ts';
@@ -108,7 +109,7 @@ export async function readEventStatus(
   jobState?: JobStateLookup,
 ): Promise<EventStatus | null> {
   const record = await redis.hgetall(keys.event(tag));
-  if (!record.source || num(record.deliveries) === 0) return null;
+  if (!record.receivedAt || num(record.deliveries) === 0) return null;
   const gen = num(record.receivedAt);
   const names = parseJson<string[]>(record.workflows, []);
   const eventJob = eventJobId(tag, gen);
@@ -116,11 +117,15 @@ export async function readEventStatus(
   const workflows = await Promise.all(
     names.map(async (name): Promise<WorkflowStatus> => {
       const stepNames = parseJson<string[]>(record[EVENT_FIELDS.runSteps(name)], []);
-      const steps = stepNames.map((step): StepStatus => {
-        const marker = record[EVENT_FIELDS.marker(name, step)];
-        return marker === undefined
-          ? { name: step, done: false }
-          : { name: step, done: true, result: shownResult(marker) };
+      // A step without a marker (a pure one: no effect, run again on every attempt) has run if a
+      // later step has a marker, or the run completed.
+      const completed = record[EVENT_FIELDS.runState(name)] === 'completed';
+      const markers = stepNames.map((step) => record[EVENT_FIELDS.marker(name, step)]);
+      const lastMarked = markers.findLastIndex((m) => m !== undefined);
+      const steps = stepNames.map((step, i): StepStatus => {
+        const marker = markers[i];
+        if (marker !== undefined) return { name: step, done: true, result: shownResult(marker) };
+        return { name: step, done: completed || i < lastMarked };
       });
       let state = asState(record[EVENT_FIELDS.runState(name)], 'queued');
       let error = record[EVENT_FIELDS.runError(name)];
@@ -151,14 +156,13 @@ export async function readEventStatus(
 
   const single = workflows.length === 1;
   return {
-    source: record.source,
-    eventId: record.eventId ?? '',
+    ...parseTag(tag),
     type: record.type ?? '',
     state,
     deliveries: num(record.deliveries),
     conflicts: num(record.conflicts),
     replays: num(record.replays),
-    attempts: Math.max(num(record.attempts), ...workflows.map((wf) => wf.attempts)),
+    attempts: Math.max(0, ...workflows.map((wf) => wf.attempts)),
     receivedAt: gen,
     steps: workflows.flatMap((wf) =>
       wf.steps.map((s) => (single ? s : { ...s, name: `${wf.name}/${s.name}` })),

@@ -17,3 +17,12 @@ export function eventTag(source: string, eventId: string): string {
   if (!SOURCE_NAME.test(source)) throw new InvalidSourceError(`invalid source name: ${source}`);
   return `${source}.${Buffer.from(eventId, 'utf8').toString('base64url')}`;
 }
+
+/** The source and event id a tag was made from (records do not store them again). */
+export function parseTag(tag: string): { source: string; eventId: string } {
+  const dot = tag.indexOf('.');
+  return {
+    source: tag.slice(0, dot),
+    eventId: Buffer.from(tag.slice(dot + 1), 'base64url').toString('utf8'),
+  };
+}

@@ -10,21 +10,26 @@
  *   {prefix}:demo:{ledger-<n>}       list    one shard of the demo ledger's entries (JSON; demo-ledger.ts)
  *   {prefix}:demo:{ledger-<n>}:totals hash   currency -> sum of minor units
  *   {prefix}:demo:{ledger-<n>}:count string  entries ever booked in the shard
- *   {prefix}:sim:payments:<key>      string  the payments simulator's idempotency records (24 h)
- *   {prefix}:sim:payments-by-key:<key> string the simulator's payments, found by metadata (30 days)
+ *   {prefix}:sim:{pay:<key>}         string  the payments simulator's idempotency records (24 h)
+ *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
  *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
  *   bull:... under the BullMQ prefix         BullMQ's own keys (queue names in queues.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
- *   ingest   source eventId type bodyHash receivedAt window deliveries conflicts replays
- *   worker   state attempts error updatedAt workflows (JSON list)
- *            state:<wf> attempts:<wf> error:<wf> steps:<wf> (JSON list)   one per workflow run
- *            done:<wf>:<step>     the step's completion marker: its result (JSON)
- *            started:<wf>:<step>  when the step was first attempted (ms)
+ *   ingest   type bodyHash receivedAt deliveries conflicts replays
+ *            enqueuedAt           the job exists (a hint; dropped once a worker has the event)
+ *   worker   state error workflows (JSON list)     the event, aggregated over its runs
+ *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
+ *                                                  steps (JSON list)
+ *            m:<wf>:<step>        the step's completion marker: its result (JSON)
+ *            t:<wf>:<step>        when the step was first attempted (ms; dropped once the run completed)
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).
+ * Source and event id are not stored: the tag in the key holds them (parseTag). Fields are short and
+ * values kept under 64 bytes where they can be: Redis then keeps a completed event in a compact
+ * listpack of about 500 bytes.
  *
  * `<tag>` is the event's tag (event-tag.ts): an injective encoding of source + event id that
  * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
@@ -44,8 +49,8 @@ export function createKeys(prefix: string) {
     demoLedger: (shard: number) => `${prefix}:demo:{ledger-${shard}}`,
     demoLedgerTotals: (shard: number) => `${prefix}:demo:{ledger-${shard}}:totals`,
     demoLedgerCount: (shard: number) => `${prefix}:demo:{ledger-${shard}}:count`,
-    simulatedPayment: (idempotencyKey: string) => `${prefix}:sim:payments:${idempotencyKey}`,
-    simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:payments-by-key:${idempotencyKey}`,
+    simulatedPayment: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}`,
+    simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}:found`,
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,
     readyProbe: `${prefix}:readyz`,
   } as const;
@@ -55,10 +60,10 @@ export type Keys = ReturnType<typeof createKeys>;
 
 /** The event hash's field names (see the layout above). Workflow and step names never contain `:`. */
 export const EVENT_FIELDS = {
-  runState: (workflow: string) => `state:${workflow}`,
-  runAttempts: (workflow: string) => `attempts:${workflow}`,
-  runError: (workflow: string) => `error:${workflow}`,
-  runSteps: (workflow: string) => `steps:${workflow}`,
-  marker: (workflow: string, step: string) => `done:${workflow}:${step}`,
-  started: (workflow: string, step: string) => `started:${workflow}:${step}`,
+  runState: (workflow: string) => `s:${workflow}`,
+  runAttempts: (workflow: string) => `a:${workflow}`,
+  runError: (workflow: string) => `e:${workflow}`,
+  runSteps: (workflow: string) => `p:${workflow}`,
+  marker: (workflow: string, step: string) => `m:${workflow}:${step}`,
+  started: (workflow: string, step: string) => `t:${workflow}:${step}`,
 } as const;

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import {
+  bodyHash,
   bullPrefix,
   createKeys,
   type EventJob,
@@ -49,13 +49,9 @@ export function inspect(redisUrl: string, queuePrefix: string) {
      * calls it) and nothing after it: an ingest that died before its enqueue.
      */
     async openRecordOnly(eventId: string, body: unknown, source = 'demo') {
-      const raw = Buffer.from(JSON.stringify(body));
       const opened = await openRecord(redis, keys, eventTag(source, eventId), {
-        source,
-        eventId,
         type: String((body as { type?: unknown }).type ?? 'unknown'),
-        payload: raw.toString('utf8'),
-        bodyHash: createHash('sha256').update(raw).digest('hex'),
+        bodyHash: bodyHash(JSON.stringify(body)),
         receivedAt: Date.now(),
         windowSeconds: 3600,
       });

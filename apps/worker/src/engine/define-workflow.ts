@@ -11,7 +11,7 @@ import type {
  * `ctx.results` for the steps after it:
  *
  *   defineWorkflow<Services>('payment', { source: 'demo', type: 'payment.succeeded' })
- *     .step('validate', (event) => parsePayment(event.body))
+ *     .step('validate', (event) => parsePayment(event.body), { pure: true })
  *     .step('charge', (_event, ctx) => charge(ctx, ctx.results.validate))
  */
 export class Workflow<Services, Results extends Record<string, unknown>>
@@ -26,10 +26,12 @@ export class Workflow<Services, Results extends Record<string, unknown>>
   step<Name extends string, Out>(
     name: Name extends keyof Results ? never : Name,
     run: StepFn<Services, Results, Out>,
+    options: { pure?: boolean } = {},
   ): Workflow<Services, Results & { [K in Name]: Awaited<Out> }> {
     const step: StepDefinition<Services> = {
       name,
       run: (event: WorkflowEvent, ctx) => run(event, ctx as Parameters<typeof run>[1]),
+      ...(options.pure ? { pure: true } : {}),
     };
     return new Workflow(this.name, this.on, [...this.steps, step]);
   }

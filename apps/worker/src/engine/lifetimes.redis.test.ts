@@ -165,13 +165,48 @@ describe('a worker that lost its lock', () => {
   it('stops before its next effect, and the one that took the job over finishes it once', async () => {
     await setup();
     const event = await t.acceptEvent('evt_zombie', {});
-    const err = await t.run(event.job, { stillOwned: async () => false }).catch((e) => e);
+    // BullMQ gave the job's lock to another worker.
+    await t.redis.set(`${t.config.QUEUE_PREFIX}:lock:evt_zombie`, 'the-other-worker', 'EX', 60);
+    const lock = { key: `${t.config.QUEUE_PREFIX}:lock:evt_zombie`, token: 'this-worker' };
+    const err = await t.run(event.job, { lock }).catch((e) => e);
     expect(err).toBeInstanceOf(LockLostError);
     expect(services.calls).toEqual(['charge']);
 
     await t.run(event.job, { attemptsStarted: 2 });
     expect(services.calls).toEqual(['charge', 'book', 'mail']);
     expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
+  });
+
+  it('goes on while it holds the lock, on a single Redis and on a cluster (where the lock is read alongside)', async () => {
+    await setup();
+    for (const cluster of [false, true]) {
+      const id = `evt_owner_${cluster}`;
+      const event = await t.acceptEvent(id, {});
+      const key = `${t.config.QUEUE_PREFIX}:lock:${id}`;
+      await t.redis.set(key, 'this-worker', 'EX', 60);
+      const real = t.engine.redis;
+      if (cluster) {
+        t.engine.redis = new Proxy(real, {
+          get: (target, prop) => {
+            if (prop === 'isCluster') return true;
+            const value = Reflect.get(target, prop, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      }
+      try {
+        expect(await t.run(event.job, { lock: { key, token: 'this-worker' } })).toMatchObject({
+          outcome: 'completed',
+        });
+        await t.redis.set(key, 'another-worker', 'EX', 60);
+        const again = await t.acceptEvent(`${id}_lost`, {});
+        expect(
+          await t.run(again.job, { lock: { key, token: 'this-worker' } }).catch((e) => e),
+        ).toBeInstanceOf(LockLostError);
+      } finally {
+        t.engine.redis = real;
+      }
+    }
   });
 
   it('skips a step the other worker committed meanwhile, seen in the same round trip as its own commit', async () => {

@@ -14,6 +14,7 @@ import { failRun, type Started, startRun } from './event-state.ts';
 import { keepUntil } from './lifetimes.ts';
 import type { WorkflowRegistry } from './registry.ts';
 import { type EngineDeps, type RunOutcome, runWorkflow } from './run-workflow.ts';
+import type { JobLock } from './step-commit.ts';
 
 export interface ProcessDeps<Services> extends EngineDeps<Services> {
   registry: WorkflowRegistry<Services>;
@@ -30,7 +31,8 @@ export interface JobAttempt {
   /** Times a worker has started the job, this time included (BullMQ's `attemptsStarted`). */
   attemptsStarted: number;
   maxAttempts: number;
-  stillOwned?: () => Promise<boolean>;
+  /** BullMQ's lock on the job, to check before each effect that this worker still holds it. */
+  lock?: JobLock;
 }
 
 export type JobOutcome =
@@ -92,9 +94,12 @@ async function start<Services>(
 ): Promise<Started> {
   const attempt = job.attemptsMade + 1;
   const stepsOf: Record<string, string[]> = {};
+  const pureOf: Record<string, string[]> = {};
   for (const name of which.run ? [which.run] : which.workflows) {
     const wf = deps.registry.byName(name);
-    if (wf) stepsOf[name] = wf.steps.map((s) => s.name);
+    if (!wf) continue;
+    stepsOf[name] = wf.steps.map((s) => s.name);
+    pureOf[name] = wf.steps.filter((s) => s.pure).map((s) => s.name);
   }
   try {
     return await startRun(deps.redis, deps.keys, eventTag(event.source, event.eventId), {
@@ -103,14 +108,10 @@ async function start<Services>(
       keepUntil: keepUntil('running', { env: deps.env, windowSeconds: event.windowSeconds, attempt }),
       workflows: which.workflows,
       stepsOf,
+      pureOf,
       ...(which.run ? { run: which.run } : {}),
       attempt,
-      recreate: {
-        source: event.source,
-        eventId: event.eventId,
-        type: event.type,
-        windowSeconds: event.windowSeconds,
-      },
+      type: event.type,
     });
   } catch (err) {
     throw forBullmq(err);
@@ -160,7 +161,7 @@ async function finishOrRun<Services>(
         maxAttempts: job.maxAttempts,
         markers: started.markers,
         startedAt: started.nextStartedAt,
-        ...(job.stillOwned ? { stillOwned: job.stillOwned } : {}),
+        ...(job.lock ? { lock: job.lock } : {}),
       });
     }
   }

@@ -17,6 +17,8 @@ export function createRegistry<Services>(
     if (!WORKFLOW_NAME.test(wf.name)) throw new Error(`invalid workflow name "${wf.name}"`);
     if (byName.has(wf.name)) throw new Error(`two workflows named "${wf.name}"`);
     if (wf.steps.length === 0) throw new Error(`workflow "${wf.name}" has no steps`);
+    // The last step's commit completes the run: it must be one that commits.
+    if (wf.steps.at(-1)?.pure) throw new Error(`workflow "${wf.name}": its last step cannot be pure`);
     const steps = new Set<string>();
     for (const step of wf.steps) {
       if (!STEP_NAME.test(step.name)) throw new Error(`workflow "${wf.name}": invalid step "${step.name}"`);

@@ -1,8 +1,9 @@
 import type { EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
 import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
-import { type Committed, commitStep, failRun } from './event-state.ts';
+import { failRun } from './event-state.ts';
 import { idempotencyKey } from './idempotency-key.ts';
 import { commitRecordUntil, keepUntil, type LifetimeEnv } from './lifetimes.ts';
+import { type Committed, commitStep, type JobLock } from './step-commit.ts';
 import { StepWriteBuffer } from './step-writes.ts';
 import { PermanentError, type StepContext, type WorkflowDefinition, type WorkflowEvent } from './workflow.ts';
 
@@ -28,8 +29,8 @@ export interface RunAttempt {
   markers: Map<string, unknown>;
   /** When the first step to run was first attempted (recorded when the run started). */
   startedAt: number | null;
-  /** Whether this worker still holds the job's lock (a zombie that lost it must stop). */
-  stillOwned?: () => Promise<boolean>;
+  /** The job's lock: a worker that lost it (a zombie) must stop before its next effect. */
+  lock?: JobLock;
 }
 
 export interface RunOutcome {
@@ -52,7 +53,10 @@ export async function runWorkflow<Services>(
   run: RunAttempt,
 ): Promise<RunOutcome> {
   const { event, tag, workflow } = run;
-  const log = deps.log.child({ source: event.source, eventId: event.eventId, workflow: workflow.name });
+  // A pino child serialises its fields when it is made: only made when something is logged.
+  let runLog: Logger | undefined;
+  const log = () =>
+    (runLog ??= deps.log.child({ source: event.source, eventId: event.eventId, workflow: workflow.name }));
   const window = { env: deps.env, windowSeconds: event.windowSeconds, attempt: run.attempt };
   const ran: string[] = [];
   const skipped: string[] = [];
@@ -71,6 +75,7 @@ export async function runWorkflow<Services>(
       }
       const writes = new StepWriteBuffer();
       const firstAttemptAt = startedAt ?? Date.now();
+      let stepLog: Logger | undefined;
       const ctx: StepContext<Services, Record<string, unknown>> = {
         workflow: workflow.name,
         step: step.name,
@@ -79,43 +84,49 @@ export async function runWorkflow<Services>(
         results: { ...results },
         writes,
         services: deps.services,
-        log: log.child({ step: step.name }),
+        get log() {
+          return (stepLog ??= log().child({ step: step.name }));
+        },
         firstAttemptAt: async () => firstAttemptAt,
       };
       const result = await (step.run as (e: WorkflowEvent, c: typeof ctx) => unknown)(view, ctx);
       if (deps.simulateCrash === step.name && run.attempt === 1) {
-        log.warn({ step: step.name, result }, `SIMULATE_CRASH=${step.name}: crashing before the marker`);
+        log().warn({ step: step.name, result }, `SIMULATE_CRASH=${step.name}: crashing before the marker`);
         throw new SimulatedCrash(step.name);
       }
+      if (step.pure && writes.ops.length === 0) {
+        results[step.name] = result;
+        ran.push(step.name);
+        continue;
+      }
       const resultJson = storable(result, step.name, deps.env.STEP_RESULT_MAX_BYTES);
-      const next = steps[i + 1]?.name;
-      const [committed, owned] = await Promise.all([
-        commitStep(deps.redis, deps.keys, tag, {
-          gen: event.receivedAt,
-          workflow: workflow.name,
-          step: step.name,
-          resultJson,
-          keepUntil: keepUntil('running', window),
-          ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
-          writes: writes.batch(step.name),
-          commitRecordUntil: commitRecordUntil(deps.env, event.windowSeconds),
-        }),
-        next && run.stillOwned ? run.stillOwned() : true,
-      ]);
+      const next = steps.slice(i + 1).find((s) => !s.pure)?.name;
+      const committed = await commitStep(deps.redis, deps.keys, tag, {
+        gen: event.receivedAt,
+        workflow: workflow.name,
+        step: step.name,
+        resultJson,
+        keepUntil: keepUntil('running', window),
+        ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
+        writes: writes.batch(step.name),
+        commitRecordUntil: commitRecordUntil(deps.env, event.windowSeconds),
+        ...(next && run.lock ? { lock: run.lock } : {}),
+      });
       const ok = expectCommitted(committed, step.name);
       if (!ok) return { workflow: workflow.name, outcome: 'superseded', ran, skipped };
-      if (!ok.fresh) log.info({ step: step.name }, 'another run committed this step first');
+      if (!ok.fresh) log().info({ step: step.name }, 'another run committed this step first');
       results[step.name] = ok.result;
       ran.push(step.name);
       if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
       startedAt = ok.nextStartedAt;
-      if (!owned) throw new LockLostError(workflow.name);
+      if (!ok.owned) throw new LockLostError(workflow.name);
     }
-    log.info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
+    if (deps.log.isLevelEnabled('info'))
+      log().info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
     return { workflow: workflow.name, outcome: 'completed', ran, skipped };
   } catch (err) {
     if (err instanceof LockLostError) {
-      log.warn({ ran }, err.message);
+      log().warn({ ran }, err.message);
       throw err;
     }
     const final = isPermanent(err) || run.attempt >= run.maxAttempts;
@@ -128,10 +139,10 @@ export async function runWorkflow<Services>(
       attempt: run.attempt,
       error,
       keepUntil: keepUntil(final ? 'failed' : 'retrying', window),
-    }).catch((stateErr) => log.warn({ err: messageOf(stateErr) }, 'could not record the run state'));
+    }).catch((stateErr) => log().warn({ err: messageOf(stateErr) }, 'could not record the run state'));
     if (final)
-      log.error({ err: error, attempt: run.attempt, permanent: isPermanent(err) }, 'workflow failed');
-    else log.warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
+      log().error({ err: error, attempt: run.attempt, permanent: isPermanent(err) }, 'workflow failed');
+    else log().warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
     throw forBullmq(err);
   }
 }

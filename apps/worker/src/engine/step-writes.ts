@@ -1,5 +1,5 @@
 import { hashTagOf } from '@oncehook/shared';
-import type { WriteBatch } from './event-state.ts';
+import type { WriteBatch } from './step-commit.ts';
 import type { StepWrites } from './workflow.ts';
 
 export interface WriteOp {
@@ -10,7 +10,7 @@ export interface WriteOp {
 
 /**
  * Collects a step's Redis writes instead of sending them, so that the engine can commit them with
- * the step's marker in one script (event-state.ts). Nothing is written if the step throws.
+ * the step's marker in one script (step-commit.ts). Nothing is written if the step throws.
  */
 export class StepWriteBuffer implements StepWrites {
   readonly ops: WriteOp[] = [];

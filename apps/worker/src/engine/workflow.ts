@@ -64,6 +64,11 @@ export type StepFn<Services, Results, Out> = (
 
 export interface StepDefinition<Services = unknown> {
   readonly name: string;
+  /**
+   * No effect, and the same result from the same event every time (parsing, validating): it gets no
+   * marker and is simply run again on a later attempt, which saves a write per event.
+   */
+  readonly pure?: boolean;
   // Method syntax on purpose: each step sees a narrower `results` type than the list holds.
   run(event: WorkflowEvent, ctx: StepContext<Services, Record<string, unknown>>): unknown;
 }

@@ -12,8 +12,10 @@ export function simulatedMailer(redis: RedisClient, keys: Keys, log: Logger): Ma
     async send(email, idempotencyKey) {
       const key = keys.simulatedEmail(idempotencyKey);
       const id = `em_sim_${randomBytes(8).toString('hex')}`;
-      const [, stored] = unwrap(await redis.multi().set(key, id, 'PX', DAY_MS, 'NX').get(key).exec());
-      const replayed = stored !== id;
+      // SET … NX GET: the id stored before, or nothing if this one was stored now.
+      const before = await redis.set(key, id, 'PX', DAY_MS, 'NX', 'GET');
+      const stored = before ?? id;
+      const replayed = before !== null;
       if (!replayed)
         log.info({ to: email.to, subject: email.subject, emailId: id }, 'email sent (simulated mailer)');
       return { id: String(stored), replayed };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type Keys, type RedisClient, unwrap } from '@oncehook/shared';
+import { type Keys, luaScript, type RedisClient } from '@oncehook/shared';
 import { PermanentError } from '../engine/workflow.ts';
 import { type CreatePayment, IDEMPOTENCY_METADATA, type Payment, type PaymentsApi } from './payments.ts';
 
@@ -18,31 +18,36 @@ interface StoredPayment {
  * same key within 24 hours returns the same payment, the same key with other parameters is refused,
  * and the payment stays findable by its metadata after the key is forgotten.
  */
+// Stripe's behaviour in one round trip: the key's payment if there is one, else this one, kept by
+// key for 24 h and findable by its metadata for 30 days (both keys share the key's hash slot).
+const CREATE = luaScript(`
+local stored = redis.call('GET', KEYS[1])
+if stored then return stored end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3], 'NX')
+return ARGV[1]
+`);
+
 export function simulatedPayments(redis: RedisClient, keys: Keys): PaymentsApi {
   return {
     kind: 'simulator',
     async create(req: CreatePayment): Promise<Payment> {
       const fresh: StoredPayment = {
-        id: `pi_sim_${randomBytes(12).toString('hex')}`,
+        id: `pi_sim_${randomBytes(8).toString('hex')}`,
         amount: req.amount,
         currency: req.currency.toLowerCase(),
         status: 'succeeded',
         metadata: { ...req.metadata, [IDEMPOTENCY_METADATA]: req.idempotencyKey },
       };
-      const key = keys.simulatedPayment(req.idempotencyKey);
-      const json = JSON.stringify(fresh);
-      const [, storedJson] = unwrap(await redis.multi().set(key, json, 'PX', DAY_MS, 'NX').get(key).exec());
-      const stored = JSON.parse(String(storedJson)) as StoredPayment;
+      const storedJson = (await CREATE(
+        redis,
+        [keys.simulatedPayment(req.idempotencyKey), keys.simulatedPaymentByKey(req.idempotencyKey)],
+        [JSON.stringify(fresh), DAY_MS, 30 * DAY_MS],
+      )) as string;
+      const stored = JSON.parse(storedJson) as StoredPayment;
       if (stored.amount !== fresh.amount || stored.currency !== fresh.currency) {
         throw new PermanentError('idempotency key reused with different parameters');
       }
-      await redis.set(
-        keys.simulatedPaymentByKey(req.idempotencyKey),
-        storedJson as string,
-        'PX',
-        30 * DAY_MS,
-        'NX',
-      );
       return toPayment(stored, stored.id !== fresh.id);
     },
     async findByIdempotencyKey(idempotencyKey: string): Promise<Payment | null> {

@@ -2,7 +2,8 @@ import type { WorkerStepContext } from '../services/index.ts';
 import type { Email } from '../services/mailer.ts';
 import { earlierEffect } from './late-lookup.ts';
 
-export type ReceiptResult = { emailId: string; to: string } | { skipped: string };
+// Short, like every marker (see charge.ts): the recipient is in the event.
+export type ReceiptResult = { emailId: string } | { skipped: string };
 
 /**
  * Sends one email per event: the step's idempotency key goes to the mail API, and a late attempt
@@ -13,9 +14,9 @@ export async function sendReceipt(ctx: WorkerStepContext, email: Email | null): 
   const earlier = await earlierEffect(ctx, (k) => ctx.services.mailer.findByIdempotencyKey(k));
   if (earlier) {
     ctx.log.info({ emailId: earlier.id }, 'receipt: found the email sent on an earlier attempt');
-    return { emailId: earlier.id, to: email.to };
+    return { emailId: earlier.id };
   }
   const sent = await ctx.services.mailer.send(email, ctx.idempotencyKey);
   ctx.log.info({ emailId: sent.id, to: email.to, replayed: sent.replayed }, 'receipt sent');
-  return { emailId: sent.id, to: email.to };
+  return { emailId: sent.id };
 }

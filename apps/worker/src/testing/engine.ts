@@ -95,15 +95,15 @@ export async function createTestEngine<Services>(
         attemptsMade = 0,
         attemptsStarted = attemptsMade + 1,
         maxAttempts = config.MAX_ATTEMPTS,
-        stillOwned,
+        lock,
       }: {
         attemptsMade?: number;
         attemptsStarted?: number;
         maxAttempts?: number;
-        stillOwned?: () => Promise<boolean>;
+        lock?: { key: string; token: string };
       } = {},
     ) => {
-      const job = { data, attemptsMade, attemptsStarted, maxAttempts, ...(stillOwned ? { stillOwned } : {}) };
+      const job = { data, attemptsMade, attemptsStarted, maxAttempts, ...(lock ? { lock } : {}) };
       return 'workflow' in data ? processWorkflowJob(engine, job) : processEventJob(engine, job);
     },
     status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, eventTag(source, eventId)),

@@ -66,11 +66,7 @@ describe('the demo payment workflow', () => {
     expect(charge?.[0]).toBe('demo:evt_pay_1:payment.charge');
     expect(charge?.[1]).toMatchObject({ amount: 4999, currency: 'usd', hits: 1 });
     expect(charge?.[1].metadata[IDEMPOTENCY_METADATA]).toBe('demo:evt_pay_1:payment.charge');
-    expect(status?.steps[1]?.result).toMatchObject({
-      paymentId: charge?.[1].id,
-      amount: 4999,
-      currency: 'USD',
-    });
+    expect(status?.steps[1]?.result).toEqual({ paymentId: charge?.[1].id });
     const [email] = [...(fake?.emails.values() ?? [])];
     expect(email?.body).toMatchObject({ to: 'ada@example.com', subject: 'Your receipt: $49.99' });
     expect((await readDemoLedger(t.redis, t.keys)).totals).toEqual({ USD: 4999 });
@@ -158,10 +154,7 @@ describe('the demo payment workflow', () => {
 
     expect(fake?.emails.size).toBe(1);
     expect(sent?.hits).toBe(1);
-    expect((await t.status('evt_late_mail'))?.steps[2]?.result).toEqual({
-      emailId: sent?.id,
-      to: 'ada@example.com',
-    });
+    expect((await t.status('evt_late_mail'))?.steps[2]?.result).toEqual({ emailId: sent?.id });
   });
 });
 

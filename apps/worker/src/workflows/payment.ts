@@ -21,7 +21,7 @@ const recipient = (p: z.output<typeof demoPayment>) =>
 
 /** The seed's story: validate -> charge -> receipt -> ledger, each effect exactly once. */
 export const payment = defineWorkflow<Services>('payment', { source: 'demo', type: 'payment.succeeded' })
-  .step('validate', (event) => validate(demoPayment, event.body, 'payment'))
+  .step('validate', (event) => validate(demoPayment, event.body, 'payment'), { pure: true })
   .step('charge', (event, ctx) =>
     charge(ctx, {
       amount: ctx.results.validate.amount,

@@ -24,15 +24,19 @@ export const stripeCheckout = defineWorkflow<Services>('stripe-checkout', {
   source: 'stripe',
   type: 'checkout.session.completed',
 })
-  .step('validate', (event) => {
-    const session = validate(checkoutCompleted, event.body, 'checkout session').data.object;
-    return {
-      sessionId: session.id,
-      amount: session.amount_total,
-      currency: session.currency,
-      email: session.customer_details?.email ?? null,
-    };
-  })
+  .step(
+    'validate',
+    (event) => {
+      const session = validate(checkoutCompleted, event.body, 'checkout session').data.object;
+      return {
+        sessionId: session.id,
+        amount: session.amount_total,
+        currency: session.currency,
+        email: session.customer_details?.email ?? null,
+      };
+    },
+    { pure: true },
+  )
   .step('receipt', (_event, ctx) => {
     const { sessionId, amount, currency, email } = ctx.results.validate;
     const total = formatMoney(amount, currency);
