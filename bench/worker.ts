@@ -15,7 +15,6 @@ import {
   eventTag,
   JOB_NAMES,
   jobOptions,
-  markEnqueued,
   openRecord,
   QUEUES,
 } from '@oncehook/shared';
@@ -63,7 +62,6 @@ async function preload(redis: Redis, prefix: string, n: number) {
       windowSeconds: WINDOW,
     };
     const opened = await openRecord(redis, keys, tag, delivery);
-    await markEnqueued(redis, keys, tag, opened.gen);
     const data: EventJob = {
       source: 'demo',
       eventId,

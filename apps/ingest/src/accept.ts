@@ -5,7 +5,6 @@ import {
   eventTag,
   type Keys,
   type Logger,
-  markEnqueued,
   openRecord,
   type RedisClient,
   type SignedBodyClaim,
@@ -88,10 +87,6 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
         await uncountDelivery(redis, keys, tag, opened).catch(() => {});
         throw err;
       }
-      // Not awaited: it only spares later deliveries an enqueue; without it they enqueue again.
-      markEnqueued(redis, keys, tag, opened.gen).catch((err) =>
-        log.debug({ err: (err as Error).message }, 'could not mark the record enqueued'),
-      );
     }
     if (opened.conflict) {
       log.warn(

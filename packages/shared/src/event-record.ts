@@ -8,10 +8,11 @@ import type { RedisClient } from './redis.ts';
  * event-status.ts): what a delivery does to the event's hash, in one script per step so that two
  * deliveries racing each other, or a delivery racing the worker, always see one consistent record.
  *
- * A record is "pending" until its job is known to exist (`enqueuedAt`, written after the enqueue)
- * or a worker has it (`state`): the ingest that wrote it may have died, or been refused, before the
- * job existed. A delivery that finds a pending record therefore enqueues again (the job id makes
- * that harmless) before it answers 200.
+ * A record is "pending" until a worker has its job (`state`): the ingest that wrote it may have
+ * died, or been refused, before the job existed. A delivery that finds a pending record therefore
+ * enqueues again (the job id makes that harmless: usually the job exists and waits) before it
+ * answers 200. That costs such a re-delivery a second round trip; the first delivery of an event
+ * costs two (this record, the job), and a re-delivery once a worker has the event one.
  */
 
 /**
@@ -32,9 +33,9 @@ export interface Delivery {
 export type Opened =
   /** This delivery created the record: enqueue, then answer `duplicate: false`. */
   | { kind: 'new'; deliveries: 1; conflict: false; gen: number }
-  /** Its job may not exist yet: enqueue this body (a no-op if it does), then answer. */
+  /** No worker has its job yet (it may not exist): enqueue this body (a no-op if it does). */
   | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number }
-  /** Its job exists (or a worker has had it): a duplicate, nothing to enqueue. */
+  /** A worker has (or had) its job: a duplicate, nothing to enqueue. */
   | { kind: 'known'; deliveries: number; conflict: boolean; gen: number };
 
 // One script: create the record, or count a delivery on it. The first delivery's type, body hash
@@ -50,8 +51,8 @@ if redis.call('EXISTS', ev) == 0 then
   redis.call('PEXPIRE', ev, ARGV[4] * 1000)
   return {'new', 1, 0, ARGV[3]}
 end
-local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries', 'enqueuedAt')
-local known = stored[3] or stored[5]
+local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries')
+local known = stored[3]
 local conflict = 0
 if not known and tonumber(stored[4] or '0') <= 0 then
   redis.call('HSET', ev, 'bodyHash', ARGV[2], 'type', ARGV[1])
@@ -144,18 +145,20 @@ export async function takeOverSignedBody(
   );
 }
 
-// A replay is counted on the owner only while its record lives and its job exists.
+// A replay is counted on the owner while its record lives and a delivery of it was accepted (its
+// job exists, or is being added — should that fail, the owner's provider retries it, since its
+// delivery was answered 503). If every delivery of the owner was refused: 'pending', try later.
 const COUNT_REPLAY = luaScript(`
-local state = redis.call('HMGET', KEYS[1], 'receivedAt', 'state', 'enqueuedAt')
+local state = redis.call('HMGET', KEYS[1], 'receivedAt', 'state', 'deliveries')
 if not state[1] then return 'gone' end
-if not state[2] and not state[3] then return 'pending' end
+if not state[2] and tonumber(state[3] or '0') <= 0 then return 'pending' end
 redis.call('HINCRBY', KEYS[1], 'replays', 1)
 return 'counted'
 `);
 
 /**
- * Counts a replay on the event that owns a signed body. 'pending': no worker has its job yet, so
- * it may not be durable; 'gone': no record (expired, or its ingest died before writing it).
+ * Counts a replay on the event that owns a signed body. 'pending': every delivery of it was refused
+ * so far; 'gone': no record (expired, or its ingest died before writing it).
  */
 export async function countReplay(
   redis: RedisClient,
@@ -163,16 +166,4 @@ export async function countReplay(
   ownerTag: string,
 ): Promise<'counted' | 'pending' | 'gone'> {
   return (await COUNT_REPLAY(redis, [keys.event(ownerTag)], [])) as 'counted' | 'pending' | 'gone';
-}
-
-// Only a hint that saves later deliveries an enqueue: a record of another generation is left alone,
-// and a record that is gone is not recreated.
-const MARK_ENQUEUED = luaScript(`
-if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
-return redis.call('HSETNX', KEYS[1], 'enqueuedAt', ARGV[2])
-`);
-
-/** Records that the event's job exists (called after the enqueue succeeded). */
-export async function markEnqueued(redis: RedisClient, keys: Keys, tag: string, gen: number): Promise<void> {
-  await MARK_ENQUEUED(redis, [keys.event(tag)], [gen, Date.now()]);
 }

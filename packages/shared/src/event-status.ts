@@ -150,7 +150,7 @@ export async function readEventStatus(
     }),
   );
 
-  let state = asState(record.state, record.enqueuedAt ? 'queued' : 'pending');
+  let state = asState(record.state, 'pending');
   if (workflows.length > 0) state = aggregate(workflows.map((wf) => wf.state));
   else if (!FINAL.has(state) && jobState) state = fromJob(await jobState(eventJob, 'events')) ?? state;
 

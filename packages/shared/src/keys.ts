@@ -18,7 +18,6 @@
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
  *   ingest   type bodyHash receivedAt deliveries conflicts replays
- *            enqueuedAt           the job exists (a hint; dropped once a worker has the event)
  *   worker   state error workflows (JSON list)     the event, aggregated over its runs
  *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
  *                                                  steps (JSON list)

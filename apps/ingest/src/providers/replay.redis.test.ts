@@ -38,9 +38,15 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
       payload,
       await SIGNERS[source]({ body: payload, secret, id, nowMs: Date.now() }),
     );
+  // A copy is a replay once the original is durable beyond doubt: a worker has its job.
+  const original = async (id: string, payload = body) => {
+    const res = await deliver(id, payload);
+    if (res.status === 200) await t.startedByWorker(source, id);
+    return res;
+  };
 
   it('is answered duplicate:true, counted as a replay of the original, and not processed again', async () => {
-    expect(await (await deliver('original-1')).json()).toEqual({ received: true, duplicate: false });
+    expect(await (await original('original-1')).json()).toEqual({ received: true, duplicate: false });
     const forged = await deliver('forged-2');
     expect(forged.status).toBe(200);
     expect(await forged.json()).toEqual({ received: true, duplicate: true });
@@ -64,7 +70,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
     expect((await status(source, 'original-1')).status).toBe(404);
 
     // The signed-body claim outlived the 503; the provider's retry carries the same id and owns it.
-    expect(await (await deliver('original-1')).json()).toEqual({ received: true, duplicate: false });
+    expect(await (await original('original-1')).json()).toEqual({ received: true, duplicate: false });
     expect((await t.traces()).jobs).toBe(1);
     expect(await (await deliver('forged-2')).json()).toEqual({ received: true, duplicate: true });
     expect((await t.traces()).jobs).toBe(1);
@@ -86,7 +92,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
     const hash = signedBodyHash(type, body);
     await t.redis.set(t.keys.signedBody(source, hash), eventTag(source, 'died-0'), 'EX', 600);
 
-    expect(await (await deliver('original-1')).json()).toEqual({ received: true, duplicate: false });
+    expect(await (await original('original-1')).json()).toEqual({ received: true, duplicate: false });
     expect(await t.redis.get(t.keys.signedBody(source, hash))).toBe(eventTag(source, 'original-1'));
     expect(await (await deliver('forged-2')).json()).toEqual({ received: true, duplicate: true });
   });
@@ -109,6 +115,10 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
     );
     expect(json.filter((j) => (j as { duplicate?: boolean }).duplicate === false)).toHaveLength(10);
     // The other copy is a replay of the winner (or told to retry until the winner is durable).
+    for (const [n, j] of json.entries()) {
+      const copy = `copy-${n % 2 === 0 ? 'a' : 'b'}-${Math.floor(n / 2)}`;
+      if ((j as { duplicate?: boolean }).duplicate === false) await t.startedByWorker(source, copy);
+    }
     for (const [i, b] of bodies.entries()) {
       const again = await Promise.all([deliver(`copy-a-${i}`, b), deliver(`copy-b-${i}`, b)]);
       expect(again.map((a) => a.status)).toEqual([200, 200]);
@@ -138,6 +148,7 @@ describe('shopify: one body under two topics', () => {
       duplicate: false,
     });
     expect((await t.traces()).jobs).toBe(2);
+    await t.startedByWorker('shopify', 'wh-paid');
     expect(await readJson(await status('shopify', 'wh-updated'))).toMatchObject({
       type: 'orders/updated',
       deliveries: 1,

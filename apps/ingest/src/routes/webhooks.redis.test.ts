@@ -40,12 +40,22 @@ describe('POST /webhook (demo source)', () => {
     expect(await jobCount()).toBe(1);
   });
 
-  it('is a duplicate even after the job was removed from BullMQ', async () => {
+  it('is a duplicate, and runs nothing, once a worker has had the event, even after its job is gone', async () => {
     await t.post('/webhook', seed);
+    await t.startedByWorker('demo', 'evt_001');
     await t.queue.obliterate({ force: true });
     const again = await t.post('/webhook', seed);
     expect(await readJson(again)).toEqual({ received: true, duplicate: true });
     expect(await jobCount()).toBe(0);
+  });
+
+  it('before any worker has had it, a re-delivery enqueues again: a lost job is replaced, never two', async () => {
+    await t.post('/webhook', seed);
+    await t.queue.obliterate({ force: true });
+    expect(await readJson(await t.post('/webhook', seed))).toEqual({ received: true, duplicate: true });
+    expect(await jobCount()).toBe(1);
+    await t.post('/webhook', seed);
+    expect(await jobCount()).toBe(1);
   });
 
   it('turns concurrent duplicates into exactly one job and one "new" answer', async () => {

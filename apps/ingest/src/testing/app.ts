@@ -1,4 +1,12 @@
-import { bullPrefix, createKeys, createLogger, createRedis, QUEUES, waitForRedis } from '@oncehook/shared';
+import {
+  bullPrefix,
+  createKeys,
+  createLogger,
+  createRedis,
+  eventTag,
+  QUEUES,
+  waitForRedis,
+} from '@oncehook/shared';
 import { randomPrefix } from '@oncehook/testing';
 import { Queue } from 'bullmq';
 import { createApp } from '../app.ts';
@@ -48,6 +56,13 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     ...(await redis.keys(`${bullPrefix(config)}:*`)),
   ];
 
+  /** What a worker's first write does to an event's record: it is no longer pending. */
+  const startedByWorker = async (source: string, eventId: string) => {
+    const key = keys.event(eventTag(source, eventId));
+    if (!(await redis.exists(key))) throw new Error(`no record for ${source}/${eventId}`);
+    await redis.hset(key, 'state', 'processing');
+  };
+
   /** The event's job, whatever its state and generation, found by its data. */
   const jobOf = async (source: string, eventId: string) =>
     (await queue.getJobs()).find((j) => j?.data?.source === source && j.data.eventId === eventId);
@@ -68,6 +83,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     ownKeys,
     traces,
     jobOf,
+    startedByWorker,
     async close() {
       // The queue first: BullMQ writes its meta key lazily, and would leave it behind.
       await queue.close();

@@ -30,8 +30,6 @@ elseif rec[1] ~= gen then
   return {'superseded'}
 end
 keep(ev, ARGV[4])
--- A worker has the event: the ingest's hint that its job exists is no longer needed.
-redis.call('HDEL', ev, 'enqueuedAt')
 if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
 local stepsOf = cjson.decode(ARGV[6])
 if run == '' then

@@ -7,7 +7,6 @@ import {
   eventTag,
   type Keys,
   type Logger,
-  markEnqueued,
   openRecord,
   QUEUES,
   type RedisClient,
@@ -74,7 +73,6 @@ export async function createTestEngine<Services>(
       windowSeconds,
     };
     const opened = await openRecord(redis, keys, tag, delivery);
-    await markEnqueued(redis, keys, tag, opened.gen);
     const job: EventJob = { source, eventId, type, payload, receivedAt: opened.gen, windowSeconds };
     return { ...job, tag, job };
   }
