@@ -1,7 +1,10 @@
 import { type BaseEnv, type EventJob, eventJobId, JOB_NAMES, jobOptions } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 
-export type RetryConfig = Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION'>;
+export type RetryConfig = Pick<
+  BaseEnv,
+  'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'
+>;
 
 /**
  * Adds the event's job. Idempotent: the job id is derived from source + event id and the record's

@@ -29,6 +29,8 @@ export interface WorkerDeps<Services> {
     | 'BACKOFF_MS'
     | 'FAILED_RETENTION'
     | 'STEP_RESULT_MAX_BYTES'
+    | 'COMPLETED_RETENTION'
+    | 'COMPLETED_JOBS_KEPT'
   >;
   redis: RedisClient;
   keys: Keys;

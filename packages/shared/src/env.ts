@@ -45,6 +45,9 @@ export const baseEnv = {
   DEDUPE_TTL_SECONDS: withDefault(int(DEDUPE_TTL_RANGE.min, DEDUPE_TTL_RANGE.max), 604800),
   MAX_ATTEMPTS: withDefault(int(1, 1000), 8),
   BACKOFF_MS: withDefault(int(1, 24 * 60 * 60 * 1000), 1000),
+  /** How long completed jobs are kept (seconds), and how many per queue at most: for the dashboard. */
+  COMPLETED_RETENTION: withDefault(int(0, DEDUPE_TTL_RANGE.max), 3600),
+  COMPLETED_JOBS_KEPT: withDefault(int(0, 10_000_000), 1000),
   /** How long a failed job (a dead letter) is kept, replayable, in seconds; default: the event's window. */
   FAILED_RETENTION: optional(int(60, DEDUPE_TTL_RANGE.max)),
   /** Start even if Redis may evict keys (a shared Redis): exactly-once then does not hold. */

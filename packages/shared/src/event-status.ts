@@ -66,6 +66,8 @@ const shownResult = (json: string) =>
     : parseJson(json, null);
 
 const num = (v: string | undefined) => (v ? Number(v) : 0);
+/** Workflow and step names never contain commas: the record keeps lists as 'a,b,c'. */
+const list = (v: string | undefined) => (v ? v.split(',') : []);
 
 function asState(v: string | undefined, fallback: EventState): EventState {
   return (EVENT_STATES as readonly string[]).includes(v ?? '') ? (v as EventState) : fallback;
@@ -111,12 +113,12 @@ export async function readEventStatus(
   const record = await redis.hgetall(keys.event(tag));
   if (!record.receivedAt || num(record.deliveries) === 0) return null;
   const gen = num(record.receivedAt);
-  const names = parseJson<string[]>(record.workflows, []);
+  const names = list(record.workflows);
   const eventJob = eventJobId(tag, gen);
 
   const workflows = await Promise.all(
     names.map(async (name): Promise<WorkflowStatus> => {
-      const stepNames = parseJson<string[]>(record[EVENT_FIELDS.runSteps(name)], []);
+      const stepNames = list(record[EVENT_FIELDS.runSteps(name)]);
       // A step without a marker (a pure one: no effect, run again on every attempt) has run if a
       // later step has a marker, or the run completed.
       const completed = record[EVENT_FIELDS.runState(name)] === 'completed';

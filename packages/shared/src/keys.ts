@@ -18,9 +18,9 @@
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
  *   ingest   type bodyHash receivedAt deliveries conflicts replays
- *   worker   state error workflows (JSON list)     the event, aggregated over its runs
+ *   worker   state error workflows ('a,b')        the event, aggregated over its runs
  *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
- *                                                  steps (JSON list)
+ *                                                  steps ('a,b,c')
  *            m:<wf>:<step>        the step's completion marker: its result (JSON)
  *            t:<wf>:<step>        when the step was first attempted (ms; dropped once the run completed)
  * One key per event: its record, runs and markers live and expire together, and change in one

@@ -22,25 +22,31 @@ export const JOB_NAMES = {
 export const bullPrefix = (config: Pick<BaseEnv, 'QUEUE_PREFIX'>) => `{${config.QUEUE_PREFIX}}`;
 
 /**
- * Completed jobs are kept a day (the event's record, not the job, is what dedupes; a kept job
- * shows in the dashboard). A failed job is a dead letter, replayable for FAILED_RETENTION (default:
- * the event's dedupe window); the worker keeps the event's markers at least as long, so that a
- * replay never repeats a step that was done.
+ * Completed jobs are only kept for the dashboard (the event's record, not the job, is what
+ * dedupes): COMPLETED_RETENTION seconds, at most COMPLETED_JOBS_KEPT per queue. A failed job is a
+ * dead letter, replayable for FAILED_RETENTION (default: the event's dedupe window); the worker
+ * keeps the event's markers at least as long, so that a replay never repeats a step that was done.
  */
-export function retention(env: Pick<BaseEnv, 'FAILED_RETENTION'>, windowSeconds: number) {
+export function retention(
+  env: Partial<Pick<BaseEnv, 'FAILED_RETENTION' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'>>,
+  windowSeconds: number,
+) {
   return {
-    removeOnComplete: { age: 24 * 60 * 60, count: 100_000 },
+    removeOnComplete: { age: env.COMPLETED_RETENTION ?? 3600, count: env.COMPLETED_JOBS_KEPT ?? 1000 },
     removeOnFail: { age: failedRetentionSeconds(env, windowSeconds) },
   } satisfies Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'>;
 }
 
-export const failedRetentionSeconds = (env: Pick<BaseEnv, 'FAILED_RETENTION'>, windowSeconds: number) =>
-  env.FAILED_RETENTION ?? windowSeconds;
+export const failedRetentionSeconds = (
+  env: Partial<Pick<BaseEnv, 'FAILED_RETENTION'>>,
+  windowSeconds: number,
+) => env.FAILED_RETENTION ?? windowSeconds;
 
 /** Retries with exponential backoff from BACKOFF_MS; half of each delay is jitter, so a burst of
  * failures (a downstream API that went away) does not come back as a synchronised burst. */
 export function jobOptions(
-  env: Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION'>,
+  env: Pick<BaseEnv, 'MAX_ATTEMPTS' | 'BACKOFF_MS'> &
+    Partial<Pick<BaseEnv, 'FAILED_RETENTION' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'>>,
   windowSeconds: number,
 ): JobsOptions {
   return {

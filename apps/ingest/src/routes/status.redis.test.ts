@@ -66,7 +66,7 @@ describe('GET /status', () => {
     // A worker recorded `retrying`; its job then failed for good before it could record that.
     await t.redis.hset(t.keys.event(eventTag('demo', 'evt_stale')), {
       state: 'retrying',
-      workflows: '["payment"]',
+      workflows: 'payment',
       [EVENT_FIELDS.runState('payment')]: 'retrying',
     });
     const failing = new Worker(
@@ -92,7 +92,7 @@ describe('GET /status', () => {
     const tag = eventTag('demo', 'evt_gone');
     await t.redis.hset(t.keys.event(tag), {
       state: 'processing',
-      workflows: '["payment"]',
+      workflows: 'payment',
       [EVENT_FIELDS.runState('payment')]: 'processing',
     });
     expect((await readJson(await t.app.request('/status/evt_gone'))).state).toBe('queued'); // its job waits

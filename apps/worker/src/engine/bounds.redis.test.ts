@@ -79,7 +79,7 @@ describe('poison jobs fail at their first attempt', () => {
   it('a workflows job for a workflow this worker does not have, recorded as failed', async () => {
     await setup();
     const event = await t.acceptEvent('evt_unknown_wf', {});
-    await t.redis.hset(t.keys.event(event.tag), 'workflows', '["flow","gone"]');
+    await t.redis.hset(t.keys.event(event.tag), 'workflows', 'flow,gone');
     const err = await t.run(t.jobFor(event, 'gone')).catch((e) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(err.message).toMatch(/no workflow named "gone"/);

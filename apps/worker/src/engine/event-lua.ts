@@ -1,15 +1,20 @@
 /**
  * Lua shared by the worker's event scripts (event-state.ts, step-commit.ts). Field names are the
  * ones keys.ts draws: `s:<wf>` a run's state, `a:<wf>` its attempts, `e:<wf>` its error, `p:<wf>`
- * its steps, `m:<wf>:<step>` a marker, `t:<wf>:<step>` when a step was first attempted.
+ * its steps ('a,b,c'), `m:<wf>:<step>` a marker, `t:<wf>:<step>` when a step was first attempted.
  */
 
 // Recomputes the event's state from its runs' (the same rule as `aggregate` in shared). One run:
 // the event's state is the run's.
 export const AGGREGATE = `
+-- Workflow and step names never contain commas: lists are stored as 'a,b,c'.
+local function split(list)
+  local out = {}
+  for name in string.gmatch(list or '', '[^,]+') do table.insert(out, name) end
+  return out
+end
 local function aggregate(ev)
-  local list = redis.call('HGET', ev, 'workflows') or '[]'
-  local names = cjson.decode(list)
+  local names = split(redis.call('HGET', ev, 'workflows'))
   local n, completed, finished, processing, retrying, queued = #names, 0, 0, 0, 0, 0
   local err = ''
   for _, wf in ipairs(names) do

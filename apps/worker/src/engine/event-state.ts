@@ -12,7 +12,7 @@ import { AGGREGATE } from './event-lua.ts';
  * earlier, whoever writes it.
  */
 
-// KEYS: event hash. ARGV: gen, first start?, now, keep until, workflow names (JSON, for an events
+// KEYS: event hash. ARGV: gen, first start?, now, keep until, workflow names ('a,b', for an events
 // job), steps by workflow (JSON), the run (a workflow, or '' for an events job: decided here),
 // attempt, the type (to recreate a record that expired while its job waited), pure steps by
 // workflow (JSON).
@@ -34,7 +34,7 @@ if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]}
 local stepsOf = cjson.decode(ARGV[6])
 if run == '' then
   redis.call('HSETNX', ev, 'workflows', ARGV[5])
-  local names = cjson.decode(redis.call('HGET', ev, 'workflows'))
+  local names = split(redis.call('HGET', ev, 'workflows'))
   if #names == 0 then
     redis.call('HSET', ev, 'state', 'ignored')
     return {'ignored'}
@@ -42,7 +42,7 @@ if run == '' then
   if #names > 1 then
     for _, wf in ipairs(names) do
       redis.call('HSETNX', ev, 's:' .. wf, 'queued')
-      if stepsOf[wf] then redis.call('HSETNX', ev, 'p:' .. wf, cjson.encode(stepsOf[wf])) end
+      if stepsOf[wf] then redis.call('HSETNX', ev, 'p:' .. wf, table.concat(stepsOf[wf], ',')) end
     end
     aggregate(ev)
     return {'fanout', redis.call('HGET', ev, 'workflows')}
@@ -52,8 +52,8 @@ end
 if redis.call('HGET', ev, 's:' .. run) == 'completed' then return {'finished', 'completed'} end
 redis.call('HSET', ev, 's:' .. run, 'processing', 'a:' .. run, ARGV[8])
 local steps = stepsOf[run]
-if steps then redis.call('HSETNX', ev, 'p:' .. run, cjson.encode(steps))
-else steps = cjson.decode(redis.call('HGET', ev, 'p:' .. run) or '[]') end
+if steps then redis.call('HSETNX', ev, 'p:' .. run, table.concat(steps, ','))
+else steps = split(redis.call('HGET', ev, 'p:' .. run)) end
 aggregate(ev)
 -- The run's markers in one call, and when its first unmarked effectful step was first attempted.
 local out = {'run', run, ''}
@@ -112,7 +112,7 @@ export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: S
       a.firstStart ? '1' : '0',
       Date.now(),
       a.keepUntil,
-      JSON.stringify(a.workflows),
+      a.workflows.join(','),
       JSON.stringify(a.stepsOf),
       a.run ?? '',
       a.attempt,
@@ -122,7 +122,7 @@ export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: S
   )) as string[];
   const [kind, first = '', second = ''] = reply;
   if (kind === 'finished') return { kind, state: first };
-  if (kind === 'fanout') return { kind, workflows: JSON.parse(first) as string[] };
+  if (kind === 'fanout') return { kind, workflows: first.split(',') };
   if (kind !== 'run') return { kind: kind as 'lost' | 'superseded' | 'ignored' };
   const markers = new Map<string, unknown>();
   for (let i = 3; i + 1 < reply.length; i += 2)

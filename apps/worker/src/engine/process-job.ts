@@ -20,7 +20,8 @@ export interface ProcessDeps<Services> extends EngineDeps<Services> {
   registry: WorkflowRegistry<Services>;
   /** The `workflows` queue, for events with several workflows. */
   workflowsQueue: Queue;
-  env: EngineDeps<Services>['env'] & Pick<BaseEnv, 'MAX_ATTEMPTS'>;
+  env: EngineDeps<Services>['env'] &
+    Pick<BaseEnv, 'MAX_ATTEMPTS' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'>;
 }
 
 /** The parts of a BullMQ job the engine needs (so tests can run it without a queue). */

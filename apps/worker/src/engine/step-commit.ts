@@ -48,7 +48,7 @@ if ARGV[8] == '1' then
   redis.call('HSET', ev, 's:' .. run, 'completed')
   -- First-attempt times matter only while a step may still run: not kept past completion.
   local fields = {'e:' .. run}
-  for _, s in ipairs(cjson.decode(redis.call('HGET', ev, 'p:' .. run) or '[]')) do
+  for _, s in ipairs(split(redis.call('HGET', ev, 'p:' .. run))) do
     table.insert(fields, 't:' .. run .. ':' .. s)
   end
   redis.call('HDEL', ev, unpack(fields))

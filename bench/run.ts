@@ -1,0 +1,93 @@
+/**
+ * `pnpm bench`: the ingest and the worker against bare baselines on the same machine, in the same
+ * run, and what an event costs Redis. Starts its own redis-servers; prints a table and writes it
+ * to bench/results.md. `pnpm bench --quick` is a smoke run of well under a minute (CI runs it, and
+ * asserts nothing about times: the machine is shared).
+ *
+ * Load generator, apps and Redis share the machine: compare the ratios, not the absolute numbers.
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error: a plain .mjs script
+import { buildApps } from '../scripts/build.mjs';
+import { costRun } from './cost.ts';
+import { ingestRuns } from './ingest.ts';
+import { outageRun } from './outage.ts';
+import { type WorkerRun, workerRun } from './worker.ts';
+
+const quick = process.argv.includes('--quick');
+const lines: string[] = [];
+const say = (line = '') => {
+  lines.push(line);
+  console.log(line);
+};
+const table = (rows: Record<string, unknown>[]) => {
+  const cols = Object.keys(rows[0] ?? {});
+  say(`| ${cols.join(' | ')} |`);
+  say(`| ${cols.map(() => '---').join(' | ')} |`);
+  for (const row of rows) say(`| ${cols.map((c) => String(row[c] ?? '')).join(' | ')} |`);
+  say();
+};
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}x` : '');
+
+await buildApps();
+say(`# oncehook benchmarks${quick ? ' (quick)' : ''}`);
+say();
+say(
+  `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}. Load generator, apps and Redis share the machine.`,
+);
+say();
+
+say('## Ingest: deliveries per second, 50 connections');
+say();
+const ingest = await ingestRuns({ seconds: quick ? 2 : 8, quick });
+const bare = ingest.find((r) => r.target === 'bare node:http')?.['req/s'] ?? 0;
+const plain = ingest.find((r) => r.target.startsWith('plain') && r.deliveries === 'unique')?.['req/s'] ?? 0;
+table(
+  ingest.map((r) => ({
+    target: r.target,
+    deliveries: r.deliveries,
+    'req/s': r['req/s'],
+    'vs bare': ratio(r['req/s'], bare),
+    'vs plain Hono': ratio(r['req/s'], plain),
+    'p50 ms': r.p50,
+    'p99 ms': r.p99,
+    'p99.9 ms': r.p999,
+    'non-2xx': r.non2xx + r.errors,
+  })),
+);
+
+say('## Worker: events per second (demo payment: charge, receipt, ledger), concurrency 50');
+say();
+const events = quick ? 300 : 3000;
+const worker: WorkerRun[] = [];
+for (const target of ['bare BullMQ (no-op)', 'bare BullMQ (HTTP APIs)', 'oncehook (HTTP APIs)'] as const) {
+  worker.push(await workerRun(target, 1, events));
+}
+for (const processes of quick ? [1] : [1, 2, 4])
+  worker.push(await workerRun('oncehook (simulators)', processes, events));
+const bareHttp = worker.find((r) => r.target === 'bare BullMQ (HTTP APIs)')?.['events/s'] ?? 0;
+table(
+  worker.map((r) => ({
+    target: r.target,
+    processes: r.processes,
+    events: r.events,
+    'events/s': r['events/s'],
+    'vs bare BullMQ, same effects': r.target.includes('HTTP') ? ratio(r['events/s'], bareHttp) : '',
+    failed: r.failed,
+  })),
+);
+
+say('## What an event costs Redis');
+say();
+table(await costRun(quick ? 200 : 2000));
+
+if (!quick) {
+  say('## Redis going away');
+  say();
+  table(await outageRun());
+}
+
+if (!quick) writeFileSync(join(import.meta.dirname, 'results.md'), `${lines.join('\n')}\n`);
+process.exit(0);
