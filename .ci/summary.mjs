@@ -1,10 +1,11 @@
-// Prints the plain closing line CI reads: "N passed, N failed" (lint counts as one check).
+// Prints the plain closing line CI reads: "N passed, N failed" (lint and the benchmark smoke run
+// count as one check each).
 import { existsSync, readFileSync } from 'node:fs';
 
-const [file, lintStatus] = process.argv.slice(2);
+const [file, ...checks] = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
-if (existsSync(file)) {
+if (file && existsSync(file)) {
   const r = JSON.parse(readFileSync(file, 'utf8'));
   passed = r.numPassedTests;
   failed = r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
@@ -12,6 +13,8 @@ if (existsSync(file)) {
 } else {
   failed = 1; // the test command died before vitest wrote its report (typecheck, install)
 }
-if (lintStatus === '0') passed += 1;
-else failed += 1;
+for (const status of checks) {
+  if (status === '0') passed += 1;
+  else failed += 1;
+}
 console.log(`${passed} passed, ${failed} failed`);

@@ -4,7 +4,7 @@
  * and per completed job while it is kept.
  */
 import { bullPrefix, createKeys, eventTag, QUEUES } from '@oncehook/shared';
-import { pool, postJson, sleep, spawnApp, startIngest, startTestRedis } from '@oncehook/testing';
+import { pool, postJson, spawnApp, startIngest, startTestRedis, waitFor } from '@oncehook/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -18,7 +18,13 @@ export async function costRun(events: number) {
       (a, m) => a + Number(m[2]),
       0,
     );
-  const ingest = await startIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, LOG_LEVEL: 'error' });
+  // Every completed job kept, so that the run can count them.
+  const ingest = await startIngest({
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: PREFIX,
+    LOG_LEVEL: 'error',
+    COMPLETED_JOBS_KEPT: '10000000',
+  });
   const queue = new Queue(QUEUES.events, {
     connection: client,
     prefix: bullPrefix({ QUEUE_PREFIX: PREFIX }),
@@ -41,10 +47,7 @@ export async function costRun(events: number) {
 
     const worker = spawnApp('worker', { REDIS_URL: redis.url, QUEUE_PREFIX: PREFIX, LOG_LEVEL: 'error' });
     before = await cpu();
-    for (;;) {
-      if ((await queue.getCompletedCount()) >= events) break;
-      await sleep(50);
-    }
+    await waitFor(async () => (await queue.getCompletedCount()) >= events, 600_000, 'every event completed');
     const perEvent = ((await cpu()) - before) / events;
     before = await cpu();
     await pool(ids, 16, (id) => postJson(`${ingest.base}/webhook`, body(id)));

@@ -9,7 +9,6 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-// @ts-expect-error: a plain .mjs script
 import { buildApps } from '../scripts/build.mjs';
 import { costRun } from './cost.ts';
 import { ingestRuns } from './ingest.ts';

@@ -6,10 +6,9 @@ import { freePort } from '@oncehook/testing';
 export async function startBaseline(name: 'bare-http' | 'plain-hono', ...args: string[]) {
   const port = await freePort();
   const child: ChildProcess = fork(
-    join(import.meta.dirname, 'baselines', `${name}.ts`),
+    join(import.meta.dirname, 'baselines', `${name}.mjs`),
     [String(port), ...args],
     {
-      execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     },
   );

@@ -2,14 +2,15 @@
  * Baseline: a bare BullMQ worker doing the demo's effects with none of oncehook's guarantees — one
  * payments call, one mail call (the same fake APIs, with idempotency keys) and a ledger HINCRBY —
  * or nothing at all (`noop`). Consumes oncehook's own `events` queue, so both get the same jobs.
- * `node --import tsx bench/baselines/bare-worker.ts <redis url> <bull prefix> <apis url|noop> <concurrency>`
+ * `node bench/baselines/bare-worker.mjs <redis url> <bull prefix> <apis url|noop> <concurrency>`
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
-const [url, prefix, apis, concurrency] = process.argv.slice(2) as [string, string, string, string];
+const [url = '', prefix = '', apis = '', concurrency = '50'] = process.argv.slice(2);
 const redis = new Redis(url, { maxRetriesPerRequest: null });
-const post = (path: string, key: string, body: string, type: string) =>
+/** @param {string} path @param {string} key @param {string} body @param {string} type */
+const post = (path, key, body, type) =>
   fetch(`${apis}${path}`, {
     method: 'POST',
     headers: { 'content-type': type, 'idempotency-key': key },
@@ -21,12 +22,14 @@ const worker = new Worker(
   async (job) => {
     if (apis === 'noop') return;
     const key = `${job.data.source}:${job.data.eventId}`;
-    const payment = (await post(
-      '/v1/payment_intents',
-      `${key}:charge`,
-      'amount=1000&currency=usd',
-      'application/x-www-form-urlencoded',
-    )) as { id: string };
+    const payment = /** @type {{ id: string }} */ (
+      await post(
+        '/v1/payment_intents',
+        `${key}:charge`,
+        'amount=1000&currency=usd',
+        'application/x-www-form-urlencoded',
+      )
+    );
     await post(
       '/emails',
       `${key}:receipt`,
@@ -35,6 +38,6 @@ const worker = new Worker(
     );
     await redis.hincrby(`${prefix}:bare-ledger`, 'USD', 1000);
   },
-  { connection: redis, prefix, concurrency: Number(concurrency), removeOnComplete: { count: 1000 } },
+  { connection: redis, prefix, concurrency: Number(concurrency) },
 );
 worker.on('ready', () => process.send?.('ready'));

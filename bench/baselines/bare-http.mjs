@@ -1,14 +1,15 @@
 /**
  * Baseline: a bare node:http server that reads the body, parses the JSON and answers 200 — what
- * any webhook receiver must do at least. `node --import tsx bench/baselines/bare-http.ts <port>`
+ * any webhook receiver must do at least. `node bench/baselines/bare-http.mjs <port>`
  */
 import { createServer } from 'node:http';
 
 const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
+  /** @type {Buffer[]} */
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event_id?: string };
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ received: true, id: body.event_id }));
   });
