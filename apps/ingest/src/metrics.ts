@@ -60,12 +60,18 @@ export function createMetrics(queues: Queue[]) {
     delivered(source: string, outcome: DeliveryOutcome) {
       const key = `${source} ${outcome}`;
       let child = byLabels.get(key);
-      if (!child) byLabels.set(key, (child = deliveries.labels(source, outcome)));
+      if (!child) {
+        child = deliveries.labels(source, outcome);
+        byLabels.set(key, child);
+      }
       child.inc();
     },
     took(source: string, seconds: number) {
       let child = durations.get(source);
-      if (!child) durations.set(source, (child = duration.labels(source)));
+      if (!child) {
+        child = duration.labels(source);
+        durations.set(source, child);
+      }
       child.observe(seconds);
     },
   };

@@ -55,8 +55,10 @@ export async function runWorkflow<Services>(
   const { event, tag, workflow } = run;
   // A pino child serialises its fields when it is made: only made when something is logged.
   let runLog: Logger | undefined;
-  const log = () =>
-    (runLog ??= deps.log.child({ source: event.source, eventId: event.eventId, workflow: workflow.name }));
+  const log = () => {
+    runLog ??= deps.log.child({ source: event.source, eventId: event.eventId, workflow: workflow.name });
+    return runLog;
+  };
   const window = { env: deps.env, windowSeconds: event.windowSeconds, attempt: run.attempt };
   const ran: string[] = [];
   const skipped: string[] = [];
@@ -85,7 +87,8 @@ export async function runWorkflow<Services>(
         writes,
         services: deps.services,
         get log() {
-          return (stepLog ??= log().child({ step: step.name }));
+          stepLog ??= log().child({ step: step.name });
+          return stepLog;
         },
         firstAttemptAt: async () => firstAttemptAt,
       };

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Keys, Logger, RedisClient } from '@oncehook/shared';
-import { unwrap } from '@oncehook/shared';
 import type { Mailer } from './mailer.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;

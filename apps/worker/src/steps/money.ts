@@ -5,8 +5,10 @@ const formats = new Map<string, Intl.NumberFormat>();
 export function formatMoney(amount: number, currency: string): string {
   try {
     let format = formats.get(currency);
-    if (!format)
-      formats.set(currency, (format = new Intl.NumberFormat('en-US', { style: 'currency', currency })));
+    if (!format) {
+      format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+      formats.set(currency, format);
+    }
     const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
     return format.format(amount / 10 ** digits);
   } catch {
