@@ -2,11 +2,13 @@ import {
   bodyHash,
   claimSignedBody,
   countReplay,
+  eventJobId,
   eventTag,
   type Keys,
   type Logger,
   openRecord,
   type RedisClient,
+  replicasHolding,
   type SignedBodyClaim,
   signedBodyHash,
   takeOverSignedBody,
@@ -24,6 +26,8 @@ export interface AcceptDeps {
   log: Logger;
   /** False until the start-up checks of Redis passed (an evicting Redis stops the process). */
   redisChecked?: () => boolean;
+  /** ACK_REPLICAS: how many replicas must hold the event before a 200, and how long to wait. */
+  ack?: { replicas: number; timeoutMs: number };
 }
 
 export interface IncomingEvent {
@@ -94,11 +98,29 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
         'same event id, different body: the first body is kept',
       );
     }
+    await durable(deps, [keys.event(tag), jobKey(queue, tag, opened.gen)]);
     return { duplicate: opened.deliveries > 1, deliveries: opened.deliveries, conflict: opened.conflict };
   } catch (err) {
     throw unavailable(err);
   }
 }
+
+/**
+ * With ACK_REPLICAS, a 200 waits until that many replicas hold what this delivery wrote and
+ * everything before it (its record, its job): then losing the primary cannot lose the event.
+ * Too few in time: 503, and the provider's retry is deduplicated.
+ */
+async function durable(deps: AcceptDeps, written: string[]): Promise<void> {
+  if (!deps.ack || deps.ack.replicas === 0) return;
+  const acked = await replicasHolding(deps.redis, deps.ack.replicas, deps.ack.timeoutMs, written);
+  if (acked < deps.ack.replicas) {
+    throw new Error(
+      `only ${acked} of ${deps.ack.replicas} replicas hold the event after ${deps.ack.timeoutMs} ms`,
+    );
+  }
+}
+
+const jobKey = (queue: Queue, tag: string, gen: number) => queue.toKey(eventJobId(tag, gen));
 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a
@@ -133,5 +155,6 @@ async function replayOf(deps: AcceptDeps, event: IncomingEvent, tag: string): Pr
     { source: event.source, eventId: event.eventId, original: owner },
     'signed body already accepted under another event id: replay, not processed again',
   );
+  await durable(deps, [deps.keys.event(owner)]);
   return { duplicate: true, deliveries: 0, conflict: false, replay: true };
 }

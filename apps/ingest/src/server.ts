@@ -41,6 +41,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     adminToken: config.ADMIN_TOKEN,
     queues: [events, workflows],
     redisChecked: () => redisChecked,
+    ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
 
   // What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling

@@ -31,6 +31,8 @@ export interface WorkerDeps<Services> {
     | 'STEP_RESULT_MAX_BYTES'
     | 'COMPLETED_RETENTION'
     | 'COMPLETED_JOBS_KEPT'
+    | 'ACK_REPLICAS'
+    | 'ACK_REPLICA_TIMEOUT_MS'
   >;
   redis: RedisClient;
   keys: Keys;

@@ -35,6 +35,16 @@ export const DEDUPE_TTL_RANGE = { min: 60, max: 365 * 24 * 60 * 60 } as const;
 export const baseEnv = {
   REDIS_URL: withDefault(redisUrl, 'redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: optional(list(z.string().regex(/^[^\s:]+:\d+$/, 'each node must be host:port'))),
+  /** Sentinels (`host:port,…`) that name the primary `REDIS_SENTINEL_NAME`; REDIS_URL's credentials apply. */
+  REDIS_SENTINELS: optional(list(z.string().regex(/^[^\s:]+:\d+$/, 'each sentinel must be host:port'))),
+  REDIS_SENTINEL_NAME: optional(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a Sentinel master name')),
+  /**
+   * Replicas that must hold a write before it is acknowledged (`WAIT`): a 200 then survives losing
+   * the primary. 0: a 200 means the primary has it.
+   */
+  ACK_REPLICAS: withDefault(int(0, 16), 0),
+  /** How long to wait for them before answering 503 (the provider retries). */
+  ACK_REPLICA_TIMEOUT_MS: withDefault(int(10, 1000), 500),
   QUEUE_PREFIX: withDefault(
     z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)'),
     'oncehook',
@@ -77,6 +87,18 @@ export type DynamicVariables<X> = (
 
 const TTL_OVERRIDE = /^DEDUPE_TTL_SECONDS_([A-Z0-9_]+)$/;
 
+/** The Redis variables that only make sense together. */
+function connectionChecks(env: Partial<z.output<z.ZodObject<typeof baseEnv>>>, problem: (p: string) => void) {
+  if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+    problem(
+      'REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name the sentinels know the primary by)',
+    );
+  }
+  if (env.REDIS_SENTINELS && env.REDIS_CLUSTER_NODES) {
+    problem('REDIS_SENTINELS: set either it or REDIS_CLUSTER_NODES, not both');
+  }
+}
+
 const dedupeOverrides: DynamicVariables<Pick<BaseEnv, 'dedupeTtlBySource'>> = (env, problem) => {
   const dedupeTtlBySource = new Map<string, number>();
   const { min, max } = DEDUPE_TTL_RANGE;
@@ -110,6 +132,8 @@ export function parseEnv<S extends z.ZodRawShape, X extends object = object>(
     }
   }
   const problem = (p: string) => problems.push(p);
+  if (result.success)
+    connectionChecks(result.data as Partial<z.output<z.ZodObject<typeof baseEnv>>>, problem);
   const overrides = dedupeOverrides(env, problem);
   const extra = dynamic?.(env, problem) ?? ({} as X);
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);

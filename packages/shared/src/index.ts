@@ -12,3 +12,4 @@ export * from './queues.ts';
 export * from './redis.ts';
 export * from './redis-checks.ts';
 export * from './redis-exec.ts';
+export * from './replicas.ts';

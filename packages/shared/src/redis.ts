@@ -35,17 +35,37 @@ function optionsFor(kind: ConnectionKind, name: string): RedisOptions {
   return { ...common, maxRetriesPerRequest: null, connectTimeout: 5000 };
 }
 
+const hostPort = (node: string) => {
+  const [host, port] = node.split(':');
+  return { host: host ?? '127.0.0.1', port: Number(port) };
+};
+
+/** One Redis (REDIS_URL), a Sentinel-managed primary (REDIS_SENTINELS), or a cluster. */
 export function createRedis(
-  config: Pick<BaseEnv, 'REDIS_URL'> & Partial<Pick<BaseEnv, 'REDIS_CLUSTER_NODES'>>,
+  config: Pick<BaseEnv, 'REDIS_URL'> &
+    Partial<Pick<BaseEnv, 'REDIS_CLUSTER_NODES' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME'>>,
   kind: ConnectionKind,
   name = `oncehook-${kind}`,
 ): RedisClient {
   const options = optionsFor(kind, name);
-  if (config.REDIS_CLUSTER_NODES) {
-    const nodes = config.REDIS_CLUSTER_NODES.map((node) => {
-      const [host, port] = node.split(':');
-      return { host: host ?? '127.0.0.1', port: Number(port) };
+  if (config.REDIS_SENTINELS && config.REDIS_SENTINEL_NAME) {
+    // The sentinels say which server is the primary now; after a failover the client asks them
+    // again (and, with failoverDetector, hears of it from them at once).
+    const url = new URL(config.REDIS_URL);
+    return new Redis({
+      ...options,
+      sentinels: config.REDIS_SENTINELS.map(hostPort),
+      name: config.REDIS_SENTINEL_NAME,
+
+      failoverDetector: true,
+      sentinelRetryStrategy: (times: number) => Math.min(100 * 2 ** times, 1000),
+      role: 'master' as const,
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
     });
+  }
+  if (config.REDIS_CLUSTER_NODES) {
+    const nodes = config.REDIS_CLUSTER_NODES.map(hostPort);
     return new Cluster(nodes, {
       redisOptions: options,
       enableOfflineQueue: options.enableOfflineQueue ?? true,

@@ -4,6 +4,7 @@ export * from './net.ts';
 export * from './prefix.ts';
 export * from './processes.ts';
 export * from './redis-cluster.ts';
+export * from './redis-sentinel.ts';
 export * from './redis-server.ts';
 export * from './system.ts';
 export * from './tcp-proxy.ts';

@@ -1,4 +1,4 @@
-import type { Keys, RedisClient } from '@oncehook/shared';
+import { connectedReplicas, type Keys, type RedisClient } from '@oncehook/shared';
 import { Hono } from 'hono';
 import type { Metrics } from '../metrics.ts';
 
@@ -8,11 +8,13 @@ export function healthRoutes({
   keys,
   metrics,
   redisChecked,
+  ack,
 }: {
   redis: RedisClient;
   keys: Keys;
   metrics: Metrics;
   redisChecked?: () => boolean;
+  ack?: { replicas: number };
 }) {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -20,7 +22,11 @@ export function healthRoutes({
     if (redisChecked?.() === false) return c.json({ ok: false, redis: 'start-up checks pending' }, 503);
     try {
       await redis.set(keys.readyProbe, String(Date.now()), 'PX', 60_000);
-      return c.json({ ok: true, redis: 'ok' });
+      // With ACK_REPLICAS, too few connected replicas means every delivery would be refused.
+      if (!ack?.replicas) return c.json({ ok: true, redis: 'ok' });
+      const replicas = await connectedReplicas(redis);
+      const ok = replicas === null || replicas >= ack.replicas;
+      return c.json({ ok, redis: 'ok', replicas, ackReplicas: ack.replicas }, ok ? 200 : 503);
     } catch (err) {
       return c.json({ ok: false, redis: (err as Error).message }, 503);
     }

@@ -1,4 +1,11 @@
-import type { EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
+import {
+  type BaseEnv,
+  type EventJob,
+  type Keys,
+  type Logger,
+  type RedisClient,
+  replicasHolding,
+} from '@oncehook/shared';
 import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
 import { failRun } from './event-state.ts';
 import { idempotencyKey } from './idempotency-key.ts';
@@ -12,7 +19,9 @@ export interface EngineDeps<Services> {
   keys: Keys;
   services: Services;
   log: Logger;
-  env: LifetimeEnv & { STEP_RESULT_MAX_BYTES: number };
+  env: LifetimeEnv & { STEP_RESULT_MAX_BYTES: number } & Partial<
+      Pick<BaseEnv, 'ACK_REPLICAS' | 'ACK_REPLICA_TIMEOUT_MS'>
+    >;
   /** SIMULATE_CRASH: this step fails after its side effect, before its marker, on a first attempt. */
   simulateCrash?: string | undefined;
 }
@@ -123,6 +132,7 @@ export async function runWorkflow<Services>(
       if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
       startedAt = ok.nextStartedAt;
       if (!ok.owned) throw new LockLostError(workflow.name);
+      if (next) await markerReplicated(deps, tag, step.name);
     }
     if (deps.log.isLevelEnabled('info'))
       log().info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
@@ -148,6 +158,20 @@ export async function runWorkflow<Services>(
     else log().warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
     throw forBullmq(err);
   }
+}
+
+/**
+ * With ACK_REPLICAS, the next effect waits until that many replicas hold this step's marker: a
+ * failover can then not make the worker forget a step whose effect happened. Too few in time: the
+ * attempt fails and is retried (the marker is there; the step is not run again).
+ */
+async function markerReplicated<S>(deps: EngineDeps<S>, tag: string, step: string): Promise<void> {
+  const replicas = deps.env.ACK_REPLICAS ?? 0;
+  if (replicas === 0) return;
+  const timeout = deps.env.ACK_REPLICA_TIMEOUT_MS ?? 500;
+  const acked = await replicasHolding(deps.redis, replicas, timeout, [deps.keys.event(tag)]);
+  if (acked < replicas)
+    throw new Error(`step "${step}" is on ${acked} of ${replicas} replicas after ${timeout} ms`);
 }
 
 /** The committed step, or null when a newer generation of the event owns the record now. */
