@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { buildApps } from '../scripts/build.mjs';
 import { costRun } from './cost.ts';
+import { durabilityRun } from './durability.ts';
 import { ingestRuns } from './ingest.ts';
 import { outageRun } from './outage.ts';
 import { type WorkerRun, workerRun } from './worker.ts';
@@ -81,6 +82,10 @@ table(
 say('## What an event costs Redis');
 say();
 table(await costRun(quick ? 200 : 2000));
+
+say('## What a 200 survives');
+say();
+table(await durabilityRun({ seconds: quick ? 2 : 8, n: quick ? 100 : 1000 }));
 
 if (!quick) {
   say('## Redis going away');
