@@ -57,6 +57,20 @@ describe('parseEnv', () => {
     expect(() => parse({ DEDUPE_TTL_SECONDS_GITHUB: 'forever' })).toThrow(/DEDUPE_TTL_SECONDS_GITHUB/);
   });
 
+  it('wants a Sentinel master name with sentinels, and not both sentinels and a cluster', () => {
+    expect(() => parse({ REDIS_SENTINELS: 'a:26379' })).toThrow(
+      /REDIS_SENTINEL_NAME: required with REDIS_SENTINELS/,
+    );
+    expect(() =>
+      parse({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'b:7000' }),
+    ).toThrow(/either it or REDIS_CLUSTER_NODES/);
+    expect(parse({ REDIS_SENTINELS: 'a:26379,b:26379', REDIS_SENTINEL_NAME: 'm' }).REDIS_SENTINELS).toEqual([
+      'a:26379',
+      'b:26379',
+    ]);
+    expect(() => parse({ ACK_REPLICA_TIMEOUT_MS: '5000' })).toThrow(/ACK_REPLICA_TIMEOUT_MS/);
+  });
+
   it('hands the variables without fixed names to the app, and collects their problems too', () => {
     const dynamic = (env: Record<string, string | undefined>, problem: (p: string) => void) => {
       if (env.ODD === 'bad') problem('ODD: is bad');

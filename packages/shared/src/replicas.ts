@@ -53,14 +53,18 @@ export function keySlot(key: string): number {
   return crc % 16384;
 }
 
-/** What /readyz reports: replicas connected to the primary now, or null if INFO is denied. */
+/**
+ * What /readyz reports: replicas of the primary (of each cluster primary: the fewest) that are
+ * online, or null if INFO is denied. A replica still in its first full sync is connected but
+ * cannot acknowledge a WAIT yet, so it does not count.
+ */
 export async function connectedReplicas(redis: RedisClient): Promise<number | null> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const counts = await Promise.all(
     nodes.map(async (node) => {
       const info = String(await node.info('replication').catch(() => ''));
-      const match = /connected_slaves:(\d+)/.exec(info);
-      return match ? Number(match[1]) : null;
+      if (!/connected_slaves:\d+/.test(info)) return null;
+      return info.match(/^slave\d+:.*state=online/gm)?.length ?? 0;
     }),
   );
   if (counts.some((c) => c === null)) return null;

@@ -1,3 +1,4 @@
+import { startTestRedis, waitFor } from '@oncehook/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 
@@ -29,6 +30,45 @@ describe('health, readiness, metrics, ledger', () => {
     while (t.redis.status !== 'end') await new Promise((r) => setTimeout(r, 10));
     await t.redis.connect();
     expect((await t.app.request('/readyz')).status).toBe(200);
+  });
+
+  it('/readyz with ACK_REPLICAS reports the connected replicas, 503 when too few; deliveries 503 too', async () => {
+    const primary = await startTestRedis();
+    const replica = await startTestRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+    const app = await createTestApp({
+      REDIS_URL: primary.url,
+      ACK_REPLICAS: '1',
+      ACK_REPLICA_TIMEOUT_MS: '200',
+    });
+    try {
+      // Connected is not enough: a replica in its first full sync cannot acknowledge a WAIT.
+      await waitFor(
+        () => primary.cli('INFO', 'replication').includes('state=online'),
+        10_000,
+        'replica online',
+      );
+      const ready = await app.app.request('/readyz');
+      expect(ready.status).toBe(200);
+      expect(await readJson(ready)).toMatchObject({ replicas: 1, ackReplicas: 1 });
+      expect((await app.post('/webhook', { event_id: 'evt_wait_1' })).status).toBe(200);
+
+      replica.kill();
+      await waitFor(
+        () => primary.cli('INFO', 'replication').includes('connected_slaves:0'),
+        10_000,
+        'replica gone',
+      );
+      const notReady = await app.app.request('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(await readJson(notReady)).toMatchObject({ replicas: 0, ackReplicas: 1 });
+      const refused = await app.post('/webhook', { event_id: 'evt_wait_2' });
+      expect(refused.status).toBe(503);
+      expect((await readJson(refused)).error.code).toBe('unavailable');
+    } finally {
+      await app.close();
+      replica.stop();
+      primary.stop();
+    }
   });
 
   it('/metrics counts deliveries by outcome in the Prometheus format', async () => {

@@ -40,6 +40,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     metrics: createMetrics([queue]),
     now: opts.now,
     adminToken: config.ADMIN_TOKEN,
+    ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
     queues: [queue],
   });
 
