@@ -48,10 +48,18 @@ export interface ServerFacts {
   persistence: 'aof' | 'rdb' | 'none' | 'unknown';
 }
 
-type Node = { call(...args: string[]): Promise<unknown>; options: { host?: string; port?: number } };
+type Node = {
+  call(...args: string[]): Promise<unknown>;
+  options: { host?: string; port?: number };
+  stream?: { remoteAddress?: string; remotePort?: number };
+};
 
 async function factsOf(node: Node): Promise<ServerFacts> {
-  const server = `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
+  // Through Sentinel the options hold no address: the socket knows which primary it reached.
+  const remote = node.stream?.remoteAddress;
+  const server = remote
+    ? `${remote}:${node.stream?.remotePort}`
+    : `${node.options.host ?? '?'}:${node.options.port ?? '?'}`;
   const version = versionFromHello(await node.call('HELLO').catch(() => undefined));
   const info = async (section: string) => parseInfo(String(await node.call('INFO', section).catch(() => '')));
   const memory = await info('memory');
