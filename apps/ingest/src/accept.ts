@@ -7,6 +7,7 @@ import {
   type Keys,
   type Logger,
   openRecord,
+  type PartitionedQueues,
   type RedisClient,
   replicasHolding,
   type SignedBodyClaim,
@@ -14,14 +15,13 @@ import {
   takeOverSignedBody,
   uncountDelivery,
 } from '@oncehook/shared';
-import type { Queue } from 'bullmq';
 import { enqueueEvent, type RetryConfig } from './enqueue.ts';
 import { unavailable } from './errors.ts';
 
 export interface AcceptDeps {
   redis: RedisClient;
   keys: Keys;
-  queue: Queue;
+  queues: PartitionedQueues;
   retry: RetryConfig;
   log: Logger;
   /** False until the start-up checks of Redis passed (an evicting Redis stops the process). */
@@ -56,7 +56,7 @@ export interface Accepted {
  * a delivery whose enqueue failed takes its count back, so the provider's retry starts afresh.
  */
 export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promise<Accepted> {
-  const { redis, keys, queue, log } = deps;
+  const { redis, keys, queues, log } = deps;
   const tag = eventTag(event.source, event.eventId);
   try {
     if (deps.redisChecked?.() === false) throw new Error('the start-up checks of Redis have not passed yet');
@@ -70,8 +70,11 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
       bodyHash: bodyHash(event.rawBody),
       receivedAt: Date.now(),
       windowSeconds: event.ttlSeconds,
+      partitions: queues.count,
     };
     const opened = await openRecord(redis, keys, tag, delivery);
+    // The layout the event was first enqueued under: QUEUE_PARTITIONS may have changed since.
+    const queue = queues.forEvent(tag, opened.partitions).events;
     if (opened.kind !== 'known') {
       try {
         await enqueueEvent(
@@ -120,7 +123,8 @@ async function durable(deps: AcceptDeps, written: string[]): Promise<void> {
   }
 }
 
-const jobKey = (queue: Queue, tag: string, gen: number) => queue.toKey(eventJobId(tag, gen));
+const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) =>
+  queue.toKey(eventJobId(tag, gen));
 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a

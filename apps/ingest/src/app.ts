@@ -1,5 +1,4 @@
 import type { Logger } from '@oncehook/shared';
-import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { errorBody, toErrorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -11,8 +10,6 @@ import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
 export interface AppDeps extends WebhookDeps {
   log: Logger;
   adminToken?: string;
-  /** Every queue, for the dashboard. */
-  queues: Queue[];
 }
 
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */

@@ -1,11 +1,11 @@
-import type { Queue } from 'bullmq';
+import type { PartitionedQueues } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { macsComputedSoFar } from './providers/signing.ts';
 
 /** What became of a delivery on the webhook routes: the `outcome` label. */
 export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'aborted' | 'unavailable';
 
-export function createMetrics(queues: Queue[]) {
+export function createMetrics(queues: PartitionedQueues) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_ingest_' });
   const deliveries = new Counter({
@@ -37,16 +37,19 @@ export function createMetrics(queues: Queue[]) {
   });
   new Gauge({
     name: 'oncehook_queue_jobs',
-    help: 'Jobs per queue and state, read from Redis at scrape time.',
-    labelNames: ['queue', 'state'] as const,
+    help: 'Jobs per queue, partition ("p1of3": the second of three) and state, read from Redis at scrape time.',
+    labelNames: ['queue', 'partition', 'state'] as const,
     registers: [registry],
     async collect() {
-      for (const queue of queues) {
-        try {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-          for (const [state, n] of Object.entries(counts)) this.set({ queue: queue.name, state }, n);
-        } catch {
-          // Redis unreachable: /readyz says so; the scrape itself still answers.
+      for (const { partition, events, workflows } of queues.pairs()) {
+        for (const queue of [events, workflows]) {
+          try {
+            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+            for (const [state, n] of Object.entries(counts))
+              this.set({ queue: queue.name, partition: partition.label, state }, n);
+          } catch {
+            // Redis unreachable: /readyz says so; the scrape itself still answers.
+          }
         }
       }
     },

@@ -1,6 +1,13 @@
 import { serve } from '@hono/node-server';
-import { bullPrefix, createKeys, createRedis, type Logger, QUEUES, superviseRedis } from '@oncehook/shared';
-import { Queue } from 'bullmq';
+import {
+  createKeys,
+  createRedis,
+  knownLayouts,
+  type Logger,
+  openQueues,
+  partitionsHoldingJobs,
+  superviseRedis,
+} from '@oncehook/shared';
 import { createApp } from './app.ts';
 import { type IngestEnv, orExit } from './env.ts';
 import { createMetrics } from './metrics.ts';
@@ -19,27 +26,26 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
   }).then(() => {
     redisChecked = true;
   });
-  const prefix = bullPrefix(config);
-  // skipVersionCheck: BullMQ runs its version check (INFO) once per Queue, and if that one command
-  // fails (a user without @dangerous, where INFO lives; Redis dying at that instant) the Queue
-  // rejects every add until the process restarts, while /readyz still says 200. Without it the
-  // Queue's start-up only waits for the connection, which reconnects by itself.
-  const queueOptions = { connection: redis, prefix, skipVersionCheck: true };
-  const events = new Queue(QUEUES.events, queueOptions);
-  const workflows = new Queue(QUEUES.workflows, queueOptions);
-  for (const q of [events, workflows]) q.on('error', (err) => log.warn({ err: err.message }, 'queue error'));
+  const keys = createKeys(config.QUEUE_PREFIX);
+  const queues = openQueues(config, redis, (err) => log.warn({ err: err.message }, 'queue error'));
+  // Partitions of an earlier QUEUE_PARTITIONS that still hold jobs: on the dashboard and /metrics.
+  void (async () => {
+    for (const count of await knownLayouts(redis, keys, config.QUEUE_PARTITIONS)) {
+      if (count !== config.QUEUE_PARTITIONS)
+        await partitionsHoldingJobs(queues, redis, config.QUEUE_PREFIX, count);
+    }
+  })().catch((err) => log.warn({ err: err.message }, 'could not look for older queue partitions'));
 
   const app = createApp({
     redis,
-    keys: createKeys(config.QUEUE_PREFIX),
-    queue: events,
+    keys,
+    queues,
     retry: config,
     log,
     providers,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics([events, workflows]),
+    metrics: createMetrics(queues),
     adminToken: config.ADMIN_TOKEN,
-    queues: [events, workflows],
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
@@ -73,7 +79,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     stopping = true;
     log.info({ signal }, 'shutting down: no new requests, finishing the ones in flight');
     server.close();
-    await Promise.allSettled([events.close(), workflows.close()]);
+    await queues.close();
     redis.disconnect();
     process.exit(0);
   }

@@ -12,9 +12,31 @@ const shape = {
   /** A step result larger than this fails the step instead of being stored with its marker. */
   STEP_RESULT_MAX_BYTES: withDefault(int(256, 16 * 1024 * 1024), 64 * 1024),
   SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
+  /**
+   * The partitions this worker takes jobs from (`0,2`; counted from 0), of QUEUE_PARTITIONS.
+   * Default: all. Partitions of an earlier QUEUE_PARTITIONS are drained by every worker.
+   */
+  WORKER_PARTITIONS: optional(
+    z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'partition numbers counted from 0, comma-separated, e.g. 0,2')
+      .transform((v) => [...new Set(v.split(',').map(Number))].sort((a, b) => a - b)),
+  ),
 };
 
-export const parseWorkerEnv = (env: Record<string, string | undefined> = process.env) => parseEnv(shape, env);
+export const parseWorkerEnv = (env: Record<string, string | undefined> = process.env) =>
+  parseEnv(shape, env, (vars, problem) => {
+    // The fixed variables are parsed by then; this only compares the two.
+    const count = Number(vars.QUEUE_PARTITIONS || 1);
+    const wanted = vars.WORKER_PARTITIONS?.split(',').map(Number) ?? [];
+    const outside = wanted.filter((p) => Number.isInteger(count) && p >= count);
+    if (outside.length > 0) {
+      problem(
+        `WORKER_PARTITIONS: ${outside.join(',')} not among QUEUE_PARTITIONS=${count} partitions (0-${count - 1})`,
+      );
+    }
+    return {};
+  });
 
 export type WorkerEnv = ReturnType<typeof parseWorkerEnv>;
 

@@ -1,5 +1,15 @@
-import { bullPrefix, type Keys, type Logger, QUEUES, type RedisClient } from '@oncehook/shared';
-import { type Job, Queue, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type Keys,
+  knownLayouts,
+  type Logger,
+  layout,
+  openQueues,
+  type Partition,
+  partitionsHoldingJobs,
+  QUEUES,
+  type RedisClient,
+} from '@oncehook/shared';
+import { type Job, Worker, type WorkerOptions } from 'bullmq';
 import { type JobAttempt, processEventJob, processWorkflowJob } from './engine/process-job.ts';
 import { createRegistry } from './engine/registry.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
@@ -23,6 +33,8 @@ export interface WorkerDeps<Services> {
   config: Pick<
     WorkerEnv,
     | 'QUEUE_PREFIX'
+    | 'QUEUE_PARTITIONS'
+    | 'WORKER_PARTITIONS'
     | 'WORKER_CONCURRENCY'
     | 'SIMULATE_CRASH'
     | 'MAX_ATTEMPTS'
@@ -39,34 +51,31 @@ export interface WorkerDeps<Services> {
   workflows: readonly WorkflowDefinition<Services>[];
   services: Services;
   log: Logger;
+  /** How often to look for partitions of an earlier QUEUE_PARTITIONS still holding jobs. */
+  drainEveryMs?: number;
 }
 
+const DRAIN_EVERY_MS = 30_000;
+
 /**
- * Two BullMQ workers: one for `events` (an event's first stop: it runs the event's workflow, or
- * fans several out) and one for `workflows`. They take jobs once `run()` is called.
+ * Per partition it takes jobs from, two BullMQ workers: one for `events` (an event's first stop:
+ * it runs the event's workflow, or fans several out to the same partition's `workflows`) and one
+ * for `workflows`. Which partitions: WORKER_PARTITIONS of the current layout (default all), plus
+ * every partition of an earlier layout that still holds jobs, found at start and every 30 s, so
+ * that changing QUEUE_PARTITIONS strands nothing. WORKER_CONCURRENCY is the process's total,
+ * split over its current partitions. They take jobs once `run()` is called.
  */
 export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const { config, redis, keys, log } = deps;
   const registry = createRegistry(deps.workflows);
-  const prefix = bullPrefix(config);
-  const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix });
-  const options: WorkerOptions = {
-    connection: redis,
-    prefix,
-    concurrency: config.WORKER_CONCURRENCY,
-    ...RECOVERY,
-    autorun: false,
-  };
-  const engine = {
-    redis,
-    keys,
-    registry,
-    services: deps.services,
-    log,
-    env: config,
-    simulateCrash: config.SIMULATE_CRASH,
-    workflowsQueue,
-  };
+  const onError = (err: Error) => log.warn({ err: err.message }, 'queue connection error');
+  const queues = openQueues(config, redis, onError);
+  const assigned = (
+    config.WORKER_PARTITIONS ?? layout(config.QUEUE_PREFIX, config.QUEUE_PARTITIONS).map((p) => p.index)
+  )
+    .filter((i) => i < config.QUEUE_PARTITIONS)
+    .map((i) => queues.pair(i, config.QUEUE_PARTITIONS).partition);
+  const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
   const attempt = (job: Job, token?: string): JobAttempt => ({
     data: job.data,
     attemptsMade: job.attemptsMade,
@@ -75,40 +84,79 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
     ...(token ? { lock: { key: `${job.queueQualifiedName}:${job.id}:lock`, token } } : {}),
   });
-
-  const events = new Worker(
-    QUEUES.events,
-    (job, token) => processEventJob(engine, attempt(job, token)),
-    options,
-  );
-  const runner = new Worker(
-    QUEUES.workflows,
-    (job, token) => processWorkflowJob(engine, attempt(job, token)),
-    options,
-  );
-  const onError = (err: Error) => log.warn({ err: err.message }, 'queue connection error');
-  events.on('error', onError);
-  runner.on('error', onError);
-  workflowsQueue.on('error', onError);
   const onStalled = (jobId: string) =>
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
-  events.on('stalled', onStalled);
-  runner.on('stalled', onStalled);
+
+  const consumers = new Map<string, Worker[]>();
+  let running = false;
+  function consume(partition: Partition) {
+    if (consumers.has(partition.label)) return;
+    const engine = {
+      redis,
+      keys,
+      registry,
+      services: deps.services,
+      log,
+      env: config,
+      simulateCrash: config.SIMULATE_CRASH,
+      workflowsQueue: queues.pair(partition.index, partition.count).workflows,
+    };
+    const options: WorkerOptions = {
+      connection: redis,
+      prefix: partition.prefix,
+      concurrency,
+      ...RECOVERY,
+      autorun: false,
+    };
+    const pair = [
+      new Worker(QUEUES.events, (job, token) => processEventJob(engine, attempt(job, token)), options),
+      new Worker(QUEUES.workflows, (job, token) => processWorkflowJob(engine, attempt(job, token)), options),
+    ];
+    for (const worker of pair) {
+      worker.on('error', onError);
+      worker.on('stalled', onStalled);
+      if (running) start(worker);
+    }
+    consumers.set(partition.label, pair);
+  }
+  const start = (worker: Worker) =>
+    worker.run().catch((err: Error) => log.error({ err: err.message }, 'worker stopped'));
+
+  async function drainOlderLayouts() {
+    for (const count of await knownLayouts(redis, keys, config.QUEUE_PARTITIONS)) {
+      if (count === config.QUEUE_PARTITIONS) continue;
+      for (const partition of await partitionsHoldingJobs(queues, redis, config.QUEUE_PREFIX, count)) {
+        if (!consumers.has(partition.label))
+          log.info({ partition: partition.label }, 'draining a partition of an earlier QUEUE_PARTITIONS');
+        consume(partition);
+      }
+    }
+  }
+
+  for (const partition of assigned) consume(partition);
+  let drainTimer: NodeJS.Timeout | undefined;
 
   return {
     registry,
-    events,
-    runner,
-    /** Starts taking jobs. */
+    /** The partitions taken from, by label (`p0of3`). */
+    partitions: () => [...consumers.keys()],
+    /** Starts taking jobs, and looking for partitions to drain. */
     run() {
-      for (const worker of [events, runner]) {
-        worker.run().catch((err: Error) => log.error({ err: err.message }, 'worker stopped'));
-      }
+      running = true;
+      for (const pair of consumers.values()) for (const worker of pair) start(worker);
+      const drain = () =>
+        drainOlderLayouts().catch((err: Error) =>
+          log.warn({ err: err.message }, 'could not look for partitions to drain'),
+        );
+      void drain();
+      drainTimer = setInterval(drain, deps.drainEveryMs ?? DRAIN_EVERY_MS);
+      drainTimer.unref();
     },
     /** Stops taking jobs and waits for the active ones to finish. */
     async close() {
-      await Promise.allSettled([events.close(), runner.close()]);
-      await workflowsQueue.close();
+      clearInterval(drainTimer);
+      await Promise.allSettled([...consumers.values()].flat().map((w) => w.close()));
+      await queues.close();
     },
   };
 }

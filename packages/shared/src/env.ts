@@ -49,6 +49,12 @@ export const baseEnv = {
     z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only (1-64)'),
     'oncehook',
   ),
+  /**
+   * Partitions of each queue, each on its own Redis Cluster slot (partitions.ts): on a cluster,
+   * the queues' load spreads over that many masters. Every process of a system uses one value;
+   * changing it is safe (older partitions are drained, see docs/deployment.md).
+   */
+  QUEUE_PARTITIONS: withDefault(int(1, 16), 1),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   /** `pretty` for people (`npm start` sets it), JSON lines otherwise. */
   LOG_FORMAT: withDefault(z.enum(['json', 'pretty']), 'json'),

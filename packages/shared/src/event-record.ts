@@ -28,30 +28,34 @@ export interface Delivery {
   bodyHash: string;
   receivedAt: number;
   windowSeconds: number;
+  /** QUEUE_PARTITIONS now: the layout the event's job goes to if this delivery is its first. */
+  partitions?: number;
 }
 
 export type Opened =
   /** This delivery created the record: enqueue, then answer `duplicate: false`. */
-  | { kind: 'new'; deliveries: 1; conflict: false; gen: number }
+  | { kind: 'new'; deliveries: 1; conflict: false; gen: number; partitions: number }
   /** No worker has its job yet (it may not exist): enqueue this body (a no-op if it does). */
-  | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number }
+  | { kind: 'pending'; deliveries: number; conflict: boolean; gen: number; partitions: number }
   /** A worker has (or had) its job: a duplicate, nothing to enqueue. */
-  | { kind: 'known'; deliveries: number; conflict: boolean; gen: number };
+  | { kind: 'known'; deliveries: number; conflict: boolean; gen: number; partitions: number };
 
 // One script: create the record, or count a delivery on it. The first delivery's type, body hash
 // and time (also the record's generation) are kept; the window runs from it (PEXPIRE), and the
 // worker moves it later, never earlier. The body itself is stored once, in
 // the job: a pending record's re-delivery enqueues its own body, which the job id makes a no-op
 // if the first one's job exists. While every earlier delivery was refused (503: its count taken
-// back, so none was ACKed), the record takes this delivery's type and hash as the first.
+// back, so none was ACKed), the record takes this delivery's type and hash as the first. The
+// queue layout (`q`, QUEUE_PARTITIONS) is written once, and only when it is not 1.
 const OPEN = luaScript(`
 local ev = KEYS[1]
 if redis.call('EXISTS', ev) == 0 then
   redis.call('HSET', ev, 'type', ARGV[1], 'bodyHash', ARGV[2], 'receivedAt', ARGV[3], 'deliveries', 1)
+  if ARGV[5] ~= '1' then redis.call('HSET', ev, 'q', ARGV[5]) end
   redis.call('PEXPIRE', ev, ARGV[4] * 1000)
-  return {'new', 1, 0, ARGV[3]}
+  return {'new', 1, 0, ARGV[3], ARGV[5]}
 end
-local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries')
+local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries', 'q')
 local known = stored[3]
 local conflict = 0
 if not known and tonumber(stored[4] or '0') <= 0 then
@@ -61,18 +65,19 @@ elseif stored[1] ~= ARGV[2] then
   redis.call('HINCRBY', ev, 'conflicts', 1)
 end
 local deliveries = redis.call('HINCRBY', ev, 'deliveries', 1)
-return {known and 'known' or 'pending', deliveries, conflict, stored[2]}
+return {known and 'known' or 'pending', deliveries, conflict, stored[2], stored[5] or '1'}
 `);
 
 /** Opens (or counts a delivery on) the event's record; see `Opened` for what the caller does next. */
 export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d: Delivery): Promise<Opened> {
-  const [kind, deliveries, conflict, gen] = (await OPEN(
+  const [kind, deliveries, conflict, gen, q] = (await OPEN(
     redis,
     [keys.event(tag)],
-    [d.type, d.bodyHash, d.receivedAt, d.windowSeconds],
-  )) as [Opened['kind'], number, number, string];
-  if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen) };
-  return { kind, deliveries, conflict: conflict === 1, gen: Number(gen) };
+    [d.type, d.bodyHash, d.receivedAt, d.windowSeconds, d.partitions ?? 1],
+  )) as [Opened['kind'], number, number, string, string];
+  const partitions = Number(q);
+  if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen), partitions };
+  return { kind, deliveries, conflict: conflict === 1, gen: Number(gen), partitions };
 }
 
 // Only ever undoes this delivery's own count. The record stays, pending: with no deliveries it is

@@ -49,8 +49,15 @@ export interface EventStatus {
   error?: string;
 }
 
-/** BullMQ's name for a job's state (`waiting`, `active`, `delayed`, `failed`, …), or null if none. */
-export type JobStateLookup = (jobId: string, queue: 'events' | 'workflows') => Promise<string | null>;
+/**
+ * BullMQ's name for a job's state (`waiting`, `active`, `delayed`, `failed`, …), or null if none.
+ * `partitions`: the queue layout the event was enqueued under (its record's `q`).
+ */
+export type JobStateLookup = (
+  jobId: string,
+  queue: 'events' | 'workflows',
+  partitions: number,
+) => Promise<string | null>;
 
 const FINAL = new Set<string>(['completed', 'failed', 'ignored']);
 
@@ -115,6 +122,7 @@ export async function readEventStatus(
   const gen = num(record.receivedAt);
   const names = list(record.workflows);
   const eventJob = eventJobId(tag, gen);
+  const partitions = num(record.q) || 1;
 
   const workflows = await Promise.all(
     names.map(async (name): Promise<WorkflowStatus> => {
@@ -134,8 +142,8 @@ export async function readEventStatus(
       // One workflow runs in the event's own job; several each in their own.
       if (!FINAL.has(state) && jobState) {
         const job = await (names.length === 1
-          ? jobState(eventJob, 'events')
-          : jobState(workflowJobId(tag, gen, name), 'workflows'));
+          ? jobState(eventJob, 'events', partitions)
+          : jobState(workflowJobId(tag, gen, name), 'workflows', partitions));
         // A run a worker started cannot go on without its job (removed by hand, lost with a Redis).
         if (job === null && (state === 'processing' || state === 'retrying')) {
           state = 'failed';
@@ -154,7 +162,8 @@ export async function readEventStatus(
 
   let state = asState(record.state, 'pending');
   if (workflows.length > 0) state = aggregate(workflows.map((wf) => wf.state));
-  else if (!FINAL.has(state) && jobState) state = fromJob(await jobState(eventJob, 'events')) ?? state;
+  else if (!FINAL.has(state) && jobState)
+    state = fromJob(await jobState(eventJob, 'events', partitions)) ?? state;
 
   const single = workflows.length === 1;
   return {

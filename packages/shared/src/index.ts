@@ -8,6 +8,7 @@ export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';
 export * from './lua.ts';
+export * from './partitions.ts';
 export * from './queues.ts';
 export * from './redis.ts';
 export * from './redis-checks.ts';

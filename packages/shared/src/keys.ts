@@ -14,10 +14,12 @@
  *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
  *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
- *   bull:... under the BullMQ prefix         BullMQ's own keys (queue names in queues.ts)
+ *   {prefix}:layouts                 set     every QUEUE_PARTITIONS ever used (partitions.ts)
+ *   {<prefix>}:... / {<prefix>:p<i>of<n>:<salt>}:...  BullMQ's own keys, one prefix per queue partition
+ *                                    (partitions.ts; queue names in queues.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
- *   ingest   type bodyHash receivedAt deliveries conflicts replays
+ *   ingest   type bodyHash receivedAt deliveries conflicts replays, q (QUEUE_PARTITIONS when not 1)
  *   worker   state error workflows ('a,b')        the event, aggregated over its runs
  *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
  *                                                  steps ('a,b,c')
@@ -52,6 +54,7 @@ export function createKeys(prefix: string) {
     simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}:found`,
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,
     readyProbe: `${prefix}:readyz`,
+    queueLayouts: `${prefix}:layouts`,
   } as const;
 }
 

@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import type { Queue } from 'bullmq';
+import type { PartitionedQueues } from '@oncehook/shared';
 import { Hono } from 'hono';
 import { adminAuth } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
@@ -10,10 +10,10 @@ import { ApiError } from '../errors.ts';
 const BOARD_PATH = '/admin/queues';
 
 /**
- * /admin: the Bull Board dashboard (every queue: waiting, active, failed jobs; retry from the UI).
- * Without ADMIN_TOKEN there is no admin surface at all, rather than an open one.
+ * /admin: the Bull Board dashboard (every queue of every partition: waiting, active, failed jobs;
+ * retry from the UI). Without ADMIN_TOKEN there is no admin surface at all, rather than an open one.
  */
-export function adminRoutes({ adminToken, queues }: { adminToken?: string; queues: Queue[] }) {
+export function adminRoutes({ adminToken, queues }: { adminToken?: string; queues: PartitionedQueues }) {
   const app = new Hono();
   if (!adminToken) {
     app.all('/admin/*', () => {
@@ -26,10 +26,25 @@ export function adminRoutes({ adminToken, queues }: { adminToken?: string; queue
 
   const board = new HonoAdapter(serveStatic);
   board.setBasePath(BOARD_PATH);
-  createBullBoard({
-    queues: queues.map((q) => new BullMQAdapter(q)),
+  // With partitions the queues are named by partition ("p1of3-events"); one partition: "events".
+  const adapters = () =>
+    queues.pairs().flatMap(({ partition, events, workflows }) => {
+      const prefix = partition.count === 1 ? '' : `${partition.label}-`;
+      return [new BullMQAdapter(events, { prefix }), new BullMQAdapter(workflows, { prefix })];
+    });
+  const boardQueues = createBullBoard({
+    queues: adapters(),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'oncehook' } },
+  });
+  // An older layout's partitions are opened when found holding jobs: show them from then on.
+  let shown = queues.pairs().length;
+  app.use(`${BOARD_PATH}/*`, async (_c, next) => {
+    if (queues.pairs().length !== shown) {
+      shown = queues.pairs().length;
+      boardQueues.replaceQueues(adapters());
+    }
+    await next();
   });
   app.route(BOARD_PATH, board.registerPlugin());
   app.get('/admin', (c) => c.redirect(BOARD_PATH));

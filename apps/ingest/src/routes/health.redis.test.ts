@@ -81,7 +81,7 @@ describe('health, readiness, metrics, ledger', () => {
     expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="accepted"} 1');
     expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="duplicate"} 1');
     expect(text).toContain('oncehook_deliveries_total{source="demo",outcome="refused"} 1');
-    expect(text).toMatch(/oncehook_queue_jobs\{queue="events",state="waiting"\} 1/);
+    expect(text).toMatch(/oncehook_queue_jobs\{queue="events",partition="p0of1",state="waiting"\} 1/);
   });
 
   it('/demo/ledger reports entries and per-currency totals, summed over its shards', async () => {

@@ -2,12 +2,11 @@ import {
   eventTag,
   type JobStateLookup,
   type Keys,
-  QUEUES,
+  type PartitionedQueues,
   type RedisClient,
   readEventStatus,
   SOURCE_NAME,
 } from '@oncehook/shared';
-import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { ApiError, unavailable } from '../errors.ts';
 
@@ -15,18 +14,28 @@ import { ApiError, unavailable } from '../errors.ts';
  * GET /status/:source/:eventId, and GET /status/:eventId for the demo source.
  * GET /status?source=&eventId= addresses any id, even those no URL path can carry ('.', '..').
  */
-export function statusRoutes({ redis, keys, queues }: { redis: RedisClient; keys: Keys; queues: Queue[] }) {
+export function statusRoutes({
+  redis,
+  keys,
+  queues,
+}: {
+  redis: RedisClient;
+  keys: Keys;
+  queues: PartitionedQueues;
+}) {
   const app = new Hono();
   // Where the record and a job disagree (a worker died before recording `retrying`), the job wins.
-  const jobState: JobStateLookup = async (jobId, name) => {
-    const queue = queues.find((q) => q.name === QUEUES[name]);
-    const state = queue ? await queue.getJobState(jobId) : 'unknown';
-    return state === 'unknown' ? null : state;
-  };
+  const jobStateOf =
+    (tag: string): JobStateLookup =>
+    async (jobId, name, partitions) => {
+      const state = await queues.forEvent(tag, partitions)[name].getJobState(jobId);
+      return state === 'unknown' ? null : state;
+    };
 
   const show = async (source: string, eventId: string) => {
     if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
-    const status = await readEventStatus(redis, keys, eventTag(source, eventId), jobState).catch((err) => {
+    const tag = eventTag(source, eventId);
+    const status = await readEventStatus(redis, keys, tag, jobStateOf(tag)).catch((err) => {
       throw unavailable(err);
     });
     if (!status) throw notFound(source, eventId);

@@ -1,14 +1,5 @@
-import {
-  bullPrefix,
-  createKeys,
-  createLogger,
-  createRedis,
-  eventTag,
-  QUEUES,
-  waitForRedis,
-} from '@oncehook/shared';
+import { createKeys, createLogger, createRedis, eventTag, openQueues, waitForRedis } from '@oncehook/shared';
 import { randomPrefix } from '@oncehook/testing';
-import { Queue } from 'bullmq';
 import { createApp } from '../app.ts';
 import { parseIngestEnv } from '../env.ts';
 import { createMetrics } from '../metrics.ts';
@@ -28,20 +19,21 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
   const redis = createRedis(config, 'fail-fast', 'oncehook-test');
   await waitForRedis(redis);
   const keys = createKeys(config.QUEUE_PREFIX);
-  const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix(config) });
+  const queues = openQueues(config, redis);
+  // Most tests run one partition: its events queue.
+  const queue = queues.current()[0]!.events;
   const app = createApp({
     redis,
     keys,
-    queue,
+    queues,
     retry: config,
     log: createLogger(config, 'ingest-test'),
     providers: createProviders(config),
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics([queue]),
+    metrics: createMetrics(queues),
     now: opts.now,
     adminToken: config.ADMIN_TOKEN,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
-    queues: [queue],
   });
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -51,10 +43,11 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
       headers: { 'content-type': 'application/json', ...headers },
     });
 
-  /** Every key this app's prefix owns (event records, BullMQ's). */
+  /** Every key this app's prefix owns (event records, BullMQ's in every partition). */
   const ownKeys = async () => [
     ...(await redis.keys(`${config.QUEUE_PREFIX}:*`)),
-    ...(await redis.keys(`${bullPrefix(config)}:*`)),
+    ...(await redis.keys(`{${config.QUEUE_PREFIX}}:*`)),
+    ...(await redis.keys(`{${config.QUEUE_PREFIX}:p*`)),
   ];
 
   /** What a worker's first write does to an event's record: it is no longer pending. */
@@ -66,12 +59,16 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
 
   /** The event's job, whatever its state and generation, found by its data. */
   const jobOf = async (source: string, eventId: string) =>
-    (await queue.getJobs()).find((j) => j?.data?.source === source && j.data.eventId === eventId);
+    (await Promise.all(queues.pairs().map((p) => p.events.getJobs())))
+      .flat()
+      .find((j) => j?.data?.source === source && j.data.eventId === eventId);
 
   /** What a delivery leaves behind: event records, replay keys, jobs (BullMQ's queue meta aside). */
   const traces = async () => ({
     records: await redis.keys(`${config.QUEUE_PREFIX}:*`),
-    jobs: Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0),
+    jobs: (await Promise.all(queues.pairs().map((p) => p.events.getJobCounts())))
+      .flatMap((counts) => Object.values(counts))
+      .reduce((a, b) => a + b, 0),
   });
 
   return {
@@ -80,6 +77,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     redis,
     keys,
     queue,
+    queues,
     post,
     ownKeys,
     traces,
@@ -87,7 +85,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     startedByWorker,
     async close() {
       // The queue first: BullMQ writes its meta key lazily, and would leave it behind.
-      await queue.close();
+      await queues.close();
       if (redis.status !== 'ready') await redis.connect().catch(() => {});
       const made = await ownKeys();
       if (made.length) await redis.del(...made);
