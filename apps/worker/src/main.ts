@@ -21,6 +21,7 @@ void checked.then(() => workers.run());
 log.info(
   {
     concurrency: config.WORKER_CONCURRENCY,
+    partitions: workers.partitions(),
     workflows: workers.registry.all.map((wf) => wf.name),
     payments: services.payments.kind,
     mailer: services.mailer.kind,

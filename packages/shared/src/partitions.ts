@@ -68,12 +68,15 @@ export const layout = (queuePrefix: string, count: number): Partition[] =>
 /** The partition of an event (by its tag) in a layout of `count` partitions. */
 export const partitionIndex = (tag: string, count: number) => (count === 1 ? 0 : keySlot(tag) % count);
 
-/** The layouts (partition counts) ever used under this prefix, the current one included. */
+/**
+ * The layouts (partition counts) ever used under this prefix: the current one, 1 (what every
+ * system ran before it had partitions, announced or not), and every one a process announced.
+ */
 export async function knownLayouts(redis: RedisClient, keys: Keys, current: number): Promise<number[]> {
   // SADD before reading: a process announces its layout so that the others drain it if it changes.
   await redis.sadd(keys.queueLayouts, current);
   const counts = (await redis.smembers(keys.queueLayouts)).map(Number);
-  return [...new Set([current, ...counts])].filter(
+  return [...new Set([current, 1, ...counts])].filter(
     (n) => Number.isInteger(n) && n >= 1 && n <= MAX_PARTITIONS,
   );
 }

@@ -59,7 +59,11 @@ export async function createTestEngine<Services>(
    * Accepts a delivery the way the ingest does (the shared record writer) and returns the
    * `events` job the ingest would have added.
    */
-  async function acceptEvent(eventId: string, body: unknown, { source = 'demo', type = 'test' } = {}) {
+  async function acceptEvent(
+    eventId: string,
+    body: unknown,
+    { source = 'demo', type = 'test', partitions = 1 } = {},
+  ) {
     const tag = eventTag(source, eventId);
     const windowSeconds = config.DEDUPE_TTL_SECONDS;
     const payload = JSON.stringify(body);
@@ -71,6 +75,7 @@ export async function createTestEngine<Services>(
       bodyHash: 'test',
       receivedAt: Date.now(),
       windowSeconds,
+      partitions,
     };
     const opened = await openRecord(redis, keys, tag, delivery);
     const job: EventJob = { source, eventId, type, payload, receivedAt: opened.gen, windowSeconds };
@@ -110,6 +115,7 @@ export async function createTestEngine<Services>(
       const made = [
         ...(await redis.keys(`${config.QUEUE_PREFIX}:*`)),
         ...(await redis.keys(`${bullPrefix(config)}:*`)),
+        ...(await redis.keys(`{${config.QUEUE_PREFIX}:p*`)),
       ];
       if (made.length) await redis.del(...made);
       redis.disconnect();
