@@ -156,7 +156,13 @@ export async function partitionsHoldingJobs(
   const holding: Partition[] = [];
   for (const p of layout(queuePrefix, count)) {
     for (const name of [QUEUES.events, QUEUES.workflows]) {
-      const probe = new Queue(name, { connection, prefix: p.prefix, skipVersionCheck: true });
+      // skipMetasUpdate: a probe must not write the queue's meta key where there is no queue.
+      const probe = new Queue(name, {
+        connection,
+        prefix: p.prefix,
+        skipVersionCheck: true,
+        skipMetasUpdate: true,
+      });
       const counts = await probe.getJobCounts().finally(() => probe.close());
       if (Object.values(counts).some((n) => n > 0)) {
         holding.push(p);

@@ -40,8 +40,19 @@ export async function startTestCluster(size = 3) {
   return {
     /** For REDIS_CLUSTER_NODES. */
     nodes: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    /** Each master: its port, its keys matching a pattern, and its process paused or resumed. */
+    masters: nodes.map(({ port, proc }) => ({
+      port,
+      keys: (pattern: string) => cli(port, '--scan', '--pattern', pattern).split('\n').filter(Boolean),
+      /** SIGSTOP: the process hangs, holding its connections open, as a host stalling does. */
+      pause: () => proc.kill('SIGSTOP'),
+      resume: () => proc.kill('SIGCONT'),
+    })),
     stop() {
-      for (const { proc } of nodes) proc.kill('SIGKILL');
+      for (const { proc } of nodes) {
+        proc.kill('SIGCONT');
+        proc.kill('SIGKILL');
+      }
     },
   };
 }
