@@ -37,6 +37,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     log,
     providers,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    publicUrl: config.PUBLIC_URL,
     metrics: createMetrics([events, workflows]),
     adminToken: config.ADMIN_TOKEN,
     queues: [events, workflows],

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConfigError } from '@oncehook/shared';
 import { describe, expect, it } from 'vitest';
 import { parseIngestEnv } from '../env.ts';
+import { addressedTo } from '../testing/providers.ts';
 import { createProviders } from './registry.ts';
 import type { Provider } from './types.ts';
 
@@ -20,7 +21,7 @@ const file = (content: unknown) => {
 const providers = (sources: unknown, env: Record<string, string> = {}) =>
   createProviders(parseIngestEnv({ SOURCES_FILE: file({ sources }), ...env }));
 const verify = (p: Provider, headers: Record<string, string>, body: string) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
+  p.verify({ ...addressedTo('acme'), rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
 
 // A Stripe-like scheme: hex HMAC of "<timestamp>.<body>", id in a header.
 const acme = {

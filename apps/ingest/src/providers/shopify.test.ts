@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const payload = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
@@ -12,10 +12,12 @@ const headers = (secret: string, body = payload, extra: Record<string, string> =
   'x-shopify-event-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
   'x-shopify-webhook-id': 'b54557e4-0000-0000-0000-bf7d70bcd043',
   'x-shopify-topic': 'orders/create',
+  'x-shopify-shop-domain': 'example.myshopify.com',
+  'x-shopify-api-version': '2025-07',
   ...extra,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload, nowMs = Date.now()) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs });
+  p.verify({ ...addressedTo('shopify'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs });
 
 describe('shopify verifier', () => {
   const provider = make('shpss_secret');

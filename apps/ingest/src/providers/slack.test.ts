@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -21,7 +21,7 @@ const headers = (secret: string, t = nowS, body = payload) => ({
   'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${t}:${body}`).digest('hex')}`,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
+  p.verify({ ...addressedTo('slack'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
 
 describe('slack verifier', () => {
   const provider = make('slack-signing');

@@ -2,7 +2,7 @@ import { sign as edSign, generateKeyPairSync, type KeyObject } from 'node:crypto
 import { ConfigError } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -26,7 +26,7 @@ const headers = (signature: string, t = nowS, id = MSG) => ({
   'webhook-signature': signature,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
+  p.verify({ ...addressedTo('standard'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
 
 // v1a: ed25519 over the same `<id>.<timestamp>.<body>`, public key serialised as whpk_<base64>.
 const keyPair = () => generateKeyPairSync('ed25519');

@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -13,7 +13,7 @@ const make = (secrets: string) => servedSource('stripe', { STRIPE_WEBHOOK_SECRET
 const header = (secret: string, timestamp = nowS, body = payload) =>
   Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp });
 const verify = (p: Provider, headers: Record<string, string>, body = payload, nowMs = NOW) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs });
+  p.verify({ ...addressedTo('stripe'), rawBody: Buffer.from(body), headers: new Headers(headers), nowMs });
 
 describe('stripe verifier', () => {
   const provider = make('whsec_test');

@@ -37,6 +37,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     log: createLogger(config, 'ingest-test'),
     providers: createProviders(config),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    publicUrl: config.PUBLIC_URL,
     metrics: createMetrics([queue]),
     now: opts.now,
     adminToken: config.ADMIN_TOKEN,
