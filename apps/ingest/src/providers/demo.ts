@@ -27,10 +27,10 @@ export const demo = defineProvider({
   docs: {
     title: 'demo',
     configure: '— (also `POST /webhook`); unsigned unless `DEMO_WEBHOOK_SECRET` is set',
-    requiredHeaders: ['X-Oncehook-Signature (when `DEMO_WEBHOOK_SECRET` is set)'],
+    requiredHeaders: ['X-Oncehook-Signature'],
     eventId: '`event_id` in the body',
     refused:
-      'a `type` that is not a string; with `NODE_ENV=production` and no secret, the source is off (404)',
+      'a `type` that is not a string. Unsigned (no header required) until `DEMO_WEBHOOK_SECRET` is set; with `NODE_ENV=production` and no secret, off (404)',
   },
   example: {
     fixture: 'demo-payment.json',

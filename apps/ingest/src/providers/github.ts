@@ -33,7 +33,7 @@ export const github = defineProvider({
     configure:
       'repository or organisation Settings → Webhooks → add; the secret you type → `GITHUB_WEBHOOK_SECRET`',
     requiredHeaders: ['X-Hub-Signature-256', 'X-GitHub-Delivery'],
-    otherHeaders: ['X-GitHub-Event'],
+    otherHeaders: ['`X-GitHub-Event` (the type)'],
     eventId: '`X-GitHub-Delivery`, kept on redeliveries; not signed, so the signed body is deduped too',
     refused: 'a form body without its `payload` field',
   },

@@ -50,9 +50,11 @@ export const shopify = defineProvider({
       'X-Shopify-Topic',
       'X-Shopify-Shop-Domain',
       'X-Shopify-API-Version',
-      'X-Shopify-Event-Id or X-Shopify-Webhook-Id',
     ],
-    otherHeaders: ['or the same as `shopify-*` (`shopify-hmac-sha256`, …, `shopify-event-id`)'],
+    otherHeaders: [
+      '`X-Shopify-Event-Id` or `X-Shopify-Webhook-Id`',
+      'or the `shopify-*` family instead (`shopify-hmac-sha256`, `shopify-topic`, `shopify-shop-domain`, `shopify-api-version`, `shopify-event-id`: all required)',
+    ],
     eventId:
       '`shopify-event-id` / `X-Shopify-Event-Id`, else `X-Shopify-Webhook-Id`; not signed, so the signed body is deduped too',
     refused:

@@ -35,7 +35,7 @@ export const slack = defineProvider({
     configure:
       'app settings → Event Subscriptions, Slash Commands and Interactivity: the same URL; Basic Information → Signing Secret → `SLACK_SIGNING_SECRET`',
     requiredHeaders: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
-    otherHeaders: ['X-Slack-Retry-Num (a retry: same `event_id`, a duplicate)'],
+    otherHeaders: ['`X-Slack-Retry-Num` (a retry: same `event_id`, a duplicate)'],
     eventId:
       'Events API: `event_id` in the body (signed); slash commands and interactivity (`payload=`): `trigger_id` (signed)',
     refused:

@@ -44,7 +44,10 @@ export const twilio = defineProvider({
     configure:
       'phone number or messaging service → webhook / status callback URL, HTTP POST; Account → Auth Token → `TWILIO_AUTH_TOKEN`',
     requiredHeaders: ['X-Twilio-Signature'],
-    otherHeaders: ['I-Twilio-Idempotency-Token', 'X-Twilio-Webhooks-Signature-Settings'],
+    otherHeaders: [
+      '`I-Twilio-Idempotency-Token`',
+      '`X-Twilio-Webhooks-Signature-Settings` (`algorithm=HMAC_SHA256`)',
+    ],
     eventId:
       '`I-Twilio-Idempotency-Token` (kept on retries; not signed, so the signed parameters are deduped too), else `MessageSid`/`CallSid` + its status (signed)',
     refused:

@@ -100,9 +100,9 @@ export interface ProviderDocs {
   readonly title: string;
   /** Where the endpoint is set up on the provider's side, and which secret goes where. */
   readonly configure: string;
-  /** Headers a delivery is refused without (the signature first). */
+  /** Headers a delivery is refused without, as the provider spells them (the signature first). */
   readonly requiredHeaders: readonly string[];
-  /** Headers read when present. */
+  /** Headers read when present, and alternatives (markdown). */
   readonly otherHeaders?: readonly string[];
   /** Where the dedupe key comes from (markdown). */
   readonly eventId: string;
