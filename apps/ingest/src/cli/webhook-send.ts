@@ -79,10 +79,12 @@ async function send(n: number) {
     const text = await res.text();
     const ms = (performance.now() - started).toFixed(0);
     console.log(`#${n}\t${res.status}\t${text}\t${ms} ms`);
-    return { status: res.status, duplicate: /"duplicate":true/.test(text) };
+    // Slack's commands and Twilio get the answer their sender expects, which does not say.
+    const duplicate = /"duplicate":(true|false)/.exec(text)?.[1];
+    return { status: res.status, duplicate: duplicate === undefined ? undefined : duplicate === 'true' };
   } catch (err) {
     console.log(`#${n}\tERR\t${(err as Error).message}`);
-    return { status: 0, duplicate: false };
+    return { status: 0, duplicate: undefined };
   }
 }
 
@@ -93,7 +95,13 @@ if (values.parallel) results.push(...(await Promise.all(numbers.map(send))));
 else for (const n of numbers) results.push(await send(n));
 const ok = results.filter((r) => r.status === 200);
 const failed = results.length - ok.length;
+const unsaid = ok.filter((r) => r.duplicate === undefined).length;
 console.log(
-  `${results.length} sent: ${ok.filter((r) => !r.duplicate).length} new, ${ok.filter((r) => r.duplicate).length} duplicate, ${failed} not accepted`,
+  [
+    `${results.length} sent: ${ok.filter((r) => r.duplicate === false).length} new`,
+    `${ok.filter((r) => r.duplicate).length} duplicate`,
+    ...(unsaid ? [`${unsaid} accepted (the provider's answer format does not say which)`] : []),
+    `${failed} not accepted`,
+  ].join(', '),
 );
 process.exit(failed > 0 ? 1 : 0);
