@@ -66,6 +66,54 @@ describe('Stripe checkout.session.completed delivered 3x', () => {
   });
 });
 
+describe('Stripe: a thin checkout.session.completed', () => {
+  it('is recorded as thin:<type>, and sends its receipt only once the session could be fetched', async () => {
+    const session = {
+      id: 'cs_test_e2e_thin',
+      amount_total: 1999,
+      currency: 'usd',
+      customer_details: { email: 'thin@example.com' },
+    };
+    sys.apis.checkoutSessions.set(session.id, session);
+    const body = JSON.stringify({
+      id: 'evt_e2e_thin_1',
+      object: 'v2.core.event',
+      type: 'v1.checkout.session.completed',
+      livemode: false,
+      created: '2025-06-15T12:00:00.000Z',
+      related_object: {
+        id: session.id,
+        type: 'checkout.session',
+        url: `/v1/checkout/sessions/${session.id}`,
+      },
+    });
+    const receipts = () => [...sys.apis.emails.values()].filter((e) => e.body.to === 'thin@example.com');
+    sys.apis.setDown(true, 'payments');
+    try {
+      const sent = await postJson(
+        `${sys.base}/webhooks/stripe`,
+        body,
+        await SIGNERS.stripe({ body, secret: ENV.STRIPE_WEBHOOK_SECRET, id: '', nowMs: Date.now() }),
+      );
+      expect(sent.json).toEqual({ received: true, duplicate: false });
+      expect((await until('stripe', 'evt_e2e_thin_1', 'retrying')).body).toMatchObject({ state: 'retrying' });
+      expect(receipts()).toHaveLength(0);
+    } finally {
+      sys.apis.setDown(false, 'payments');
+    }
+    const done = await until('stripe', 'evt_e2e_thin_1', 'completed');
+    expect(done.body, sys.output().slice(-3000)).toMatchObject({
+      state: 'completed',
+      type: 'thin:v1.checkout.session.completed',
+      workflows: [expect.objectContaining({ name: 'stripe-thin-checkout' })],
+    });
+    expect(receipts()).toHaveLength(1);
+    expect(receipts()[0]?.body.subject).toBe('Your receipt: $19.99');
+    const calls = sys.apis.calls;
+    expect(calls.lastIndexOf(`GET /v1/checkout/sessions/${session.id}`)).toBeGreaterThanOrEqual(0);
+  });
+});
+
 describe('GitHub: a captured delivery re-sent with a new X-GitHub-Delivery', () => {
   it('is answered duplicate:true, counted as a replay, and the workflow runs once', async () => {
     const send = async (id: string) =>

@@ -1,6 +1,7 @@
 import type { Logger } from '@oncehook/shared';
 import { Hono } from 'hono';
 import { errorBody, toErrorResponse } from './errors.ts';
+import { closeUnreadRequests } from './request-body.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { demoLedgerRoutes } from './routes/demo-ledger.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -15,6 +16,7 @@ export interface AppDeps extends WebhookDeps {
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */
 export function createApp(deps: AppDeps) {
   const app = new Hono();
+  app.use(closeUnreadRequests());
   app.route('/', webhookRoutes(deps));
   app.route('/', statusRoutes(deps));
   app.route('/', healthRoutes(deps));

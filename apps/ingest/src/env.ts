@@ -1,6 +1,7 @@
 import {
   baseEnv,
   type DynamicVariables,
+  httpUrl,
   int,
   onConfigError,
   optional,
@@ -9,7 +10,7 @@ import {
   withDefault,
 } from '@oncehook/shared';
 import { z } from 'zod';
-import { PROVIDERS } from './providers/registry.ts';
+import { PROVIDER_LIST } from './providers/registry.ts';
 
 /** The ingest's environment: the only place it reads `process.env`. */
 const shape = {
@@ -20,6 +21,11 @@ const shape = {
   /** Ingest processes on this machine, sharing PORT (node:cluster). */
   INGEST_PROCESSES: withDefault(int(1, 256), 1),
   SOURCES_FILE: optional(z.string().min(1)),
+  /**
+   * The URL providers are configured with, up to `/webhooks/…` (e.g. `https://hooks.example.com`):
+   * what URL-signing schemes (Twilio) signed, behind a proxy that terminates TLS or strips a path.
+   */
+  PUBLIC_URL: optional(httpUrl.refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')),
   // Providers wait 3-10 s for an answer: a request that takes longer to arrive is not a delivery.
   HTTP_HEADERS_TIMEOUT_MS: withDefault(int(1000, 120_000), 10_000),
   HTTP_REQUEST_TIMEOUT_MS: withDefault(int(1000, 600_000), 30_000),
@@ -30,7 +36,7 @@ const shape = {
 };
 
 // The built-in providers' variables, and `<NAME>_WEBHOOK_SECRET` for custom sources.
-const BUILT_IN_SECRETS = new Set(Object.values(PROVIDERS).flatMap((p) => p.secretEnv));
+const BUILT_IN_SECRETS = new Set(PROVIDER_LIST.flatMap((p) => p.secretEnv));
 const CUSTOM_SECRET = /^[A-Z][A-Z0-9_]*_WEBHOOK_SECRET$/;
 
 const secretVariables: DynamicVariables<{ secrets: ReadonlyMap<string, string[]> }> = (env, problem) => {

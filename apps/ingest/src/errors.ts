@@ -15,6 +15,7 @@ export const ERRORS = {
   invalid_json: 400,
   invalid_encoding: 400,
   missing_payload: 400,
+  missing_header: 400,
   missing_event_id: 400,
   invalid_signature: 401,
   unauthorized: 401,

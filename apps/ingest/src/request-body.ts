@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.ts';
 
 /** How a verifier reads headers: a web `Headers`, or the view of a Node request below. */
@@ -24,6 +24,41 @@ export function headersOf(c: Context): HeaderReader {
     },
   };
 }
+
+/**
+ * The full URL the sender addressed, for URL-signing schemes: `publicUrl` (PUBLIC_URL) followed by
+ * the path and query exactly as they arrived, or else this request's own origin. Forwarded headers
+ * are never trusted for it: the operator says where the ingest is reached.
+ */
+export function requestUrl(c: Context, publicUrl?: string): string {
+  const base = publicUrl?.replace(/\/+$/, '');
+  const incoming = nodeRequest(c);
+  // The ingest itself only ever serves plain HTTP (TLS ends before it, hence PUBLIC_URL).
+  if (incoming) return `${base ?? `http://${incoming.headers.host ?? 'localhost'}`}${incoming.url ?? '/'}`;
+  const received = new URL(c.req.url);
+  return `${base ?? received.origin}${received.pathname}${received.search}`;
+}
+
+/**
+ * Whether the whole request has arrived. When an answer leaves before that (refused on its headers,
+ * or too large), the rest of the body would still be on the connection: it must then be closed, or
+ * the client's next request on it would be read as the tail of this one.
+ */
+function requestComplete(c: Context): boolean {
+  const incoming = nodeRequest(c);
+  return !incoming || incoming.complete;
+}
+
+/**
+ * Middleware: an answer that leaves before its request has fully arrived (404, 415, 413, any
+ * refusal on the headers alone) says `Connection: close`. A body that did arrive but was not read
+ * is discarded by the server, and the connection stays open for the client's next delivery.
+ */
+export const closeUnreadRequests = (): MiddlewareHandler =>
+  async function closeUnreadRequests(c, next) {
+    await next();
+    if (!requestComplete(c)) c.header('Connection', 'close');
+  };
 
 export class ClientGone extends Error {
   override name = 'ClientGone';

@@ -43,6 +43,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     retry: config,
     log,
     providers,
+    publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(queues),
     adminToken: config.ADMIN_TOKEN,

@@ -25,6 +25,7 @@ log.info(
     workflows: workers.registry.all.map((wf) => wf.name),
     payments: services.payments.kind,
     mailer: services.mailer.kind,
+    stripeObjects: services.stripeObjects.kind,
     ...(config.SIMULATE_CRASH ? { simulateCrash: config.SIMULATE_CRASH } : {}),
   },
   'worker started',

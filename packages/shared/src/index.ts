@@ -4,6 +4,7 @@ export * from './env.ts';
 export * from './event-record.ts';
 export * from './event-status.ts';
 export * from './event-tag.ts';
+export * from './event-types.ts';
 export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';

@@ -26,7 +26,8 @@ export interface FakeApiOptions {
 
 /**
  * A Stripe-compatible payments API (`POST /v1/payment_intents`, form-encoded as the SDK sends it,
- * or JSON; `GET /v1/payment_intents/search` by metadata) and a mail API (`POST /emails`;
+ * or JSON; `GET /v1/payment_intents/search` by metadata; `GET /v1/checkout/sessions/:id` for the
+ * sessions a test puts in `checkoutSessions`) and a mail API (`POST /emails`;
  * `GET /emails?idempotency_key=` finds a sent email by the key it was sent with), both
  * honouring `Idempotency-Key` the way Stripe does: same key, same object back. Tests count the
  * distinct keys: one per effect means each effect happened once.
@@ -34,6 +35,9 @@ export interface FakeApiOptions {
 export async function startFakeApis(options: FakeApiOptions = {}) {
   const charges = new Map<string, FakeCharge>();
   const emails = new Map<string, FakeEmail>();
+  const checkoutSessions = new Map<string, Record<string, unknown>>();
+  /** `METHOD /path` of every request, in arrival order (the first 10,000). */
+  const calls: string[] = [];
   const failedOnce = new Set<string>();
   const stats = { requests: 0, noKey: 0, tooLong: 0, injected: 0 };
   const down = new Set<'payments' | 'emails'>();
@@ -51,6 +55,16 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     stats.requests++;
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (calls.length < 10_000) calls.push(`${req.method} ${url.pathname}`);
+
+    const sessionId = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (req.method === 'GET' && sessionId) {
+      if (down.has('payments')) return apiError(res, 503, 'api_error', 'down (injected)');
+      const session = checkoutSessions.get(decodeURIComponent(sessionId));
+      return session
+        ? send(res, 200, { object: 'checkout.session', ...session })
+        : apiError(res, 404, 'invalid_request_error', `No such checkout.session: '${sessionId}'`);
+    }
 
     if (req.method === 'GET' && url.pathname === '/v1/payment_intents/search') {
       const wanted = /^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(url.searchParams.get('query') ?? '');
@@ -134,6 +148,8 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     url: `http://127.0.0.1:${port}`,
     charges,
     emails,
+    checkoutSessions,
+    calls,
     stats,
     /** Both APIs (or one) answer 503 to every effect while down. */
     setDown(value: boolean, which: 'payments' | 'emails' | 'both' = 'both') {

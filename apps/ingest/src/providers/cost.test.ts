@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import { macsComputedSoFar } from './signing.ts';
 import type { Provider } from './types.ts';
 
@@ -16,7 +16,12 @@ const NOW = 1_750_000_000_000;
 const body = JSON.stringify({ id: 'evt_cost', type: 'x', pad: 'p'.repeat(1024 * 1024 - 60) });
 const verify = async (p: Provider | undefined, headers: Record<string, string>) => {
   const before = macsComputedSoFar();
-  const result = await p?.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
+  const result = await p?.verify({
+    ...addressedTo('standard'),
+    rawBody: Buffer.from(body),
+    headers: new Headers(headers),
+    nowMs: NOW,
+  });
   return { result, macs: macsComputedSoFar() - before };
 };
 const junk = (n: number, make: (i: number) => string) => Array.from({ length: n }, (_, i) => make(i));

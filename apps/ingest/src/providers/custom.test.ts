@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@oncehook/shared';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { parseIngestEnv } from '../env.ts';
+import { addressedTo } from '../testing/providers.ts';
 import { createProviders } from './registry.ts';
 import type { Provider } from './types.ts';
 
@@ -20,7 +22,7 @@ const file = (content: unknown) => {
 const providers = (sources: unknown, env: Record<string, string> = {}) =>
   createProviders(parseIngestEnv({ SOURCES_FILE: file({ sources }), ...env }));
 const verify = (p: Provider, headers: Record<string, string>, body: string) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
+  p.verify({ ...addressedTo('acme'), rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
 
 // A Stripe-like scheme: hex HMAC of "<timestamp>.<body>", id in a header.
 const acme = {
@@ -133,5 +135,72 @@ describe('custom sources from SOURCES_FILE', () => {
     const config = parseIngestEnv({ SOURCES_FILE: typeof path === 'string' ? path : path() });
     expect(() => createProviders(config)).toThrow(ConfigError);
     expect(() => createProviders(config)).toThrow(message);
+  });
+
+  describe('secretEncoding: secrets that are keys, not text', () => {
+    // Standard Webhooks, declared as a custom source: the key is the base64 after `whsec_`.
+    const standardLike = {
+      secretEncoding: 'whsec',
+      signature: {
+        header: 'webhook-signature',
+        encoding: 'base64',
+        prefix: 'v1,',
+        separator: ' ',
+        signed: '{id}.{timestamp}.{body}',
+        timestamp: { header: 'webhook-timestamp' },
+      },
+      eventId: { header: 'webhook-id' },
+      eventType: { jsonPath: 'kind' },
+    };
+    const KEY = `whsec_${Buffer.from('a-24-byte-custom-secret!').toString('base64')}`;
+    const OTHER = `whsec_${Buffer.from('another-24-byte-secret!!').toString('base64')}`;
+    const standardHeaders = (secret: string, id = 'msg_1') => ({
+      'webhook-id': id,
+      'webhook-timestamp': String(nowS),
+      'webhook-signature': new Webhook(secret).sign(id, new Date(NOW), body),
+    });
+    const served = (secret: string, spec: object = standardLike) =>
+      providers({ hooks: spec }, { HOOKS_WEBHOOK_SECRET: secret }).get('hooks') as Provider;
+
+    it('verifies what the standardwebhooks library signs, with the id signed', async () => {
+      expect(await verify(served(KEY), standardHeaders(KEY), body)).toEqual({
+        ok: true,
+        event: { id: 'msg_1', type: 'order.paid' },
+      });
+      expect(await verify(served(`${OTHER},${KEY}`), standardHeaders(KEY), body)).toMatchObject({ ok: true });
+      expect(await verify(served(KEY), standardHeaders(OTHER), body)).toMatchObject({
+        reason: 'invalid_signature',
+      });
+      const relabelled = { ...standardHeaders(KEY), 'webhook-id': 'msg_2' };
+      expect(await verify(served(KEY), relabelled, body)).toMatchObject({ reason: 'invalid_signature' });
+    });
+
+    it('without it, the same secret is used as text, and the signature does not verify', async () => {
+      const { secretEncoding: _, ...asText } = standardLike;
+      expect(await verify(served(KEY, asText), standardHeaders(KEY), body)).toMatchObject({
+        reason: 'invalid_signature',
+      });
+    });
+
+    it.each([
+      ['base64', (key: Buffer) => key.toString('base64')],
+      ['hex', (key: Buffer) => key.toString('hex')],
+    ] as const)('decodes %s secrets', async (encoding, write) => {
+      const key = Buffer.from([0, 255, 1, 254, 7, 128, 42, 13]);
+      const spec = {
+        secretEncoding: encoding,
+        signature: { header: 'X-Sig' },
+        eventId: { jsonPath: 'data.id' },
+      };
+      const sig = createHmac('sha256', key).update(body).digest('hex');
+      expect(await verify(served(write(key), spec), { 'x-sig': sig }, body)).toMatchObject({ ok: true });
+    });
+
+    it('stops at start-up on a secret that does not decode, naming its variable', () => {
+      expect(() => served('whsec_!!!')).toThrow(ConfigError);
+      expect(() => served('whsec_!!!')).toThrow(/HOOKS_WEBHOOK_SECRET/);
+      const hexSpec = { ...standardLike, secretEncoding: 'hex' };
+      expect(() => served('xyz', hexSpec)).toThrow(/HOOKS_WEBHOOK_SECRET: must be hex/);
+    });
   });
 });

@@ -1,10 +1,19 @@
 import type { IngestEnv } from '../env.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
+import { configured, symmetricKey } from './secret-keys.ts';
 import { badSignature, hmac, MAX_SIGNATURE_ENTRIES, safeEqual, withinTolerance } from './signing.ts';
 import type { SourceSpec } from './sources-file.ts';
 import { refuse, type Verifier } from './types.ts';
 
 const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ };
+
+/** The key bytes of a configured secret; one that does not decode stops the ingest at start-up. */
+function secretKey(encoding: SourceSpec['secretEncoding'], value: string): string | Buffer {
+  if (encoding === 'text') return value;
+  if (encoding === 'whsec') return symmetricKey(value);
+  if (!ENCODED[encoding].test(value)) throw new Error(`must be ${encoding}`);
+  return Buffer.from(value, encoding);
+}
 
 /**
  * A source declared in SOURCES_FILE: HMAC over a template of `{body}`, `{timestamp}` and `{id}`,
@@ -12,8 +21,11 @@ const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ }
  */
 export function customVerifier(name: string, spec: SourceSpec, env: IngestEnv): Verifier | null {
   const secretEnv = spec.secretEnv ?? `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
-  const secrets = env.secrets.get(secretEnv);
-  if (!secrets) return null;
+  const configuredSecrets = env.secrets.get(secretEnv);
+  if (!configuredSecrets) return null;
+  const secrets = configuredSecrets.map((s) =>
+    configured(secretEnv, () => secretKey(spec.secretEncoding, s)),
+  );
 
   const sig = spec.signature;
   const refused = badSignature(sig.header);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SIGNERS } from '../cli/sign.ts';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 
 const body = JSON.stringify({
   event_id: 'evt_demo',
@@ -10,6 +10,7 @@ const body = JSON.stringify({
 });
 const verify = async (env: Record<string, string>, headers: Record<string, string> = {}) =>
   servedSource('demo', env)?.verify({
+    ...addressedTo('demo'),
     rawBody: Buffer.from(body),
     headers: new Headers(headers),
     nowMs: Date.now(),

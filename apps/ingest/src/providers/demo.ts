@@ -1,6 +1,9 @@
+import { createHmac } from 'node:crypto';
+import { DAY_SECONDS } from '@oncehook/shared';
+import { jsonWith } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { hmac, safeEqual } from './signing.ts';
-import { type ProviderModule, refuse } from './types.ts';
+import { defineProvider, refuse } from './types.ts';
 
 /**
  * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`.
@@ -13,8 +16,34 @@ import { type ProviderModule, refuse } from './types.ts';
  */
 export const SIGNATURE_HEADER = 'x-oncehook-signature';
 
-export const demo: ProviderModule = {
+export const demo = defineProvider({
+  name: 'demo',
   secretEnv: ['DEMO_WEBHOOK_SECRET'],
+  window: {
+    seconds: DAY_SECONDS,
+    source: "oncehook's own example source: no provider retries it; a day covers a client re-sending by hand",
+  },
+  timestamped: false,
+  docs: {
+    title: 'demo',
+    configure: '— (also `POST /webhook`); unsigned unless `DEMO_WEBHOOK_SECRET` is set',
+    requiredHeaders: ['X-Oncehook-Signature'],
+    eventId: '`event_id` in the body',
+    refused:
+      'a `type` that is not a string. Unsigned (no header required) until `DEMO_WEBHOOK_SECRET` is set; with `NODE_ENV=production` and no secret, off (404)',
+  },
+  example: {
+    fixture: 'demo-payment.json',
+    type: 'payment.succeeded',
+    secret: (label) => `${label}-demo-secret`,
+    nth: (fixture, n) => ({
+      body: jsonWith(fixture, 'event_id', `evt_example_${n}`),
+      id: `evt_example_${n}`,
+    }),
+  },
+  async sign({ body, secret }) {
+    return { [SIGNATURE_HEADER]: `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
+  },
   create(env) {
     const secrets = env.secrets.get('DEMO_WEBHOOK_SECRET') ?? [];
     if (secrets.length === 0 && env.NODE_ENV === 'production') return null;
@@ -35,7 +64,7 @@ export const demo: ProviderModule = {
       },
     };
   },
-};
+});
 
 function signedByAny(raw: Buffer, header: string | null, secrets: string[]): boolean {
   const given = /^sha256=([0-9a-f]{64})$/i.exec(header?.trim() ?? '')?.[1];

@@ -1,6 +1,6 @@
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const payload = JSON.stringify({ action: 'opened', issue: { number: 1 } });
@@ -16,7 +16,12 @@ const headers = async (secret: string, body = payload, extra: Record<string, str
   ...extra,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: Date.now() });
+  p.verify({
+    ...addressedTo('github'),
+    rawBody: Buffer.from(body),
+    headers: new Headers(h),
+    nowMs: Date.now(),
+  });
 
 describe('github verifier', () => {
   const provider = make('gh-secret');
@@ -77,13 +82,23 @@ describe('github verifier', () => {
   it('refuses a body that is not UTF-8 rather than verify a lossy decoding of it', async () => {
     const raw = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff]), Buffer.from('"}')]);
     const h = await headers('gh-secret', raw.toString('utf8'));
-    const result = await provider.verify({ rawBody: raw, headers: new Headers(h), nowMs: Date.now() });
+    const result = await provider.verify({
+      ...addressedTo('github'),
+      rawBody: raw,
+      headers: new Headers(h),
+      nowMs: Date.now(),
+    });
     expect(result).toMatchObject({ ok: false, reason: 'invalid_signature' });
   });
 
   it('has no timestamp to check: GitHub signs none, so replays are caught by the signed-body dedupe', async () => {
     const h = await headers('gh-secret');
-    const later = await provider.verify({ rawBody: Buffer.from(payload), headers: new Headers(h), nowMs: 0 });
+    const later = await provider.verify({
+      ...addressedTo('github'),
+      rawBody: Buffer.from(payload),
+      headers: new Headers(h),
+      nowMs: 0,
+    });
     expect(later).toMatchObject({ ok: true, event: { idUnsigned: true } });
   });
 

@@ -1,7 +1,10 @@
-import { verifyWithFallback } from '@octokit/webhooks-methods';
+import { sign as octokitSign, verifyWithFallback } from '@octokit/webhooks-methods';
+import { DAY_SECONDS } from '@oncehook/shared';
+import { jsonNumbered } from './examples.ts';
+import { FORM_TYPE } from './form-body.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, utf8Text } from './signing.ts';
-import { type ProviderModule, refuse } from './types.ts';
+import { defineProvider, refuse } from './types.ts';
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC of the body>`, checked by
@@ -9,19 +12,47 @@ import { type ProviderModule, refuse } from './types.ts';
  * redeliveries (it identifies the event, not the attempt) — but it is a header the signature does
  * not cover, so the ingest also dedupes on the signed body (`idUnsigned`).
  *
- * GitHub never retries by itself; deliveries can be redelivered by hand for 3 days (7 on GitHub
- * Enterprise Server), inside the default 7-day window.
- *
  * Content type: GitHub offers `application/json` and `application/x-www-form-urlencoded` (the
  * API's default), where the JSON travels as the `payload` form field. Both are accepted; the
  * signature is checked on the raw form body and the JSON inside it is what gets stored.
  */
 const SIGNATURE = 'x-hub-signature-256';
 const SHA256_HEX = /^sha256=[0-9a-f]{64}$/i;
-const FORM = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
-export const github: ProviderModule = {
+export const github = defineProvider({
+  name: 'github',
   secretEnv: ['GITHUB_WEBHOOK_SECRET'],
+  window: {
+    seconds: 7 * DAY_SECONDS,
+    source:
+      'no automatic retries ([failed deliveries](https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries)); redelivery by hand or through the API of deliveries "from the past 3 days", 7 on GitHub Enterprise Server ([redelivering](https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks))',
+  },
+  timestamped: false,
+  docs: {
+    title: 'GitHub',
+    configure:
+      'repository or organisation Settings → Webhooks → add; the secret you type → `GITHUB_WEBHOOK_SECRET`',
+    requiredHeaders: ['X-Hub-Signature-256', 'X-GitHub-Delivery'],
+    otherHeaders: ['`X-GitHub-Event` (the type)'],
+    eventId: '`X-GitHub-Delivery`, kept on redeliveries; not signed, so the signed body is deduped too',
+    refused: 'a form body without its `payload` field',
+  },
+  example: {
+    fixture: 'github-push.json',
+    type: 'push',
+    secret: (label) => `${label}-github-secret`,
+    nth: (fixture, n) => ({
+      body: jsonNumbered(fixture, n),
+      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    }),
+  },
+  async sign({ body, secret, id, event }) {
+    return {
+      'x-hub-signature-256': await octokitSign(secret, body),
+      'x-github-delivery': id,
+      'x-github-event': event ?? 'push',
+    };
+  },
   create(env) {
     const [first, ...others] = env.secrets.get('GITHUB_WEBHOOK_SECRET') ?? [];
     if (!first) return null;
@@ -38,7 +69,7 @@ export const github: ProviderModule = {
         const signed = await verifyWithFallback(first, body.text, signature, others).catch(() => false);
         if (!signed) return refused;
 
-        const isForm = FORM.test(headers.get('content-type') ?? '');
+        const isForm = FORM_TYPE.test(headers.get('content-type') ?? '');
         const json = isForm ? new URLSearchParams(body.text).get('payload') : body.text;
         if (json === null) return refuse('missing_payload', 'The form body has no payload field.');
         const event = parseJsonObject(Buffer.from(json, 'utf8'));
@@ -57,4 +88,4 @@ export const github: ProviderModule = {
       },
     };
   },
-};
+});

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const payload = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
@@ -12,10 +12,12 @@ const headers = (secret: string, body = payload, extra: Record<string, string> =
   'x-shopify-event-id': 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
   'x-shopify-webhook-id': 'b54557e4-0000-0000-0000-bf7d70bcd043',
   'x-shopify-topic': 'orders/create',
+  'x-shopify-shop-domain': 'example.myshopify.com',
+  'x-shopify-api-version': '2025-07',
   ...extra,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload, nowMs = Date.now()) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs });
+  p.verify({ ...addressedTo('shopify'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs });
 
 describe('shopify verifier', () => {
   const provider = make('shpss_secret');
@@ -78,5 +80,59 @@ describe('shopify verifier', () => {
   it('is not served without SHOPIFY_WEBHOOK_SECRET; 7-day window by default', () => {
     expect(servedSource('shopify')).toBeUndefined();
     expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
+  });
+
+  describe('the newer shopify-* header family', () => {
+    // What an events delivery carries, per Shopify's library (WEBHOOK_HEADER_NAMES.events).
+    const events = (secret: string, body = payload) => ({
+      'shopify-hmac-sha256': hmac(secret, body),
+      'shopify-topic': 'orders/create',
+      'shopify-shop-domain': 'example.myshopify.com',
+      'shopify-api-version': '2025-07',
+      'shopify-event-id': '0bd4a6a2-5cd9-4a5a-9b4b-8c6f0e1d2a3b',
+      'shopify-triggered-at': '2025-06-15T12:00:00.000Z',
+    });
+
+    it('accepts a delivery carrying only shopify-* headers; the id is shopify-event-id', async () => {
+      expect(await verify(provider, events('shpss_secret'))).toEqual({
+        ok: true,
+        event: { id: '0bd4a6a2-5cd9-4a5a-9b4b-8c6f0e1d2a3b', type: 'orders/create', idUnsigned: true },
+      });
+    });
+
+    it('reads the newer family when both are present, as Shopify’s library does', async () => {
+      const both = { ...headers('shpss_secret'), ...events('shpss_secret') };
+      expect(await verify(provider, both)).toMatchObject({
+        ok: true,
+        event: { id: '0bd4a6a2-5cd9-4a5a-9b4b-8c6f0e1d2a3b' },
+      });
+      // The classic signature does not stand in for a forged shopify-hmac-sha256.
+      const forged = { ...headers('shpss_secret'), ...events('other') };
+      expect(await verify(provider, forged)).toMatchObject({ reason: 'invalid_signature' });
+    });
+
+    it('refuses a wrong secret, and requires shopify-event-id', async () => {
+      expect(await verify(provider, events('other'))).toMatchObject({ reason: 'invalid_signature' });
+      const { 'shopify-event-id': _, ...noId } = events('shpss_secret');
+      expect(await verify(provider, noId)).toMatchObject({ reason: 'invalid_event_id' });
+    });
+  });
+
+  describe('the headers Shopify’s library requires: topic, shop domain, API version', () => {
+    it.each([
+      ['x-shopify-topic', 'classic'],
+      ['x-shopify-shop-domain', 'classic'],
+      ['x-shopify-api-version', 'classic'],
+    ])('refuses a signed delivery without %s (400 missing_header)', async (name) => {
+      const { [name]: _, ...without } = headers('shpss_secret') as Record<string, string>;
+      const result = await verify(provider, without);
+      expect(result).toMatchObject({ ok: false, reason: 'missing_header' });
+      expect(result.ok ? '' : result.message).toContain(name);
+    });
+
+    it('checks the HMAC first: a forged delivery is 401 whatever headers it lacks', async () => {
+      const { 'x-shopify-topic': _, ...without } = headers('other');
+      expect(await verify(provider, without)).toMatchObject({ reason: 'invalid_signature' });
+    });
   });
 });

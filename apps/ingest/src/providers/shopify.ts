@@ -1,29 +1,92 @@
+import { createHmac } from 'node:crypto';
+import { DAY_SECONDS } from '@oncehook/shared';
+import { jsonNumbered } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, safeEqual } from './signing.ts';
-import type { ProviderModule } from './types.ts';
+import { defineProvider, refuse } from './types.ts';
 
 /**
  * Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the raw body>` with the app's client
- * secret. Shopify publishes no light verifier, so this one is written from its docs.
+ * secret, written from Shopify's docs (its library, @shopify/shopify-api, is a whole app kit).
  *
- * The event id is `X-Shopify-Event-Id` (the same on every webhook for one event), else the older
- * `X-Shopify-Webhook-Id`. Both are headers the HMAC does not cover, and Shopify signs no
- * timestamp, so the ingest also dedupes on the signed body (`idUnsigned`).
+ * Two header families, as that library reads them: the classic `X-Shopify-*` one, and `shopify-*`
+ * (events), recognised by `shopify-hmac-sha256` — events deliveries may carry both families, and
+ * then the newer one is read. Like the library, the HMAC is checked first, then the headers every
+ * delivery carries (topic, shop domain, API version) are required.
  *
- * Shopify retries 8 times over 4 hours, well inside the default 7-day window.
+ * The event id is `shopify-event-id` / `X-Shopify-Event-Id` (the same on every webhook for one
+ * event), else the classic family's `X-Shopify-Webhook-Id`. Headers are not covered by the HMAC, and
+ * Shopify signs no timestamp, so the ingest also dedupes on the signed body (`idUnsigned`).
  */
-const SIGNATURE = 'x-shopify-hmac-sha256';
+const FAMILIES = {
+  classic: {
+    hmac: 'x-shopify-hmac-sha256',
+    required: ['x-shopify-topic', 'x-shopify-shop-domain', 'x-shopify-api-version'],
+    ids: ['x-shopify-event-id', 'x-shopify-webhook-id'],
+  },
+  events: {
+    hmac: 'shopify-hmac-sha256',
+    required: ['shopify-topic', 'shopify-shop-domain', 'shopify-api-version'],
+    ids: ['shopify-event-id'],
+  },
+} as const;
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
-export const shopify: ProviderModule = {
+export const shopify = defineProvider({
+  name: 'shopify',
   secretEnv: ['SHOPIFY_WEBHOOK_SECRET'],
+  window: {
+    seconds: DAY_SECONDS,
+    source:
+      '"retried a total of 8 times over 4 hours" ([changelog, 2024-09-10](https://shopify.dev/changelog/updates-to-webhook-retry-mechanism)); duplicates share the event id ([ignore duplicates](https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates)); a day leaves room around the 4 hours',
+  },
+  timestamped: false,
+  docs: {
+    title: 'Shopify',
+    configure:
+      "app configuration (`shopify.app.toml`) or Settings → Notifications → Webhooks; the app's client secret (or the key shown there) → `SHOPIFY_WEBHOOK_SECRET`",
+    requiredHeaders: [
+      'X-Shopify-Hmac-Sha256',
+      'X-Shopify-Topic',
+      'X-Shopify-Shop-Domain',
+      'X-Shopify-API-Version',
+    ],
+    otherHeaders: [
+      '`X-Shopify-Event-Id` or `X-Shopify-Webhook-Id`',
+      'or the `shopify-*` family instead (`shopify-hmac-sha256`, `shopify-topic`, `shopify-shop-domain`, `shopify-api-version`, `shopify-event-id`: all required)',
+    ],
+    eventId:
+      '`shopify-event-id` / `X-Shopify-Event-Id`, else `X-Shopify-Webhook-Id`; not signed, so the signed body is deduped too',
+    refused:
+      "a delivery without topic, shop domain or API version (`missing_header`, 400), as Shopify's library does",
+  },
+  example: {
+    fixture: 'shopify-orders-create.json',
+    type: 'orders/create',
+    secret: (label) => `${label}-shopify-secret`,
+    nth: (fixture, n) => ({
+      body: jsonNumbered(fixture, n),
+      id: `b54557e4-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    }),
+  },
+  async sign({ body, secret, id, event }) {
+    return {
+      'x-shopify-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
+      'x-shopify-topic': event ?? 'orders/create',
+      'x-shopify-shop-domain': 'oncehook-example.myshopify.com',
+      'x-shopify-api-version': '2025-07',
+      'x-shopify-event-id': id,
+      'x-shopify-webhook-id': id,
+    };
+  },
   create(env) {
     const secrets = env.secrets.get('SHOPIFY_WEBHOOK_SECRET');
     if (!secrets) return null;
-    const refused = badSignature('X-Shopify-Hmac-Sha256');
+    const refused = badSignature('X-Shopify-Hmac-Sha256 (or shopify-hmac-sha256)');
     return {
       verify({ rawBody, headers }) {
-        const given = headers.get(SIGNATURE)?.trim() ?? '';
+        const family = headers.get(FAMILIES.events.hmac) ? FAMILIES.events : FAMILIES.classic;
+        const given = headers.get(family.hmac)?.trim() ?? '';
         if (!BASE64_SHA256.test(given)) return refused;
         const givenBytes = Buffer.from(given, 'base64');
         // Accept if ANY configured secret matches: during a rotation both are live.
@@ -31,15 +94,22 @@ export const shopify: ProviderModule = {
           return refused;
         }
 
+        const missing = family.required.filter((name) => !headers.get(name));
+        if (missing.length > 0) {
+          return refuse(
+            'missing_header',
+            `Shopify sends these with every webhook; missing: ${missing.join(', ')}.`,
+          );
+        }
         const body = parseJsonObject(rawBody);
         if (!body.ok) return body;
-        const eventId = headers.get('x-shopify-event-id');
-        const id = eventId || headers.get('x-shopify-webhook-id');
-        const bad = checkEventId(id, eventId ? 'X-Shopify-Event-Id' : 'X-Shopify-Webhook-Id');
+        const idHeader = family.ids.find((name) => headers.get(name)) ?? family.ids[0];
+        const id = headers.get(idHeader);
+        const bad = checkEventId(id, idHeader);
         if (bad) return bad;
-        const type = headers.get('x-shopify-topic') || 'unknown';
+        const type = headers.get(family.required[0]) as string;
         return { ok: true, event: { id: id as string, type, idUnsigned: true } };
       },
     };
   },
-};
+});

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -21,7 +21,7 @@ const headers = (secret: string, t = nowS, body = payload) => ({
   'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${t}:${body}`).digest('hex')}`,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
+  p.verify({ ...addressedTo('slack'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
 
 describe('slack verifier', () => {
   const provider = make('slack-signing');
@@ -88,5 +88,83 @@ describe('slack verifier', () => {
 
   it('is not served without SLACK_SIGNING_SECRET', () => {
     expect(servedSource('slack')).toBeUndefined();
+  });
+
+  describe('form bodies: slash commands, interactivity, ssl_check', () => {
+    const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+    const post = (body: string, secret = 'slack-signing') =>
+      verify(provider, { ...headers(secret, nowS, body), ...FORM }, body);
+    const command = new URLSearchParams({
+      token: 'x',
+      team_id: 'T1',
+      channel_id: 'C1',
+      user_id: 'U1',
+      command: '/deploy',
+      text: 'api --env prod',
+      response_url: 'https://hooks.slack.com/commands/T1/1/abc',
+      trigger_id: '13345224609.738474920.8088930838d88f008e0',
+    }).toString();
+    const EMPTY = { body: '', contentType: expect.stringMatching(/^text\/plain/) };
+
+    it('accepts a slash command: deduped on its trigger_id, typed by the command, answered empty', async () => {
+      const result = await post(command);
+      expect(result).toMatchObject({
+        ok: true,
+        event: { id: '13345224609.738474920.8088930838d88f008e0', type: '/deploy', answer: EMPTY },
+      });
+      const payload = result.ok && 'event' in result ? result.event.payload : undefined;
+      expect(JSON.parse(payload ?? '{}')).toMatchObject({ command: '/deploy', text: 'api --env prod' });
+    });
+
+    it('accepts an interaction (`payload=`): its trigger_id and type, the JSON stored as sent', async () => {
+      const json = JSON.stringify({
+        type: 'block_actions',
+        trigger_id: '12466734323.1395872398',
+        actions: [{ action_id: 'approve', value: 'yes' }],
+      });
+      const body = `payload=${encodeURIComponent(json)}`;
+      expect(await post(body)).toEqual({
+        ok: true,
+        event: { id: '12466734323.1395872398', type: 'block_actions', payload: json, answer: EMPTY },
+      });
+    });
+
+    it('answers a signed ssl_check with an empty 200 and stores nothing; an unsigned one is refused', async () => {
+      const body = 'ssl_check=1&token=x';
+      expect(await post(body)).toEqual({ ok: true, answer: EMPTY });
+      expect(await verify(provider, FORM, body)).toMatchObject({ reason: 'invalid_signature' });
+    });
+
+    it('refuses a tampered or forged form, one without trigger_id, and one that is none of the three', async () => {
+      expect(
+        await verify(provider, { ...headers('slack-signing', nowS, command), ...FORM }, `${command}x`),
+      ).toMatchObject({
+        reason: 'invalid_signature',
+      });
+      expect(await post(command, 'other')).toMatchObject({ reason: 'invalid_signature' });
+      const noTrigger = command.replace(/&trigger_id=[^&]*/, '');
+      expect(await post(noTrigger)).toMatchObject({ reason: 'invalid_event_id' });
+      const noTriggerPayload = `payload=${encodeURIComponent(JSON.stringify({ type: 'view_closed' }))}`;
+      expect(await post(noTriggerPayload)).toMatchObject({ reason: 'invalid_event_id' });
+      expect(await post('foo=bar')).toMatchObject({ reason: 'missing_payload' });
+    });
+  });
+
+  it('keeps the same event_id on a retry (X-Slack-Retry-Num): the same dedupe key', async () => {
+    const retry = {
+      ...headers('slack-signing', nowS + 60),
+      'x-slack-retry-num': '1',
+      'x-slack-retry-reason': 'http_timeout',
+    };
+    const first = await verify(provider, headers('slack-signing'));
+    const again = await provider.verify({
+      ...addressedTo('slack'),
+      rawBody: Buffer.from(payload),
+      headers: new Headers(retry),
+      nowMs: NOW + 60_000,
+    });
+    expect(
+      first.ok && 'event' in first && again.ok && 'event' in again && again.event.id === first.event.id,
+    ).toBe(true);
   });
 });

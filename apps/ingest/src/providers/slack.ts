@@ -1,26 +1,65 @@
+import { createHmac } from 'node:crypto';
+import { HOUR_SECONDS } from '@oncehook/shared';
+import { jsonWith } from './examples.ts';
+import { FORM_TYPE } from './form-body.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, parseUnixSeconds, safeEqual, withinTolerance } from './signing.ts';
-import { type ProviderModule, refuse } from './types.ts';
+import { slackForm } from './slack-forms.ts';
+import { defineProvider, refuse } from './types.ts';
 
 /**
- * Slack Events API: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">` with the
- * app's signing secret, and `X-Slack-Request-Timestamp` within 5 minutes of our clock. Slack's
- * verifier ships inside Bolt (a whole framework), so this one is written from Slack's docs.
+ * Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">` with the app's
+ * signing secret, and `X-Slack-Request-Timestamp` within 5 minutes of our clock, on every request
+ * Slack sends: Events API callbacks (JSON), and slash commands, interactivity and `ssl_check`
+ * (form bodies, slack-forms.ts). Slack's verifier ships inside Bolt (a whole framework), so this
+ * one is written from Slack's docs.
  *
- * `event_id` (signed, in the body) is the dedupe key: Slack's retries (up to 3: at once, after
- * 1 and after 5 minutes) carry the same one.
+ * Events API: `event_id` (signed, in the body) is the dedupe key: Slack's retries (up to 3: at
+ * once, after 1 and after 5 minutes, with `X-Slack-Retry-Num`) carry the same one.
  */
 const SIGNATURE = 'x-slack-signature';
 const TIMESTAMP = 'x-slack-request-timestamp';
 const V0 = /^v0=([0-9a-f]{64})$/i;
 
-export const slack: ProviderModule = {
+export const slack = defineProvider({
+  name: 'slack',
   secretEnv: ['SLACK_SIGNING_SECRET'],
+  window: {
+    seconds: HOUR_SECONDS,
+    source:
+      'Events API: up to 3 retries, "nearly immediately", after 1 minute and after 5 minutes, with the same `event_id` and `X-Slack-Retry-Num` ([Events API](https://docs.slack.dev/apis/events-api/)); slash commands and interactions are not retried',
+  },
+  timestamped: true,
+  docs: {
+    title: 'Slack',
+    configure:
+      'app settings → Event Subscriptions, Slash Commands and Interactivity: the same URL; Basic Information → Signing Secret → `SLACK_SIGNING_SECRET`',
+    requiredHeaders: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
+    otherHeaders: ['`X-Slack-Retry-Num` (a retry: same `event_id`, a duplicate)'],
+    eventId:
+      'Events API: `event_id` in the body (signed); slash commands and interactivity (`payload=`): `trigger_id` (signed)',
+    refused:
+      'a callback without `event_id`, a command or interaction without `trigger_id` (422), another form body (400); `url_verification`, `ssl_check` and `app_rate_limited` are answered and not stored',
+  },
+  example: {
+    fixture: 'slack-app-mention.json',
+    type: 'app_mention',
+    secret: (label) => `${label}-slack-signing-secret`,
+    nth: (fixture, n) => ({ body: jsonWith(fixture, 'event_id', `Ev0EXAMPLE${n}`), id: `Ev0EXAMPLE${n}` }),
+  },
+  async sign({ body, secret, nowMs }) {
+    const t = Math.floor(nowMs / 1000);
+    return {
+      [TIMESTAMP]: String(t),
+      [SIGNATURE]: `v0=${createHmac('sha256', secret).update(`v0:${t}:${body}`).digest('hex')}`,
+    };
+  },
   create(env) {
     const secrets = env.secrets.get('SLACK_SIGNING_SECRET');
     if (!secrets) return null;
     const refused = badSignature('X-Slack-Signature or X-Slack-Request-Timestamp');
     return {
+      acceptsForm: true,
       verify({ rawBody, headers, nowMs }) {
         const timestamp = headers.get(TIMESTAMP)?.trim();
         const t = parseUnixSeconds(timestamp);
@@ -32,6 +71,7 @@ export const slack: ProviderModule = {
           safeEqual(hmac('sha256', secret, `v0:${timestamp}:`, rawBody), givenBytes),
         );
         if (!signed) return refused;
+        if (FORM_TYPE.test(headers.get('content-type') ?? '')) return slackForm(rawBody);
 
         const body = parseJsonObject(rawBody);
         if (!body.ok) return body;
@@ -53,4 +93,4 @@ export const slack: ProviderModule = {
       },
     };
   },
-};
+});

@@ -22,6 +22,11 @@ const specSchema = z
       .string()
       .regex(/^[A-Z][A-Z0-9_]*_WEBHOOK_SECRET$/, 'must be an environment variable ending in _WEBHOOK_SECRET')
       .optional(),
+    /**
+     * How the secret is written in its variable: `text` (default, used as typed), `base64`, `hex`,
+     * or `whsec` (`whsec_<base64>`, as Standard Webhooks senders show it; the prefix is optional).
+     */
+    secretEncoding: z.enum(['text', 'base64', 'hex', 'whsec']).default('text'),
     signature: z.strictObject({
       header: headerName,
       algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),

@@ -1,8 +1,10 @@
 import { sign as edSign, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { ConfigError } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
+import { svix as svixModule } from './svix.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -26,7 +28,7 @@ const headers = (signature: string, t = nowS, id = MSG) => ({
   'webhook-signature': signature,
 });
 const verify = (p: Provider, h: Record<string, string>, body = payload) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
+  p.verify({ ...addressedTo('standard'), rawBody: Buffer.from(body), headers: new Headers(h), nowMs: NOW });
 
 // v1a: ed25519 over the same `<id>.<timestamp>.<body>`, public key serialised as whpk_<base64>.
 const keyPair = () => generateKeyPairSync('ed25519');
@@ -114,5 +116,76 @@ describe('standard webhooks verifier', () => {
   it('is not served with neither a secret nor a public key; 7-day window by default', () => {
     expect(servedSource('standard')).toBeUndefined();
     expect(provider.dedupeTtlSeconds).toBe(7 * 86_400);
+  });
+
+  describe('Svix-branded headers (svix-id, svix-timestamp, svix-signature)', () => {
+    const svixHeaders = (signature: string, t = nowS, id = MSG) => ({
+      'svix-id': id,
+      'svix-timestamp': String(t),
+      'svix-signature': signature,
+    });
+
+    it('accepts a delivery signed by Svix’s own library, with Svix’s header names', async () => {
+      const signature = new SvixWebhook(SECRET).sign(MSG, new Date(NOW), payload);
+      expect(await verify(provider, svixHeaders(signature))).toEqual({
+        ok: true,
+        event: { id: MSG, type: 'invoice.paid' },
+      });
+    });
+
+    it('refuses them tampered, stale or future, and re-labelled', async () => {
+      const signature = v1(SECRET);
+      expect(await verify(provider, svixHeaders(signature), payload.replace('in_1', 'in_2'))).toMatchObject({
+        reason: 'invalid_signature',
+      });
+      for (const t of [nowS - 301, nowS + 301]) {
+        expect(await verify(provider, svixHeaders(v1(SECRET, t), t))).toMatchObject({
+          reason: 'invalid_signature',
+        });
+      }
+      expect(await verify(provider, svixHeaders(signature, nowS, 'msg_other'))).toMatchObject({
+        reason: 'invalid_signature',
+      });
+    });
+
+    it('takes each svix- header over its webhook- twin, as Svix’s library does', async () => {
+      const mixed = { ...headers(v1(OTHER), nowS, 'msg_unbranded'), ...svixHeaders(v1(SECRET)) };
+      expect(await verify(provider, mixed)).toMatchObject({ ok: true, event: { id: MSG } });
+    });
+
+    it('accepts v1a (ed25519) under svix- headers too', async () => {
+      const sender = keyPair();
+      const asymmetric = make({ STANDARD_WEBHOOK_PUBLIC_KEY: whpk(sender.publicKey) });
+      expect(await verify(asymmetric, svixHeaders(v1a(sender.privateKey)))).toMatchObject({ ok: true });
+    });
+  });
+
+  describe('the svix source', () => {
+    const served = servedSource('svix', { SVIX_WEBHOOK_SECRET: SECRET }) as Provider;
+
+    it('is served on its own secret, and accepts both header brands and both versions', async () => {
+      expect(served).toBeDefined();
+      expect(servedSource('svix', { STANDARD_WEBHOOK_SECRET: SECRET })).toBeUndefined();
+      const signature = v1(SECRET);
+      expect(
+        await verify(served, { 'svix-id': MSG, 'svix-timestamp': String(nowS), 'svix-signature': signature }),
+      ).toMatchObject({
+        ok: true,
+      });
+      expect(await verify(served, headers(signature))).toMatchObject({ ok: true });
+      const sender = keyPair();
+      const both = servedSource('svix', {
+        SVIX_WEBHOOK_SECRET: SECRET,
+        SVIX_WEBHOOK_PUBLIC_KEY: whpk(sender.publicKey),
+      }) as Provider;
+      expect(await verify(both, headers(v1a(sender.privateKey)))).toMatchObject({ ok: true });
+    });
+
+    it('signs what Svix’s own library verifies', async () => {
+      const signed = await svixModule.sign({ body: payload, secret: SECRET, id: MSG, nowMs: Date.now() });
+      expect(Object.keys(signed).sort()).toEqual(['svix-id', 'svix-signature', 'svix-timestamp']);
+      expect(() => new SvixWebhook(SECRET).verify(payload, signed)).not.toThrow();
+      expect(() => new SvixWebhook(OTHER).verify(payload, signed)).toThrow();
+    });
   });
 });

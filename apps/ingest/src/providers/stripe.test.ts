@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { servedSource } from '../testing/providers.ts';
+import { addressedTo, servedSource } from '../testing/providers.ts';
 import type { Provider } from './types.ts';
 
 const NOW = 1_750_000_000_000;
@@ -13,7 +13,7 @@ const make = (secrets: string) => servedSource('stripe', { STRIPE_WEBHOOK_SECRET
 const header = (secret: string, timestamp = nowS, body = payload) =>
   Stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp });
 const verify = (p: Provider, headers: Record<string, string>, body = payload, nowMs = NOW) =>
-  p.verify({ rawBody: Buffer.from(body), headers: new Headers(headers), nowMs });
+  p.verify({ ...addressedTo('stripe'), rawBody: Buffer.from(body), headers: new Headers(headers), nowMs });
 
 describe('stripe verifier', () => {
   const provider = make('whsec_test');
@@ -88,5 +88,61 @@ describe('stripe verifier', () => {
       servedSource('stripe', { STRIPE_WEBHOOK_SECRET: 's', DEDUPE_TTL_SECONDS_STRIPE: '259200' })
         ?.dedupeTtlSeconds,
     ).toBe(259_200);
+  });
+
+  describe('thin events (object: "v2.core.event")', () => {
+    const thin = {
+      id: 'evt_test_65R9Ijk8cwmR6xNrAvp16R9IRVSQbGSlnFFS2w8cnmdSPM',
+      object: 'v2.core.event',
+      type: 'v1.checkout.session.completed',
+      livemode: false,
+      created: '2025-06-15T12:00:00.000Z',
+      related_object: {
+        id: 'cs_test_thin1',
+        type: 'checkout.session',
+        url: '/v1/checkout/sessions/cs_test_thin1',
+      },
+    };
+    const body = JSON.stringify(thin);
+
+    it('is what Stripe sends: its SDK parses it as an event notification, and constructEvent refuses it', () => {
+      const now = Math.floor(Date.now() / 1000);
+      const signed = header('whsec_test', now, body);
+      const notification = new Stripe('sk_test_x').parseEventNotification(body, signed, 'whsec_test');
+      expect(notification).toMatchObject({ id: thin.id, type: thin.type });
+      expect(() => Stripe.webhooks.constructEvent(body, signed, 'whsec_test')).toThrow();
+    });
+
+    it('is verified and recorded as thin:<type> under its id: never the snapshot type', async () => {
+      expect(await verify(provider, { 'stripe-signature': header('whsec_test', nowS, body) }, body)).toEqual({
+        ok: true,
+        event: { id: thin.id, type: 'thin:v1.checkout.session.completed' },
+      });
+      // Even one named like a snapshot event cannot pass for it.
+      const named = JSON.stringify({ ...thin, type: 'checkout.session.completed' });
+      expect(
+        await verify(provider, { 'stripe-signature': header('whsec_test', nowS, named) }, named),
+      ).toMatchObject({
+        event: { type: 'thin:checkout.session.completed' },
+      });
+    });
+
+    it('is refused tampered or stale, like any Stripe event', async () => {
+      const signed = header('whsec_test', nowS, body);
+      expect(
+        await verify(
+          provider,
+          { 'stripe-signature': signed },
+          body.replace('cs_test_thin1', 'cs_test_other'),
+        ),
+      ).toMatchObject({
+        reason: 'invalid_signature',
+      });
+      expect(
+        await verify(provider, { 'stripe-signature': header('whsec_test', nowS - 301, body) }, body),
+      ).toMatchObject({
+        reason: 'invalid_signature',
+      });
+    });
   });
 });

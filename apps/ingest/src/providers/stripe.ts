@@ -1,5 +1,6 @@
-import { DAY_SECONDS } from '@oncehook/shared';
+import { DAY_SECONDS, thinEventType } from '@oncehook/shared';
 import Stripe from 'stripe';
+import { jsonWith } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import {
   badSignature,
@@ -9,14 +10,15 @@ import {
   TOLERANCE_SECONDS,
   utf8Text,
 } from './signing.ts';
-import type { ProviderModule } from './types.ts';
+import { defineProvider } from './types.ts';
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 of `<t>.<body>`,
  * checked by Stripe's own library. The event id is inside the signed body.
  *
- * Window: live mode retries for up to 3 days, and an event can be re-sent by hand (Dashboard,
- * `stripe events resend`) or listed for a backfill for 30 days — so 30 days by default.
+ * Thin events (`object: "v2.core.event"`, sent to event destinations) carry no object, only a
+ * reference to it: they are recorded as `thin:<type>` (shared `thinEventType`), so that no workflow
+ * written for the snapshot event of the same name is ever handed one.
  */
 const HEADER = 'stripe-signature';
 // Stripe's library, computing its HMAC through the one counted helper.
@@ -24,9 +26,38 @@ const COUNTED_HMAC = {
   computeHMACSignature: (payload: string, secret: string) => hmac('sha256', secret, payload).toString('hex'),
 } as unknown as Parameters<NonNullable<typeof Stripe.webhooks.signature>['verifyHeader']>[4];
 
-export const stripe: ProviderModule = {
+export const stripe = defineProvider({
+  name: 'stripe',
   secretEnv: ['STRIPE_WEBHOOK_SECRET'],
-  windowSeconds: 30 * DAY_SECONDS,
+  window: {
+    seconds: 30 * DAY_SECONDS,
+    source:
+      'live mode retries "for up to three days" ([automatic retries](https://docs.stripe.com/webhooks#automatic-retries)); an event can be re-sent by hand ([`stripe events resend`](https://docs.stripe.com/cli/events/resend): "created within the last 30 days") or listed for a backfill for 30 days ([undelivered events](https://docs.stripe.com/webhooks/process-undelivered-events))',
+  },
+  timestamped: true,
+  docs: {
+    title: 'Stripe',
+    configure:
+      'Developers → Webhooks → add an endpoint (or an event destination); signing secret `whsec_…` → `STRIPE_WEBHOOK_SECRET`',
+    requiredHeaders: ['Stripe-Signature'],
+    eventId: '`id` in the body (`evt_…`), signed',
+    refused: 'a body without `id`. Thin events (`object: "v2.core.event"`) are accepted as `thin:<type>`',
+  },
+  example: {
+    fixture: 'stripe-checkout-session-completed.json',
+    type: 'checkout.session.completed',
+    secret: (label) => `whsec_${label}`,
+    nth: (fixture, n) => ({ body: jsonWith(fixture, 'id', `evt_example_${n}`), id: `evt_example_${n}` }),
+  },
+  async sign({ body, secret, nowMs }) {
+    return {
+      [HEADER]: Stripe.webhooks.generateTestHeaderString({
+        payload: body,
+        secret,
+        timestamp: Math.floor(nowMs / 1000),
+      }),
+    };
+  },
   create(env) {
     const secrets = env.secrets.get('STRIPE_WEBHOOK_SECRET');
     if (!secrets) return null;
@@ -70,8 +101,9 @@ export const stripe: ProviderModule = {
         const bad = checkEventId(event.value.id, 'id');
         if (bad) return bad;
         const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
-        return { ok: true, event: { id: event.value.id as string, type } };
+        const thin = event.value.object === 'v2.core.event';
+        return { ok: true, event: { id: event.value.id as string, type: thin ? thinEventType(type) : type } };
       },
     };
   },
-};
+});

@@ -9,11 +9,24 @@ import type { HeaderReader } from '../request-body.ts';
  * custom sources (SOURCES_FILE) are served by one generic module built from their spec.
  */
 
-/** What a verifier sees: the raw bytes exactly as received, and an injectable clock. */
+/** What a verifier sees: the raw bytes exactly as received, how they were addressed, and a clock. */
 export interface WebhookRequest {
   rawBody: Buffer;
   headers: HeaderReader;
+  /**
+   * The full URL the sender addressed, query included: `PUBLIC_URL` + the request's path when set,
+   * else the URL as this process received it. Only URL-signing schemes (Twilio) read it.
+   */
+  url: string;
+  method: string;
   nowMs: number;
+}
+
+/** An answer that is not oncehook's JSON, for senders that read the body (Slack, Twilio). */
+export interface RawAnswer {
+  /** Empty: an empty 200. */
+  body: string;
+  contentType: string;
 }
 
 export interface VerifiedEvent {
@@ -27,10 +40,12 @@ export interface VerifiedEvent {
    */
   idUnsigned?: boolean;
   /**
-   * The JSON to store and hand to the worker, when it is not the raw body itself (GitHub's
-   * form-encoded `payload=` deliveries). The signature and the body hash stay on the raw bytes.
+   * The JSON to store and hand to the worker, when it is not the raw body itself (form-encoded
+   * deliveries). The signature and the body hash stay on the raw bytes.
    */
   payload?: string;
+  /** How an accepted (or duplicate) delivery is answered, when the sender shows or parses it. */
+  answer?: RawAnswer;
 }
 
 /** Why a delivery is refused: a code from the ingest's one list (errors.ts), which fixes its status. */
@@ -44,6 +59,8 @@ export type Verification =
   | { ok: true; event: VerifiedEvent }
   /** Answered directly and stored nowhere, e.g. Slack's url_verification challenge. */
   | { ok: true; reply: Record<string, unknown> }
+  /** The same, for a handshake answered with a raw body (Slack's ssl_check: empty). */
+  | { ok: true; answer: RawAnswer }
   | Refusal;
 
 export interface Verifier {
@@ -58,13 +75,73 @@ export interface Provider extends Verifier {
   readonly dedupeTtlSeconds: number;
 }
 
-export interface ProviderModule {
-  /** The variables its secrets come from (comma-separated values, for rotation). */
+/** What a signer needs to sign one delivery the way the provider does. */
+export interface Delivery {
+  body: string;
+  secret: string;
+  /** The event id for providers that carry it in a header; ignored where it is in the body. */
+  id: string;
+  nowMs: number;
+  /** The full URL it is sent to, for URL-signing schemes (default `http://localhost/webhooks/<name>`). */
+  url?: string;
+  /** X-GitHub-Event / X-Shopify-Topic; ignored elsewhere. */
+  event?: string;
+}
+
+/** How long a provider may deliver one event again, and where it says so. */
+export interface RedeliveryWindow {
+  readonly seconds: number;
+  /** The provider's documentation (a URL, with the words that matter). */
+  readonly source: string;
+}
+
+/** What docs/providers.md says of the provider: the table is generated from these. */
+export interface ProviderDocs {
+  readonly title: string;
+  /** Where the endpoint is set up on the provider's side, and which secret goes where. */
+  readonly configure: string;
+  /** Headers a delivery is refused without, as the provider spells them (the signature first). */
+  readonly requiredHeaders: readonly string[];
+  /** Headers read when present, and alternatives (markdown). */
+  readonly otherHeaders?: readonly string[];
+  /** Where the dedupe key comes from (markdown). */
+  readonly eventId: string;
+  /** What is refused beyond a bad signature (markdown). */
+  readonly refused: string;
+}
+
+/** One example delivery: what `pnpm webhook:send` sends, and where every provider test starts. */
+export interface ProviderExample {
+  /** A file in fixtures/. */
+  readonly fixture: string;
+  /** The type it is recorded with. */
+  readonly type: string;
+  /** Sent with this Content-Type (default application/json). */
+  readonly contentType?: string;
+  /** A secret in the form the provider hands out (`whsec_…` for some). */
+  secret(label: string): string;
+  /** The fixture as the n-th distinct event: its own body and event id. */
+  nth(fixture: string, n: number): { body: string; id: string };
+}
+
+/** Everything about one provider. A new provider is one of these, one fixture, one registry line. */
+export interface ProviderModule<Name extends string = string> {
+  /** The source it serves: `/webhooks/<name>`. */
+  readonly name: Name;
+  /** The variables its secrets come from (comma-separated values, for rotation); the first signs. */
   readonly secretEnv: readonly string[];
-  /** How long the provider itself may re-deliver an event, where it documents that (seconds). */
-  readonly windowSeconds?: number;
+  readonly window: RedeliveryWindow;
+  /** Signs a timestamp, and refuses one more than 300 s from our clock either way. */
+  readonly timestamped: boolean;
+  readonly docs: ProviderDocs;
+  readonly example: ProviderExample;
   /** The verifier for the configured secrets; null when none is set: the source is not served. */
   create(env: IngestEnv): Verifier | null;
+  /** The headers of a delivery signed the way the provider signs it (Content-Type when not JSON). */
+  sign(delivery: Delivery): Promise<Record<string, string>>;
 }
+
+/** Keeps the literal name, so the registry knows every source by name. */
+export const defineProvider = <const Name extends string>(module: ProviderModule<Name>) => module;
 
 export const refuse = (reason: ErrorCode, message: string): Refusal => ({ ok: false, reason, message });

@@ -1,26 +1,28 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { type AcceptDeps, acceptEvent } from '../accept.ts';
 import { ApiError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
+import { FORM_TYPE } from '../providers/form-body.ts';
 import { checkEventType } from '../providers/json-body.ts';
-import type { Provider } from '../providers/types.ts';
-import { ClientGone, headersOf, readBody } from '../request-body.ts';
+import type { Provider, RawAnswer, WebhookRequest } from '../providers/types.ts';
+import { ClientGone, headersOf, readBody, requestUrl } from '../request-body.ts';
 
 export interface WebhookDeps extends AcceptDeps {
   providers: Map<string, Provider>;
   maxBodyBytes: number;
   metrics: Metrics;
+  /** PUBLIC_URL: the base of the URL senders address, for URL-signing schemes. */
+  publicUrl?: string;
   now?: () => number;
 }
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
-const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
 /** POST /webhooks/:source and POST /webhook (the demo source): verify -> dedupe + enqueue -> 200. */
 export function webhookRoutes(deps: WebhookDeps) {
   const app = new Hono();
 
-  const receive = (source: string) => async (c: import('hono').Context) => {
+  const receive = (source: string) => async (c: Context) => {
     const provider = deps.providers.get(source);
     if (!provider) throw new ApiError('unknown_source', `No webhook source named "${source}" is configured.`);
     const started = performance.now();
@@ -32,9 +34,20 @@ export function webhookRoutes(deps: WebhookDeps) {
         throw new ApiError('unsupported_media_type', 'Content-Type must be application/json.');
       }
       const rawBody = await readBody(c, deps.maxBodyBytes);
-      const verified = await provider.verify({ rawBody, headers, nowMs: deps.now?.() ?? Date.now() });
+      const request: WebhookRequest = {
+        rawBody,
+        headers,
+        method: c.req.method,
+        nowMs: deps.now?.() ?? Date.now(),
+        // Built only for the schemes that sign it.
+        get url() {
+          return requestUrl(c, deps.publicUrl);
+        },
+      };
+      const verified = await provider.verify(request);
       if (!verified.ok) throw new ApiError(verified.reason, verified.message);
       if ('reply' in verified) return c.json(verified.reply);
+      if ('answer' in verified) return answer(c, verified.answer);
       const badType = checkEventType(verified.event.type);
       if (badType) throw new ApiError(badType.reason, badType.message);
 
@@ -50,6 +63,7 @@ export function webhookRoutes(deps: WebhookDeps) {
       const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
       deps.metrics.delivered(source, outcome);
       if (accepted.conflict) deps.metrics.conflicts.inc({ source });
+      if (verified.event.answer) return answer(c, verified.event.answer);
       return c.json({ received: true, duplicate: accepted.duplicate });
     } catch (err) {
       // The client went away mid-body: nothing was stored, nobody reads an answer. Counted, and
@@ -71,3 +85,6 @@ export function webhookRoutes(deps: WebhookDeps) {
   app.post('/webhooks/:source', (c) => receive(c.req.param('source'))(c));
   return app;
 }
+
+const answer = (c: Context, { body, contentType }: RawAnswer) =>
+  body ? c.body(body, 200, { 'content-type': contentType }) : c.body(null, 200);

@@ -29,6 +29,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     retry: config,
     log: createLogger(config, 'ingest-test'),
     providers: createProviders(config),
+    publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(queues),
     now: opts.now,

@@ -6,3 +6,9 @@ import type { Provider } from '../providers/types.ts';
 export function servedSource(name: string, env: Record<string, string> = {}): Provider | undefined {
   return createProviders(parseIngestEnv(env)).get(name);
 }
+
+/** How a verifier sees a delivery posted to `/webhooks/<source>` through `app.request()`. */
+export const addressedTo = (source: string) => ({
+  url: `http://localhost/webhooks/${source}`,
+  method: 'POST',
+});

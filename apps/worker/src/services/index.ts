@@ -5,6 +5,7 @@ import { httpMailer, type Mailer } from './mailer.ts';
 import { simulatedMailer } from './mailer-simulator.ts';
 import type { PaymentsApi } from './payments.ts';
 import { simulatedPayments } from './payments-simulator.ts';
+import { noStripeObjects, type StripeObjects, stripeObjects } from './stripe-objects.ts';
 import { stripePayments } from './stripe-payments.ts';
 
 /** What steps reach through `ctx.services`: created once in main, injected into every step. */
@@ -12,6 +13,8 @@ export interface Services {
   keys: Keys;
   payments: PaymentsApi;
   mailer: Mailer;
+  /** The objects Stripe's thin events refer to (PAYMENTS_URL, or none). */
+  stripeObjects: StripeObjects;
 }
 
 /** The context a shared step helper accepts, whatever workflow it is used in. */
@@ -29,5 +32,8 @@ export function createServices(
       ? stripePayments(config.PAYMENTS_URL, config.PAYMENTS_API_KEY)
       : simulatedPayments(redis, keys),
     mailer: config.MAILER_URL ? httpMailer(config.MAILER_URL) : simulatedMailer(redis, keys, log),
+    stripeObjects: config.PAYMENTS_URL
+      ? stripeObjects(config.PAYMENTS_URL, config.PAYMENTS_API_KEY)
+      : noStripeObjects,
   };
 }

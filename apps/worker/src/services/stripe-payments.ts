@@ -1,23 +1,10 @@
-import Stripe from 'stripe';
 import { PermanentError } from '../engine/workflow.ts';
 import { type CreatePayment, IDEMPOTENCY_METADATA, type Payment, type PaymentsApi } from './payments.ts';
+import { isPermanentStripeError, stripeClient } from './stripe-client.ts';
 
-/**
- * Payments through the official Stripe SDK against any Stripe-compatible base URL (PAYMENTS_URL;
- * the SDK takes host, port and protocol, and always uses `/v1/...` paths).
- */
-export function stripePayments(baseUrl: string, apiKey = 'sk_test_oncehook'): PaymentsApi {
-  const url = new URL(baseUrl);
-  const protocol = url.protocol === 'https:' ? 'https' : 'http';
-  const stripe = new Stripe(apiKey, {
-    host: url.hostname,
-    port: url.port || (protocol === 'https' ? 443 : 80),
-    protocol,
-    // One retry policy, the job's (backoff with jitter, then `failed`): a retry reuses the key anyway.
-    maxNetworkRetries: 0,
-    timeout: 20_000,
-    telemetry: false,
-  });
+/** Payments through the official Stripe SDK against any Stripe-compatible base URL (PAYMENTS_URL). */
+export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
+  const stripe = stripeClient(baseUrl, apiKey);
 
   return {
     kind: 'stripe',
@@ -63,16 +50,8 @@ export function stripePayments(baseUrl: string, apiKey = 'sk_test_oncehook'): Pa
   };
 }
 
-/**
- * 4xx means the request itself is wrong (a declined card, bad parameters, a key reused with other
- * parameters) and will be wrong again: permanent. Except: 401/403 (a key being rotated), 408, 409
- * (Stripe: the same key is still in flight) and 429, which a later attempt can get past.
- */
 function classify(err: unknown): unknown {
-  if (!(err instanceof Stripe.errors.StripeError)) return err;
-  const status = err.statusCode;
-  const transient = status === undefined || status >= 500 || [401, 403, 408, 409, 429].includes(status);
-  return transient
-    ? err
-    : new PermanentError(`payments API refused (${status}): ${err.message}`, { cause: err });
+  return isPermanentStripeError(err)
+    ? new PermanentError(`payments API refused (${err.statusCode}): ${err.message}`, { cause: err })
+    : err;
 }

@@ -3,6 +3,7 @@ import type { Services } from '../services/index.ts';
 import { githubPush } from './github-push.ts';
 import { payment } from './payment.ts';
 import { stripeCheckout } from './stripe-checkout.ts';
+import { stripeThinCheckout } from './stripe-thin-checkout.ts';
 
 /**
  * Every workflow this worker runs; each one says which (source, event type) it handles. Adding a
@@ -10,4 +11,9 @@ import { stripeCheckout } from './stripe-checkout.ts';
  * type: each then runs on its own, with its own markers and retries. Events no workflow handles
  * are recorded as `ignored`.
  */
-export const WORKFLOWS = [payment, stripeCheckout, githubPush] satisfies WorkflowDefinition<Services>[];
+export const WORKFLOWS = [
+  payment,
+  stripeCheckout,
+  stripeThinCheckout,
+  githubPush,
+] satisfies WorkflowDefinition<Services>[];

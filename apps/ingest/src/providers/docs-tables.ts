@@ -1,0 +1,76 @@
+import { dedupeWindow } from '@oncehook/shared';
+import { parseIngestEnv } from '../env.ts';
+import { PROVIDER_LIST } from './registry.ts';
+import type { ProviderModule } from './types.ts';
+
+/**
+ * The tables of docs/providers.md that describe the built-in providers, generated from their
+ * modules (`pnpm docs:providers` writes them; a test checks they are current).
+ */
+const providers = PROVIDER_LIST as readonly ProviderModule[];
+const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+const code = (text: string) => `\`${text}\``;
+
+export function duration(seconds: number): string {
+  const [amount, unit] =
+    seconds % 86_400 === 0
+      ? [seconds / 86_400, 'day']
+      : seconds % 3600 === 0
+        ? [seconds / 3600, 'hour']
+        : [seconds, 'second'];
+  return `${amount} ${unit}${amount === 1 ? '' : 's'}`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
+}
+
+export function providersTable(): string {
+  return table(
+    [
+      'source',
+      'set up in the provider',
+      'headers (required; then optional)',
+      'event id (dedupe key)',
+      'refused, besides a bad signature',
+    ],
+    providers.map((p) => [
+      `${code(p.name)} (${p.docs.title})`,
+      p.docs.configure,
+      [p.docs.requiredHeaders.map(code).join(', '), ...(p.docs.otherHeaders ?? [])]
+        .filter(Boolean)
+        .join('; '),
+      p.docs.eventId,
+      p.docs.refused,
+    ]),
+  );
+}
+
+export function windowsTable(): string {
+  const defaults = parseIngestEnv({});
+  return table(
+    ['source', 'documented re-delivery', "provider's window", 'window by default'],
+    providers.map((p) => [
+      code(p.name),
+      p.window.source,
+      duration(p.window.seconds),
+      duration(dedupeWindow(defaults, p.name, p.window.seconds)),
+    ]),
+  );
+}
+
+const BLOCKS = { providers: providersTable, windows: windowsTable };
+
+/** The document with every generated block (between `<!-- <name>:start -->` and `:end -->`) rewritten. */
+export function withGeneratedTables(markdown: string): string {
+  let out = markdown;
+  for (const [name, render] of Object.entries(BLOCKS)) {
+    const start = `<!-- ${name}:start (generated from the provider modules: pnpm docs:providers) -->`;
+    const end = `<!-- ${name}:end -->`;
+    const from = out.indexOf(start);
+    const to = out.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`docs/providers.md has no ${name} block`);
+    out = `${out.slice(0, from + start.length)}\n${render()}\n${out.slice(to)}`;
+  }
+  return out;
+}
