@@ -10,6 +10,7 @@ import {
   type SignedBodyClaim,
   signedBodyHash,
   takeOverSignedBody,
+  UNCOMPARED_BODY,
   uncountDelivery,
 } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
@@ -36,6 +37,11 @@ export interface IncomingEvent {
   payload?: string;
   /** The event id is not covered by the signature: also dedupe on the signed body. */
   idUnsigned?: boolean;
+  /**
+   * A copy listed from the provider's API (the reconciler), not a delivery: its body is not
+   * compared with the delivered one (see UNCOMPARED_BODY).
+   */
+  listed?: boolean;
 }
 
 export interface Accepted {
@@ -63,7 +69,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
     const payload = event.payload ?? event.rawBody.toString('utf8');
     const delivery = {
       type: event.type,
-      bodyHash: bodyHash(event.rawBody),
+      bodyHash: event.listed ? UNCOMPARED_BODY : bodyHash(event.rawBody),
       receivedAt: Date.now(),
       windowSeconds: event.ttlSeconds,
     };

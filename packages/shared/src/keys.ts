@@ -14,6 +14,10 @@
  *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
  *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
+ *   {prefix}:reconcile:{<source>}:lock  string  the token of the reconciler working on <source> now
+ *   {prefix}:reconcile:{<source>}:feed:<feed>
+ *                                    hash    one provider list's checkpoint and the run in progress
+ *                                            (apps/ingest/src/reconciler/checkpoint.ts)
  *   bull:... under the BullMQ prefix         BullMQ's own keys (queue names in queues.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
@@ -34,6 +38,9 @@
  * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
  * keys share one slot.
  *
+ * A source's reconciler keys share its `{<source>}` tag, so that every checkpoint write checks, in
+ * the same script, that the writer still holds the lock.
+ *
  * A demo ledger shard's keys share its `{ledger-<n>}` tag so that one script can append an entry
  * and add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the
  * keys that step writes, so that it lands in their slot and commits with them.
@@ -52,6 +59,8 @@ export function createKeys(prefix: string) {
     simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}:found`,
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,
     readyProbe: `${prefix}:readyz`,
+    reconcileLock: (source: string) => `${prefix}:reconcile:{${source}}:lock`,
+    reconcileFeed: (source: string, feed: string) => `${prefix}:reconcile:{${source}}:feed:${feed}`,
   } as const;
 }
 
