@@ -26,8 +26,9 @@ if (!args.ok) {
   console.error(`${args.message}\n\n${USAGE}`);
   process.exit(2);
 }
+const { once: oneOff, since, sources: requested } = args;
 const config = orExit(() => parseReconcilerEnv());
-const names = orExit(() => chooseSources(config, args.sources));
+const names = orExit(() => chooseSources(config, requested));
 const log = createLogger(config, 'reconciler');
 
 const redis = createRedis(config, 'fail-fast', 'oncehook-reconciler');
@@ -62,11 +63,11 @@ const deps: RunDeps = {
   stopping: () => stopping,
 };
 
-async function round(since?: number): Promise<RunOutcome[]> {
+async function round(opts: { since?: number } = {}): Promise<RunOutcome[]> {
   const outcomes: RunOutcome[] = [];
   for (const source of sources) {
     if (stopping) break;
-    const outcome = await reconcileSource(deps, source, { since });
+    const outcome = await reconcileSource(deps, source, opts);
     const line = describeOutcome(source.name, outcome);
     if (outcome.result === 'failed') log.error({ source: source.name, err: outcome.error?.message }, line);
     else log.info({ source: source.name, result: outcome.result, ...outcome.tally }, line);
@@ -83,7 +84,7 @@ async function once() {
     process.exit(1);
   }
   await checked;
-  const outcomes = await round(args.ok ? args.since : undefined);
+  const outcomes = await round({ since });
   for (const [i, outcome] of outcomes.entries()) console.log(describeOutcome(names[i] as string, outcome));
   await stop(exitCodeOf(outcomes));
 }
@@ -133,4 +134,4 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
-await (args.once ? once() : service());
+await (oneOff ? once() : service());

@@ -121,4 +121,16 @@ describe('GitHub reconciliation', () => {
     expect(outcome.error?.message).toContain('401');
     expect(await t.redis.exists(t.keys.reconcileFeed('github', HOOK.path))).toBe(0);
   });
+
+  it('a hook that is gone fails the run, but not before the other hooks were reconciled', async () => {
+    await history();
+    const gone = { name: 'acme/old:7', path: 'repos/acme/old/hooks/7' };
+    const both = githubSource(githubHooksApi(github.url, TOKEN), [gone, HOOK], t.redis, t.keys);
+    const outcome = await reconcileSource(reconcilerDeps(t).run, both, {});
+    expect(outcome.result).toBe('failed');
+    expect(outcome.error?.message).toContain('acme/old:7: GitHub answered 404');
+    expect(outcome.tally).toMatchObject({ recovered: 2 });
+    expect(await t.redis.hget(t.keys.reconcileFeed('github', HOOK.path), 'checkpoint')).not.toBeNull();
+    expect(await t.redis.exists(t.keys.reconcileFeed('github', gone.path))).toBe(0);
+  });
 });

@@ -1,7 +1,8 @@
 import { eventTag, type Keys, type RedisClient, readEventStatus } from '@oncehook/shared';
+import { LockLost } from '../checkpoint.ts';
 import type { GithubHook } from '../env.ts';
 import { retryRateLimited } from '../rate-limit.ts';
-import { type ReconcileSource, type RunContext, rangeStart } from '../run.ts';
+import { type ReconcileSource, type RunContext, RunStopped, rangeStart } from '../run.ts';
 import { GithubApiError, type GithubHooksApi, githubRateLimit, type HookDelivery } from './github-hooks.ts';
 
 /**
@@ -61,20 +62,33 @@ export function githubSource(
     ctx.log.warn(about, 'recovered an event the ingest never received: GitHub asked to redeliver it');
   }
 
+  async function reconcileHook(ctx: RunContext, hook: GithubHook) {
+    const feed = ctx.feed(hook.path);
+    const from = rangeStart(ctx, await feed.read());
+    const to = ctx.now();
+    for (const d of (await newestAttempts(ctx, hook, from)).values()) {
+      if (succeeded(d)) continue;
+      ctx.check();
+      await recover(ctx, hook, d);
+    }
+    ctx.checkpointed(hook.path, await feed.commit(from, to));
+  }
+
   return {
     name: GITHUB_SOURCE,
     async run(ctx) {
+      // One hook failing (gone, no permission) does not keep the others from being reconciled.
+      const failed: string[] = [];
       for (const hook of hooks) {
-        const feed = ctx.feed(hook.path);
-        const from = rangeStart(ctx, await feed.read());
-        const to = ctx.now();
-        for (const d of (await newestAttempts(ctx, hook, from)).values()) {
-          if (succeeded(d)) continue;
-          ctx.check();
-          await recover(ctx, hook, d);
+        try {
+          await reconcileHook(ctx, hook);
+        } catch (err) {
+          if (err instanceof LockLost || err instanceof RunStopped) throw err;
+          ctx.log.error({ hook: hook.name, err: (err as Error).message }, 'hook not reconciled');
+          failed.push(`${hook.name}: ${(err as Error).message}`);
         }
-        ctx.checkpointed(hook.path, await feed.commit(from, to));
       }
+      if (failed.length > 0) throw new Error(failed.join('; '));
     },
   };
 }
