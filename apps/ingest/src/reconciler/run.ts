@@ -43,11 +43,25 @@ export interface ReconcileSource {
   run(ctx: RunContext): Promise<void>;
 }
 
-/** Where a run over a feed starts: `--since`, else just before the checkpoint, else the lookback. */
-export function rangeStart(ctx: RunContext, state: FeedState): number {
-  if (ctx.since !== undefined) return ctx.since;
-  if (state.checkpoint !== undefined) return state.checkpoint - OVERLAP_SECONDS;
-  return ctx.now() - ctx.lookbackSeconds;
+/**
+ * Where a run over a feed starts: `--since`, else just before the checkpoint, else the lookback —
+ * but never further back than the source's dedupe window. An event received before that may have
+ * no record left, and fed in (or redelivered) it would be processed again: a checkpoint that old
+ * is moved up to the window with a warning, a `--since` that old fails the run.
+ */
+export function rangeStart(ctx: RunContext, state: FeedState, windowSeconds: number): number {
+  const oldestSafe = ctx.now() - windowSeconds;
+  let from = ctx.now() - ctx.lookbackSeconds;
+  if (ctx.since !== undefined) from = ctx.since;
+  else if (state.checkpoint !== undefined) from = state.checkpoint - OVERLAP_SECONDS;
+  if (from >= oldestSafe) return from;
+  const why = `its dedupe window (${windowSeconds} s): an event received before then may have no record left, and would be processed again`;
+  if (ctx.since !== undefined) throw new Error(`--since reaches back further than ${why}`);
+  ctx.log.warn(
+    { checkpoint: state.checkpoint, windowSeconds },
+    `starting at the window, not further back than ${why}`,
+  );
+  return oldestSafe;
 }
 
 export class RunStopped extends Error {

@@ -17,6 +17,7 @@ const TOKEN = 'ghp_unit';
 const HOOK = { name: 'acme/shop:42', path: 'repos/acme/shop/hooks/42' };
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
+const WINDOW = 7 * 86_400; // the ingest's default for github
 
 let t: TestApp;
 let github: FakeGithub;
@@ -46,7 +47,8 @@ async function toIngest(e: GithubEvent) {
   });
   return (await t.post('/webhooks/github', e.payload, headers)).status;
 }
-const source = (token = TOKEN) => githubSource(githubHooksApi(github.url, token), [HOOK], t.redis, t.keys);
+const source = (token = TOKEN) =>
+  githubSource(githubHooksApi(github.url, token), [HOOK], t.redis, t.keys, WINDOW);
 const run = (opts: { since?: number } = {}, token = TOKEN) =>
   reconcileSource(reconcilerDeps(t).run, source(token), opts);
 const deliveries = async (guid: string) =>
@@ -125,7 +127,7 @@ describe('GitHub reconciliation', () => {
   it('a hook that is gone fails the run, but not before the other hooks were reconciled', async () => {
     await history();
     const gone = { name: 'acme/old:7', path: 'repos/acme/old/hooks/7' };
-    const both = githubSource(githubHooksApi(github.url, TOKEN), [gone, HOOK], t.redis, t.keys);
+    const both = githubSource(githubHooksApi(github.url, TOKEN), [gone, HOOK], t.redis, t.keys, WINDOW);
     const outcome = await reconcileSource(reconcilerDeps(t).run, both, {});
     expect(outcome.result).toBe('failed');
     expect(outcome.error?.message).toContain('acme/old:7: GitHub answered 404');

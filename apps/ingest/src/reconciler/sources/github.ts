@@ -23,6 +23,8 @@ export function githubSource(
   hooks: GithubHook[],
   redis: RedisClient,
   keys: Keys,
+  /** The ingest's dedupe window for `github`. */
+  ttlSeconds: number,
 ): ReconcileSource {
   const call = <T>(ctx: RunContext, fn: () => Promise<T>) =>
     retryRateLimited(fn, githubRateLimit, ctx.rateLimited);
@@ -64,7 +66,7 @@ export function githubSource(
 
   async function reconcileHook(ctx: RunContext, hook: GithubHook) {
     const feed = ctx.feed(hook.path);
-    const from = rangeStart(ctx, await feed.read());
+    const from = rangeStart(ctx, await feed.read(), ttlSeconds);
     const to = ctx.now();
     for (const d of (await newestAttempts(ctx, hook, from)).values()) {
       if (succeeded(d)) continue;

@@ -1,5 +1,6 @@
 import { ConfigError, dedupeWindow, type Keys, type RedisClient } from '@oncehook/shared';
 import type { AcceptDeps } from '../../accept.ts';
+import { github } from '../../providers/github.ts';
 import { stripe } from '../../providers/stripe.ts';
 import type { ReconcilerEnv } from '../env.ts';
 import type { ReconcileSource } from '../run.ts';
@@ -42,10 +43,11 @@ export function createSource(
   deps: { accept: AcceptDeps; redis: RedisClient; keys: Keys },
 ): ReconcileSource {
   if (name === STRIPE_SOURCE) {
-    // The window the ingest gives a Stripe delivery: the same rule, the same variables.
+    // The windows the ingest gives a delivery: the same rule, the same variables.
     const ttl = dedupeWindow(env, STRIPE_SOURCE, stripe.windowSeconds);
     return stripeSource(stripeEventsApi(env.PAYMENTS_URL, env.stripeKey ?? ''), deps.accept, ttl);
   }
   const api = githubHooksApi(env.GITHUB_API_URL, env.GITHUB_TOKEN ?? '');
-  return githubSource(api, env.GITHUB_HOOKS ?? [], deps.redis, deps.keys);
+  const ttl = dedupeWindow(env, GITHUB_SOURCE, github.windowSeconds);
+  return githubSource(api, env.GITHUB_HOOKS ?? [], deps.redis, deps.keys, ttl);
 }

@@ -34,8 +34,9 @@ afterEach(async () => {
   await t.close();
 });
 
-const sourceWith = (accept = reconcilerDeps(t).accept) =>
-  stripeSource(stripeEventsApi(apis.url, 'sk_test_unit'), accept, 3600);
+const WINDOW = 30 * 86_400; // the ingest's default for stripe
+const sourceWith = (accept = reconcilerDeps(t).accept, window = WINDOW) =>
+  stripeSource(stripeEventsApi(apis.url, 'sk_test_unit'), accept, window);
 const run = (opts: { since?: number } = {}, source = sourceWith()) =>
   reconcileSource(reconcilerDeps(t).run, source, opts);
 
@@ -143,5 +144,18 @@ describe('Stripe reconciliation', () => {
     expect(outcome.error?.name).toBe('LockLost');
     expect(await t.redis.hget(t.keys.reconcileFeed('stripe', 'events'), 'checkpoint')).toBeNull();
     await t.redis.del(t.keys.reconcileLock('stripe'));
+  });
+
+  it('never reaches back further than the dedupe window, where records of received events may be gone', async () => {
+    const shortWindow = sourceWith(reconcilerDeps(t).accept, 2 * 3600);
+    const asked = await run({ since: NOW - 72 * 3600 }, shortWindow);
+    expect(asked.result).toBe('failed');
+    expect(asked.error?.message).toContain('--since reaches back further than its dedupe window (7200 s)');
+    expect(apis.stripeEvents.calls).toHaveLength(0);
+
+    // A first run's lookback (72 h) starts at the window instead.
+    const first = await run({}, shortWindow);
+    expect(first.result).toBe('completed');
+    expect(Number(apis.stripeEvents.calls[0]?.query['created[gte]'])).toBeGreaterThanOrEqual(NOW - 7200);
   });
 });

@@ -65,10 +65,12 @@ export function stripeSource(api: StripeEventsApi, accept: AcceptDeps, ttlSecond
       const { unfinished } = await feed.read();
       if (unfinished) {
         ctx.log.info(unfinished, 'resuming a run that stopped before its end');
-        await walk(ctx, feed, unfinished.from, unfinished.upTo);
+        // Not further back than the window either (see rangeStart), however long it lay unfinished.
+        const from = Math.max(unfinished.from, ctx.now() - ttlSeconds);
+        await walk(ctx, feed, from, unfinished.upTo);
         ctx.checkpointed(FEED, await feed.commit(unfinished.from, unfinished.to));
       }
-      const from = rangeStart(ctx, await feed.read());
+      const from = rangeStart(ctx, await feed.read(), ttlSeconds);
       const to = ctx.now();
       await feed.begin(from, to);
       await walk(ctx, feed, from, to);
