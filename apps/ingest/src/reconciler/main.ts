@@ -91,18 +91,7 @@ async function once() {
 
 async function service() {
   const port = config.RECONCILER_METRICS_PORT;
-  const server =
-    port > 0
-      ? createServer((req, res) => {
-          if (req.url === '/metrics') {
-            metrics.registry.metrics().then((text) => {
-              res.writeHead(200, { 'content-type': metrics.registry.contentType });
-              res.end(text);
-            });
-          } else if (req.url === '/healthz') res.end('ok');
-          else res.writeHead(404).end();
-        }).listen(port)
-      : undefined;
+  const server = port > 0 ? serveMetrics(port) : undefined;
   log.info(
     { sources: names, intervalSeconds: config.RECONCILE_INTERVAL, metricsPort: port || null },
     `reconciler: ${names.join(', ')} every ${config.RECONCILE_INTERVAL} s`,
@@ -117,6 +106,23 @@ async function service() {
   }
   server?.close();
   await stop(0);
+}
+
+/** GET /metrics (Prometheus) and GET /healthz. */
+function serveMetrics(port: number) {
+  return createServer((req, res) => {
+    if (req.url === '/healthz') return void res.end('ok');
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    metrics.registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text))
+      .catch(() => res.writeHead(500).end());
+  })
+    .on('error', (err) => {
+      log.fatal({ err: err.message }, `RECONCILER_METRICS_PORT: cannot listen on ${port}`);
+      process.exit(1);
+    })
+    .listen(port);
 }
 
 async function stop(code: number) {

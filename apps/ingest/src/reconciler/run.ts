@@ -1,6 +1,6 @@
 import type { Keys, Logger, RedisClient } from '@oncehook/shared';
 import { type Feed, type FeedState, feedState, LockLost } from './checkpoint.ts';
-import { acquireLock } from './lock.ts';
+import { acquireLock, type SourceLock } from './lock.ts';
 import type { Finding, ReconcilerMetrics, RunResult } from './metrics.ts';
 
 /**
@@ -101,7 +101,14 @@ export async function reconcileSource(
     rateLimitWaits: 0,
     checkpoints: {},
   };
-  const lock = await acquireLock(redis, keys, source.name, deps.lockTtlMs, log);
+  let lock: SourceLock | null;
+  try {
+    lock = await acquireLock(redis, keys, source.name, deps.lockTtlMs, log);
+  } catch (err) {
+    // Redis unreachable: this run fails; the service tries again next round.
+    metrics.run(source.name, 'failed');
+    return { result: 'failed', tally, error: err instanceof Error ? err : new Error(String(err)) };
+  }
   if (!lock) {
     metrics.run(source.name, 'locked');
     return { result: 'locked', tally };

@@ -1,4 +1,4 @@
-import { eventJobSchema, eventTag } from '@oncehook/shared';
+import { createRedis, eventJobSchema, eventTag } from '@oncehook/shared';
 import { checkoutEvent, type FakeApis, type FakeStripeEvent, startFakeApis } from '@oncehook/testing';
 import type { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -157,5 +157,17 @@ describe('Stripe reconciliation', () => {
     const first = await run({}, shortWindow);
     expect(first.result).toBe('completed');
     expect(Number(apis.stripeEvents.calls[0]?.query['created[gte]'])).toBeGreaterThanOrEqual(NOW - 7200);
+  });
+
+  it('with Redis unreachable the run fails (the service tries again next round) and lists nothing', async () => {
+    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' }, 'fail-fast', 'reconciler-test-down');
+    down.on('error', () => {});
+    try {
+      const outcome = await reconcileSource({ ...reconcilerDeps(t).run, redis: down }, sourceWith());
+      expect(outcome.result).toBe('failed');
+      expect(apis.stripeEvents.calls).toHaveLength(0);
+    } finally {
+      down.disconnect();
+    }
   });
 });
