@@ -13,6 +13,7 @@ import {
   type SignedBodyClaim,
   signedBodyHash,
   takeOverSignedBody,
+  UNCOMPARED_BODY,
   uncountDelivery,
 } from '@oncehook/shared';
 import { enqueueEvent, type RetryConfig } from './enqueue.ts';
@@ -40,6 +41,11 @@ export interface IncomingEvent {
   payload?: string;
   /** The event id is not covered by the signature: also dedupe on the signed body. */
   idUnsigned?: boolean;
+  /**
+   * A copy listed from the provider's API (the reconciler), not a delivery: its body is not
+   * compared with the delivered one (see UNCOMPARED_BODY).
+   */
+  listed?: boolean;
 }
 
 export interface Accepted {
@@ -67,7 +73,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
     const payload = event.payload ?? event.rawBody.toString('utf8');
     const delivery = {
       type: event.type,
-      bodyHash: bodyHash(event.rawBody),
+      bodyHash: event.listed ? UNCOMPARED_BODY : bodyHash(event.rawBody),
       receivedAt: Date.now(),
       windowSeconds: event.ttlSeconds,
       partitions: queues.count,

@@ -22,9 +22,16 @@ import type { RedisClient } from './redis.ts';
 export const bodyHash = (raw: Buffer | string) =>
   createHash('sha256').update(raw).digest().subarray(0, 12).toString('base64url');
 
+/**
+ * The body hash of a copy fetched from the provider's API (the reconciler) rather than delivered:
+ * its bytes differ from any delivery's (formatting; Stripe's `pending_webhooks` counts down), so
+ * it is never compared with one, and a record it opened takes the first delivered body's hash.
+ */
+export const UNCOMPARED_BODY = '';
+
 export interface Delivery {
   type: string;
-  /** `bodyHash(raw)`: tells a re-delivery with another body (a conflict). */
+  /** `bodyHash(raw)`: tells a re-delivery with another body (a conflict); or UNCOMPARED_BODY. */
   bodyHash: string;
   receivedAt: number;
   windowSeconds: number;
@@ -45,7 +52,8 @@ export type Opened =
 // worker moves it later, never earlier. The body itself is stored once, in
 // the job: a pending record's re-delivery enqueues its own body, which the job id makes a no-op
 // if the first one's job exists. While every earlier delivery was refused (503: its count taken
-// back, so none was ACKed), the record takes this delivery's type and hash as the first. The
+// back, so none was ACKed), the record takes this delivery's type and hash as the first. A listed
+// copy (UNCOMPARED_BODY) is compared with nothing, and leaves the hash to the first delivery. The
 // queue layout (`q`, QUEUE_PARTITIONS) is written once, and only when it is not 1.
 const OPEN = luaScript(`
 local ev = KEYS[1]
@@ -60,6 +68,9 @@ local known = stored[3]
 local conflict = 0
 if not known and tonumber(stored[4] or '0') <= 0 then
   redis.call('HSET', ev, 'bodyHash', ARGV[2], 'type', ARGV[1])
+elseif ARGV[2] == '' then
+elseif stored[1] == '' then
+  redis.call('HSET', ev, 'bodyHash', ARGV[2])
 elseif stored[1] ~= ARGV[2] then
   conflict = 1
   redis.call('HINCRBY', ev, 'conflicts', 1)

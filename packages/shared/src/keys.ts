@@ -17,6 +17,10 @@
  *   {prefix}:layouts                 set     every QUEUE_PARTITIONS ever used (partitions.ts)
  *   {<prefix>}:... / {<prefix>:p<i>of<n>:<salt>}:...  BullMQ's own keys, one prefix per queue partition
  *                                    (partitions.ts; queue names in queues.ts)
+ *   {prefix}:reconcile:{<source>}:lock  string  the token of the reconciler working on <source> now
+ *   {prefix}:reconcile:{<source>}:feed:<feed>
+ *                                    hash    one provider list's checkpoint and the run in progress
+ *                                            (apps/ingest/src/reconciler/checkpoint.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
  *   ingest   type bodyHash receivedAt deliveries conflicts replays, q (QUEUE_PARTITIONS when not 1)
@@ -35,6 +39,9 @@
  * `<tag>` is the event's tag (event-tag.ts): an injective encoding of source + event id that
  * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
  * keys share one slot.
+ *
+ * A source's reconciler keys share its `{<source>}` tag, so that every checkpoint write checks, in
+ * the same script, that the writer still holds the lock.
  *
  * A demo ledger shard's keys share its `{ledger-<n>}` tag so that one script can append an entry
  * and add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the
@@ -55,6 +62,8 @@ export function createKeys(prefix: string) {
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,
     readyProbe: `${prefix}:readyz`,
     queueLayouts: `${prefix}:layouts`,
+    reconcileLock: (source: string) => `${prefix}:reconcile:{${source}}:lock`,
+    reconcileFeed: (source: string, feed: string) => `${prefix}:reconcile:{${source}}:feed:${feed}`,
   } as const;
 }
 

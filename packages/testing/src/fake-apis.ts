@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fakeStripeEvents } from './fake-stripe-events.ts';
 
 export interface FakeCharge {
   id: string;
@@ -27,8 +28,9 @@ export interface FakeApiOptions {
 /**
  * A Stripe-compatible payments API (`POST /v1/payment_intents`, form-encoded as the SDK sends it,
  * or JSON; `GET /v1/payment_intents/search` by metadata; `GET /v1/checkout/sessions/:id` for the
- * sessions a test puts in `checkoutSessions`) and a mail API (`POST /emails`;
- * `GET /emails?idempotency_key=` finds a sent email by the key it was sent with), both
+ * sessions a test puts in `checkoutSessions`; `GET /v1/events`, fake-stripe-events.ts) and a mail
+ * API (`POST /emails`; `GET /emails?idempotency_key=` finds a sent email by the key it was sent
+ * with), both
  * honouring `Idempotency-Key` the way Stripe does: same key, same object back. Tests count the
  * distinct keys: one per effect means each effect happened once.
  */
@@ -41,6 +43,7 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
   const failedOnce = new Set<string>();
   const stats = { requests: 0, noKey: 0, tooLong: 0, injected: 0 };
   const down = new Set<'payments' | 'emails'>();
+  const stripeEvents = fakeStripeEvents();
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_${stats.requests}` });
@@ -65,6 +68,8 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
         ? send(res, 200, { object: 'checkout.session', ...session })
         : apiError(res, 404, 'invalid_request_error', `No such checkout.session: '${sessionId}'`);
     }
+
+    if (stripeEvents.handles(req, url)) return stripeEvents.serve(req, url, res);
 
     if (req.method === 'GET' && url.pathname === '/v1/payment_intents/search') {
       const wanted = /^metadata\['([^']+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(url.searchParams.get('query') ?? '');
@@ -151,6 +156,8 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     checkoutSessions,
     calls,
     stats,
+    /** Stripe's list of events, for the reconciler. */
+    stripeEvents,
     /** Both APIs (or one) answer 503 to every effect while down. */
     setDown(value: boolean, which: 'payments' | 'emails' | 'both' = 'both') {
       for (const api of which === 'both' ? (['payments', 'emails'] as const) : [which]) {

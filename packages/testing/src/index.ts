@@ -1,4 +1,6 @@
 export * from './fake-apis.ts';
+export * from './fake-github.ts';
+export * from './fake-stripe-events.ts';
 export * from './inspect.ts';
 export * from './net.ts';
 export * from './prefix.ts';

@@ -5,8 +5,8 @@ import { freePort, waitFor } from './net.ts';
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /**
- * One real app process (ingest or worker), started exactly as `pnpm start:<app>` starts it (the
- * build the global setup made), in its own process group so that `kill()` (SIGKILL by default)
+ * One real app process (ingest, worker or reconciler), started exactly as `pnpm start:<app>` (or
+ * `pnpm reconcile`) starts it (the build the global setup made), in its own process group so that `kill()` (SIGKILL by default)
  * takes it whole, mid-whatever.
  */
 export interface AppProcess {
@@ -27,8 +27,19 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
   } catch {}
 }
 
-export function spawnApp(app: 'ingest' | 'worker', env: Record<string, string>): AppProcess {
-  const child = spawn(process.execPath, ['--enable-source-maps', `apps/${app}/dist/main.mjs`], {
+// What each runs: the build the global setup made (scripts/build.mjs).
+const ENTRIES = {
+  ingest: 'apps/ingest/dist/main.mjs',
+  worker: 'apps/worker/dist/main.mjs',
+  reconciler: 'apps/ingest/dist/reconciler.mjs',
+} as const;
+
+export function spawnApp(
+  app: keyof typeof ENTRIES,
+  env: Record<string, string>,
+  args: string[] = [],
+): AppProcess {
+  const child = spawn(process.execPath, ['--enable-source-maps', ENTRIES[app], ...args], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

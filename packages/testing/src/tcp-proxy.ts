@@ -5,7 +5,7 @@ import net from 'node:net';
  * `blackhole()` makes every connection open at that moment swallow what is sent through it,
  * in both directions, without closing it (no FIN, no RST): what a NAT table or firewall that
  * forgot the connection, or a peer host that vanished, looks like from the client. Connections
- * opened afterwards are forwarded normally.
+ * opened afterwards are forwarded normally. With `latencyMs`, every chunk is held that long first.
  */
 export interface TcpProxy {
   port: number;
@@ -14,18 +14,22 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host?: string; port: number }): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host?: string; port: number },
+  /** Delay each chunk this long in each direction (in order): a distant Redis, slow enough to act mid-way. */
+  { latencyMs = 0 }: { latencyMs?: number } = {},
+): Promise<TcpProxy> {
   const live = new Set<{ client: net.Socket; upstream: net.Socket; dead: boolean }>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target.port, target.host ?? '127.0.0.1');
     const pair = { client, upstream, dead: false };
     live.add(pair);
-    client.on('data', (d) => {
-      if (!pair.dead) upstream.write(d);
-    });
-    upstream.on('data', (d) => {
-      if (!pair.dead) client.write(d);
-    });
+    const forward = (to: net.Socket, d: Buffer) => {
+      if (latencyMs === 0) return void (pair.dead || to.write(d));
+      setTimeout(() => pair.dead || to.destroyed || to.write(d), latencyMs);
+    };
+    client.on('data', (d) => forward(upstream, d));
+    upstream.on('data', (d) => forward(client, d));
     const end = () => {
       live.delete(pair);
       client.destroy();

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { type Keys, type Logger, luaScript, type RedisClient } from '@oncehook/shared';
+
+/**
+ * One reconciler per source at a time: a Redis lock with a random token and a time to live,
+ * renewed while the run goes on. A reconciler that dies (kill -9) holds it until it expires. The
+ * lock only keeps two runs from doing the same work: the checkpoint writes check the token in
+ * their own scripts (checkpoint.ts), so a run that lost its lock cannot move a checkpoint, and
+ * the ingest path dedupes whatever two runs feed twice.
+ */
+export interface SourceLock {
+  token: string;
+  /** True once a renewal found another token, or none succeeded for a whole time to live. */
+  lost(): boolean;
+  release(): Promise<void>;
+}
+
+const RENEW = luaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+const RELEASE = luaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/** The source's lock, or null if another reconciler holds it. */
+export async function acquireLock(
+  redis: RedisClient,
+  keys: Keys,
+  source: string,
+  ttlMs: number,
+  log: Logger,
+): Promise<SourceLock | null> {
+  const key = keys.reconcileLock(source);
+  const token = randomUUID();
+  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
+
+  let renewedAt = Date.now();
+  let taken = false;
+  const timer = setInterval(() => {
+    RENEW(redis, [key], [token, ttlMs])
+      .then((held) => {
+        if (held === 1) renewedAt = Date.now();
+        else taken = true;
+      })
+      .catch((err: Error) => log.warn({ source, err: err.message }, 'could not renew the reconciler lock'));
+  }, ttlMs / 3);
+  timer.unref();
+
+  return {
+    token,
+    lost: () => taken || Date.now() - renewedAt > ttlMs,
+    async release() {
+      clearInterval(timer);
+      await RELEASE(redis, [key], [token]).catch(() => {});
+    },
+  };
+}
