@@ -47,6 +47,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(queues),
     adminToken: config.ADMIN_TOKEN,
+    statusPublic: config.STATUS_PUBLIC,
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
@@ -70,6 +71,10 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     if (config.ADMIN_TOKEN)
       log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
     else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
+    if (config.STATUS_PUBLIC)
+      log.warn(
+        'GET /status is open to anyone (STATUS_PUBLIC=true): its step results hold payment ids, amounts and e-mail addresses. Unset it in production: /status then takes the admin credentials.',
+      );
   });
 
   (server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;

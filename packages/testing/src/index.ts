@@ -1,3 +1,4 @@
+export * from './admin.ts';
 export * from './fake-apis.ts';
 export * from './fake-github.ts';
 export * from './fake-stripe-events.ts';
