@@ -1,6 +1,5 @@
 import {
   eventTag,
-  type JobStateLookup,
   type Keys,
   type PartitionedQueues,
   type RedisClient,
@@ -10,6 +9,7 @@ import {
 import { Hono } from 'hono';
 import { adminAuth } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
+import { jobStateLookup } from '../replay/event-jobs.ts';
 
 /**
  * GET /status/:source/:eventId, and GET /status/:eventId for the demo source.
@@ -44,17 +44,10 @@ export function statusRoutes({
       });
   }
   // Where the record and a job disagree (a worker died before recording `retrying`), the job wins.
-  const jobStateOf =
-    (tag: string): JobStateLookup =>
-    async (jobId, name, partitions) => {
-      const state = await queues.forEvent(tag, partitions)[name].getJobState(jobId);
-      return state === 'unknown' ? null : state;
-    };
-
   const show = async (source: string, eventId: string) => {
     if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
     const tag = eventTag(source, eventId);
-    const status = await readEventStatus(redis, keys, tag, jobStateOf(tag)).catch((err) => {
+    const status = await readEventStatus(redis, keys, tag, jobStateLookup(queues, tag)).catch((err) => {
       throw unavailable(err);
     });
     if (!status) throw notFound(source, eventId);
