@@ -219,7 +219,7 @@ describe('admin API access', () => {
       ['POST', '/admin/replay?state=failed'],
       ['GET', '/admin/events?state=failed'],
     ] as const) {
-      for (const headers of [{}, { authorization: 'Bearer not-the-token' }]) {
+      for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Record<string, string>[]) {
         const res = await t.app.request(path, { method, headers });
         expect(res.status).toBe(401);
         expect(res.headers.get('www-authenticate')).toContain('Basic');
