@@ -1,8 +1,8 @@
 import { EVENT_FIELDS, eventTag } from '@oncehook/shared';
 import { adminHeaders } from '@oncehook/testing';
-import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
+import { failedAtCharge as failedIn } from '../testing/dead-letters.ts';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -14,37 +14,7 @@ afterEach(async () => {
 
 const admin = (path: string, method = 'POST') => t.app.request(path, { method, headers: adminHeaders() });
 const payment = (id: string) => ({ event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
-
-/** What a worker leaves when the payment workflow failed for good at `charge`: the event's job failed. */
-async function failedAtCharge(ids: string[]) {
-  for (const id of ids) {
-    await t.post('/webhook', payment(id));
-    await t.redis.hset(t.keys.event(eventTag('demo', id)), {
-      state: 'failed',
-      error: 'payments API answered 503',
-      workflows: 'payment',
-      [EVENT_FIELDS.runSteps('payment')]: 'validate,charge,ledger,record',
-      [EVENT_FIELDS.runState('payment')]: 'failed',
-      [EVENT_FIELDS.runAttempts('payment')]: '3',
-      [EVENT_FIELDS.runError('payment')]: 'payments API answered 503',
-      [EVENT_FIELDS.started('payment', 'charge')]: '1',
-    });
-  }
-  const failing = new Worker(
-    t.queue.name,
-    async () => {
-      throw new UnrecoverableError('payments API answered 503');
-    },
-    { connection: t.redis, prefix: t.queue.opts.prefix },
-  );
-  try {
-    for (let i = 0; i < 500 && (await t.queue.getFailedCount()) < ids.length; i++)
-      await new Promise((r) => setTimeout(r, 20));
-  } finally {
-    await failing.close();
-  }
-  expect(await t.queue.getFailedCount()).toBe(ids.length);
-}
+const failedAtCharge = (ids: string[]) => failedIn(t, ids);
 
 describe('POST /admin/replay/:source/:eventId', () => {
   it('puts a failed event back in the queue with fresh attempts, keeping its markers, and counts it', async () => {
