@@ -20,14 +20,21 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
 
   const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
   let redisChecked = false;
-  void superviseRedis(redis, log, config, (message) => {
-    log.fatal(message);
-    process.exit(78);
-  }).then(() => {
-    redisChecked = true;
-  });
   const keys = createKeys(config.QUEUE_PREFIX);
   const queues = openQueues(config, redis, (err) => log.warn({ err: err.message }, 'queue error'));
+  const metrics = createMetrics(queues);
+  void superviseRedis(
+    redis,
+    log,
+    config,
+    (message) => {
+      log.fatal(message);
+      process.exit(78);
+    },
+    metrics.redisChecked,
+  ).then(() => {
+    redisChecked = true;
+  });
   // Partitions of an earlier QUEUE_PARTITIONS that still hold jobs: on the dashboard and /metrics.
   void (async () => {
     for (const count of await knownLayouts(redis, keys, config.QUEUE_PARTITIONS)) {
@@ -45,7 +52,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     providers,
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics(queues),
+    metrics,
     adminToken: config.ADMIN_TOKEN,
     statusPublic: config.STATUS_PUBLIC,
     redisChecked: () => redisChecked,

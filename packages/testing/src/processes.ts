@@ -44,7 +44,8 @@ export function spawnApp(
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Several workers share the machine: their metrics server is off unless a test gives a port.
+    env: { ...process.env, LOG_LEVEL: 'warn', ...(app === 'worker' ? { METRICS_PORT: '0' } : {}), ...env },
   });
   running.add(child);
   let out = '';
