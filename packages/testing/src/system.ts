@@ -60,7 +60,9 @@ export async function startSystem({
     deliver: (eventId: string, amount: number) => postJson(`${base}/webhook`, demoPayment(eventId, amount)),
     async status(eventId: string) {
       const res = await fetchStatus(base, 'demo', eventId);
-      return res.ok ? ((await res.json()) as { state: string; deliveries: number; attempts: number }) : null;
+      return res.ok
+        ? ((await res.json()) as { state: string; deliveries: number; attempts: number; reruns: number })
+        : null;
     },
     /** Polls GET /status until every event is in one of `states`; returns those that never were. */
     async waitFor(ids: string[], states = ['completed'], timeoutMs = 90_000) {
