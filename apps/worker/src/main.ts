@@ -13,7 +13,10 @@ const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
 // Read at scrape time, once the workers (and their queues) exist.
-const metrics = createWorkerMetrics(() => workers.queues());
+const metrics = createWorkerMetrics(
+  () => workers.queues(),
+  WORKFLOWS.map((wf) => wf.name),
+);
 const checked = superviseRedis(
   redis,
   log,

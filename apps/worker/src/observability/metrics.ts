@@ -6,7 +6,11 @@ import type { RunEnd } from '../engine/run-workflow.ts';
 export type RunOutcome = RunEnd | 'replayed';
 
 /** The worker's Prometheus metrics (docs/metrics.md lists them; docs/alerts.yml uses them). */
-export function createWorkerMetrics(queues: () => QueuePair[]) {
+/**
+ * `workflows`: the names this worker runs; their counters start at 0, so that a rate or `increase`
+ * over them is defined from the first scrape on, before the first failure.
+ */
+export function createWorkerMetrics(queues: () => QueuePair[], workflows: readonly string[] = []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_worker_' });
   const runs = new Counter({
@@ -39,6 +43,10 @@ export function createWorkerMetrics(queues: () => QueuePair[]) {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  for (const workflow of workflows)
+    for (const outcome of ['completed', 'retried', 'failed', 'replayed'] as const)
+      runs.inc({ workflow, outcome }, 0);
+  for (const outcome of ['sent', 'failed'] as const) alerts.inc({ outcome }, 0);
   let checks: RedisCheck[] = [];
   new Gauge({
     name: 'oncehook_redis_check',
