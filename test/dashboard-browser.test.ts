@@ -62,16 +62,16 @@ describe.skipIf(!haveChromium)('the dashboard in a browser', () => {
     const signedIn = await page.goto(`${sys.base}/admin/queues`);
     expect(signedIn?.status()).toBe(200);
     const sidebar = page.locator('nav, aside').first();
-    await expect.poll(() => sidebar.innerText()).toMatch(/events[\s\S]*workflows/);
+    await expect.poll(() => sidebar.textContent()).toMatch(/events[\s\S]*workflows/);
 
     await page.goto(`${sys.base}/admin/queues/queue/events?status=failed`);
     const card = page.locator('ul[class^="jobActions"]').first();
     await card.waitFor();
-    await expect.poll(() => page.locator('body').innerText()).toMatch(/down \(injected\)/);
+    await expect.poll(() => page.locator('body').textContent()).toMatch(/down \(injected\)/);
     if (process.env.UPDATE_SCREENSHOTS === '1') {
       // The event's data rather than the error's stack trace: what an operator recognises.
       await page.getByText('Data', { exact: true }).first().click({ timeout: 10_000 });
-      await expect.poll(() => page.locator('body').innerText()).toMatch(/evt_ui_1/);
+      await expect.poll(() => page.locator('body').textContent()).toMatch(/evt_ui_1/);
       await page.screenshot({ path: join(ROOT, 'docs', 'dashboard.png') });
     }
 
