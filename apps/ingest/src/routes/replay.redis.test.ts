@@ -1,5 +1,6 @@
-import { EVENT_FIELDS, eventTag } from '@oncehook/shared';
+import { EVENT_FIELDS, eventTag, JOB_NAMES, workflowJobId } from '@oncehook/shared';
 import { adminHeaders } from '@oncehook/testing';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 import { failedAtCharge as failedIn } from '../testing/dead-letters.ts';
@@ -96,6 +97,66 @@ describe('POST /admin/replay/:source/:eventId', () => {
     expect(gone.status).toBe(409);
     expect((await readJson(gone)).error.code).toBe('job_gone');
     expect(await t.redis.hget(t.keys.event(eventTag('demo', 'evt_nojob')), 'reruns')).toBeNull();
+  });
+});
+
+describe('replaying an event with several workflows', () => {
+  /** An event fanned out to `ship` (completed) and `bill` (its `workflows` job failed for good). */
+  async function billFailed(id: string) {
+    await t.post('/webhook', payment(id));
+    const tag = eventTag('demo', id);
+    const gen = Number(await t.redis.hget(t.keys.event(tag), 'receivedAt'));
+    await t.redis.hset(t.keys.event(tag), {
+      state: 'failed',
+      workflows: 'ship,bill',
+      [EVENT_FIELDS.runState('ship')]: 'completed',
+      [EVENT_FIELDS.runSteps('bill')]: 'invoice,mail',
+      [EVENT_FIELDS.marker('bill', 'invoice')]: '{"invoice":"in_1"}',
+      [EVENT_FIELDS.runState('bill')]: 'failed',
+      [EVENT_FIELDS.runError('bill')]: 'mail API down',
+    });
+    const { workflows } = t.queues.current()[0]!;
+    const event = (await t.jobOf('demo', id))?.data;
+    await workflows.add(
+      JOB_NAMES.workflow,
+      { ...event, workflow: 'bill' },
+      { jobId: workflowJobId(tag, gen, 'bill') },
+    );
+    const failing = new Worker(
+      workflows.name,
+      async () => {
+        throw new UnrecoverableError('mail API down');
+      },
+      { connection: t.redis, prefix: workflows.opts.prefix },
+    );
+    for (let i = 0; i < 500 && (await workflows.getFailedCount()) < 1; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await failing.close();
+    return { tag, gen, workflows };
+  }
+
+  it('re-runs only the failed workflow, in its own job, the completed one left as it is', async () => {
+    const { tag, gen, workflows } = await billFailed('evt_fan');
+    const res = await admin('/admin/replay/demo/evt_fan');
+    expect(await readJson(res)).toMatchObject({
+      replayed: true,
+      workflows: [{ workflow: 'bill', kept: ['invoice'], rerun: ['mail'] }],
+    });
+    const job = await workflows.getJob(workflowJobId(tag, gen, 'bill'));
+    expect(await job?.getState()).toBe('waiting');
+    const record = await t.redis.hgetall(t.keys.event(tag));
+    expect(record).toMatchObject({ state: 'processing', 's:ship': 'completed', 's:bill': 'queued' });
+    expect(record['m:bill:invoice']).toBe('{"invoice":"in_1"}');
+  });
+
+  it('adds the job again, under its own id, when the dead letter went away but the body is kept', async () => {
+    const { tag, gen, workflows } = await billFailed('evt_fan_gone');
+    await (await workflows.getJob(workflowJobId(tag, gen, 'bill')))?.remove();
+    expect((await admin('/admin/replay/demo/evt_fan_gone')).status).toBe(200);
+    const job = await workflows.getJob(workflowJobId(tag, gen, 'bill'));
+    expect(await job?.getState()).toBe('waiting');
+    expect(job?.data).toMatchObject({ eventId: 'evt_fan_gone', workflow: 'bill', replay: 1 });
+    expect(job?.opts.attempts).toBe(t.config.MAX_ATTEMPTS);
   });
 });
 
