@@ -14,6 +14,7 @@ import { costRun } from './cost.ts';
 import { durabilityRun } from './durability.ts';
 import { ingestRuns } from './ingest.ts';
 import { outageRun } from './outage.ts';
+import { type PartitionRun, partitionRun } from './partitions.ts';
 import { type WorkerRun, workerRun } from './worker.ts';
 
 const quick = process.argv.includes('--quick');
@@ -78,6 +79,13 @@ table(
     failed: r.failed,
   })),
 );
+
+say('## Worker scale-out on a 3-master Redis Cluster (2 worker processes, demo payment, simulators)');
+say();
+const onCluster: PartitionRun[] = [];
+for (const partitions of [1, 3]) onCluster.push(await partitionRun(partitions, 2, events));
+const onePartition = onCluster[0]?.['events/s'] ?? 0;
+table(onCluster.map((r) => ({ ...r, 'vs 1 partition': ratio(r['events/s'], onePartition) })));
 
 say('## What an event costs Redis');
 say();

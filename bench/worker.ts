@@ -15,8 +15,10 @@ import {
   eventTag,
   JOB_NAMES,
   jobOptions,
+  type Keys,
   openRecord,
   QUEUES,
+  type RedisClient,
 } from '@oncehook/shared';
 import {
   type AppProcess,
@@ -38,45 +40,52 @@ export interface WorkerRun {
   failed: number;
 }
 
-const CONCURRENCY = '50';
+export const CONCURRENCY = '50';
 // Every completed job is kept during a run: the clock stops when all of them are counted.
 const env = { MAX_ATTEMPTS: 8, BACKOFF_MS: 1000, COMPLETED_JOBS_KEPT: 10_000_000 };
 const WINDOW = 604800;
+
+/** One demo event as the ingest stores it: its record written, its `events` job to add. */
+export async function demoEventJob(redis: RedisClient, keys: Keys, eventId: string, partitions = 1) {
+  const payload = JSON.stringify({
+    event_id: eventId,
+    type: 'payment.succeeded',
+    amount: 1000,
+    currency: 'USD',
+  });
+  const tag = eventTag('demo', eventId);
+  const delivery = {
+    type: 'payment.succeeded',
+    bodyHash: bodyHash(payload),
+    receivedAt: Date.now(),
+    windowSeconds: WINDOW,
+    partitions,
+  };
+  const opened = await openRecord(redis, keys, tag, delivery);
+  const data: EventJob = {
+    source: 'demo',
+    eventId,
+    type: delivery.type,
+    payload,
+    receivedAt: opened.gen,
+    windowSeconds: WINDOW,
+  };
+  return {
+    tag,
+    job: {
+      name: JOB_NAMES.event,
+      data,
+      opts: { ...jobOptions(env, WINDOW), jobId: eventJobId(tag, opened.gen) },
+    },
+  };
+}
 
 /** Puts `n` events on the (paused) queue the way the ingest does. */
 async function preload(redis: Redis, prefix: string, n: number) {
   const keys = createKeys(prefix);
   const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix({ QUEUE_PREFIX: prefix }) });
   await queue.pause();
-  const one = async (eventId: string) => {
-    const payload = JSON.stringify({
-      event_id: eventId,
-      type: 'payment.succeeded',
-      amount: 1000,
-      currency: 'USD',
-    });
-    const tag = eventTag('demo', eventId);
-    const delivery = {
-      type: 'payment.succeeded',
-      bodyHash: bodyHash(payload),
-      receivedAt: Date.now(),
-      windowSeconds: WINDOW,
-    };
-    const opened = await openRecord(redis, keys, tag, delivery);
-    const data: EventJob = {
-      source: 'demo',
-      eventId,
-      type: delivery.type,
-      payload,
-      receivedAt: opened.gen,
-      windowSeconds: WINDOW,
-    };
-    return {
-      name: JOB_NAMES.event,
-      data,
-      opts: { ...jobOptions(env, WINDOW), jobId: eventJobId(tag, opened.gen) },
-    };
-  };
+  const one = async (eventId: string) => (await demoEventJob(redis, keys, eventId)).job;
   for (let i = 0; i < n; i += 500) {
     await queue.addBulk(
       await Promise.all(Array.from({ length: Math.min(500, n - i) }, (_, j) => one(`evt_${i + j}`))),

@@ -23,7 +23,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
   const keys = createKeys(config.QUEUE_PREFIX);
   const queues = openQueues(config, redis, (err) => log.warn({ err: err.message }, 'queue error'));
   const metrics = createMetrics(queues);
-  void superviseRedis(
+  const checked = superviseRedis(
     redis,
     log,
     config,
@@ -36,12 +36,15 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     redisChecked = true;
   });
   // Partitions of an earlier QUEUE_PARTITIONS that still hold jobs: on the dashboard and /metrics.
-  void (async () => {
-    for (const count of await knownLayouts(redis, keys, config.QUEUE_PARTITIONS)) {
-      if (count !== config.QUEUE_PARTITIONS)
-        await partitionsHoldingJobs(queues, redis, config.QUEUE_PREFIX, count);
-    }
-  })().catch((err) => log.warn({ err: err.message }, 'could not look for older queue partitions'));
+  // Once Redis answered (the checks passed): this connection queues nothing while it connects.
+  void checked
+    .then(async () => {
+      for (const count of await knownLayouts(redis, keys, config.QUEUE_PARTITIONS)) {
+        if (count !== config.QUEUE_PARTITIONS)
+          await partitionsHoldingJobs(queues, redis, config.QUEUE_PREFIX, count);
+      }
+    })
+    .catch((err) => log.warn({ err: err.message }, 'could not look for older queue partitions'));
 
   const app = createApp({
     redis,

@@ -15,6 +15,14 @@ local function split(list)
 end
 local function aggregate(ev)
   local names = split(redis.call('HGET', ev, 'workflows'))
+  if #names == 0 then
+    -- No list (a record recreated for a workflows job, or one that lost it in a failover): the
+    -- runs it knows. Never zero runs, which would read as "every run completed".
+    for _, f in ipairs(redis.call('HKEYS', ev)) do
+      if string.sub(f, 1, 2) == 's:' then table.insert(names, string.sub(f, 3)) end
+    end
+    if #names == 0 then return redis.call('HGET', ev, 'state') or 'queued' end
+  end
   local n, completed, finished, processing, retrying, queued = #names, 0, 0, 0, 0, 0
   local err = ''
   for _, wf in ipairs(names) do

@@ -30,9 +30,9 @@ elseif rec[1] ~= gen then
   return {'superseded'}
 end
 keep(ev, ARGV[4])
-if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
 local stepsOf = cjson.decode(ARGV[6])
 if run == '' then
+  if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
   redis.call('HSETNX', ev, 'workflows', ARGV[5])
   local names = split(redis.call('HGET', ev, 'workflows'))
   if #names == 0 then
@@ -138,6 +138,9 @@ const FAIL = luaScript(`${AGGREGATE}
 local ev = KEYS[1]
 local rec = redis.call('HMGET', ev, 'receivedAt', 's:' .. ARGV[2])
 if rec[1] ~= ARGV[1] then return 'superseded' end
+-- No run state: the record lost this run's start (a failover). Writing one now would make an
+-- event without its workflow list look finished; the job's retry starts the run again instead.
+if not rec[2] then return 'unstarted' end
 if rec[2] == 'completed' then return 'completed' end
 redis.call('HSET', ev, 's:' .. ARGV[2], ARGV[3], 'a:' .. ARGV[2], ARGV[4], 'e:' .. ARGV[2], ARGV[5])
 keep(ev, ARGV[6])

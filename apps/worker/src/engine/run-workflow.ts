@@ -152,7 +152,9 @@ export async function runWorkflow<Services>(
       if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
       startedAt = ok.nextStartedAt;
       if (!ok.owned) throw new LockLostError(workflow.name);
-      if (next) await markerReplicated(deps, tag, step.name);
+      // The last commit too: its job completes next, and a completion the promoted replica never
+      // saw is re-sent to it by the client (the job then reads completed while its steps do not).
+      await markerReplicated(deps, tag, step.name);
     }
     if (deps.log.isLevelEnabled('info'))
       log().info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
@@ -189,9 +191,10 @@ export async function runWorkflow<Services>(
 }
 
 /**
- * With ACK_REPLICAS, the next effect waits until that many replicas hold this step's marker: a
- * failover can then not make the worker forget a step whose effect happened. Too few in time: the
- * attempt fails and is retried (the marker is there; the step is not run again).
+ * With ACK_REPLICAS, the next effect (or the job's completion, after the last step) waits until
+ * that many replicas hold this step's marker: a failover can then not make the worker forget a
+ * step whose effect happened. Too few in time: the attempt fails and is retried (the marker is
+ * there; the step is not run again).
  */
 async function markerReplicated<S>(deps: EngineDeps<S>, tag: string, step: string): Promise<void> {
   const replicas = deps.env.ACK_REPLICAS ?? 0;
@@ -205,6 +208,12 @@ async function markerReplicated<S>(deps: EngineDeps<S>, tag: string, step: strin
 /** The committed step, or null when a newer generation of the event owns the record now. */
 function expectCommitted(c: Committed, step: string) {
   if (c.kind === 'superseded') return null;
+  if (c.kind === 'unstarted') {
+    // Retryable: the step's effect carries its idempotency key, so running it again is safe.
+    throw new Error(
+      `step "${step}": the event record no longer shows this run as started (lost in a Redis failover?): retrying from START`,
+    );
+  }
   if (c.kind === 'invalid') {
     throw new PermanentError(`step "${step}": its Redis writes cannot apply, none was made: ${c.reason}`);
   }

@@ -16,8 +16,11 @@ const COMMIT = luaScript(`${AGGREGATE}${WRITES}
 local ev = KEYS[1]
 local run, step, now, nextStep = ARGV[2], ARGV[3], ARGV[5], ARGV[7]
 local m = 'm:' .. run .. ':'
-local rec = redis.call('HMGET', ev, 'receivedAt', m .. step, nextStep ~= '' and (m .. nextStep) or 'receivedAt')
+local rec = redis.call('HMGET', ev, 'receivedAt', m .. step, nextStep ~= '' and (m .. nextStep) or 'receivedAt', 's:' .. run)
 if rec[1] ~= ARGV[1] then return {'superseded'} end
+-- START wrote the run's state before any step ran: a record without it lost the start (a failover
+-- promoted a replica that never saw it). Nothing is written; the attempt is retried from START.
+if not rec[4] then return {'unstarted'} end
 local stored = rec[2]
 local fresh = 0
 if not stored then
@@ -99,6 +102,8 @@ export interface CommitArgs {
 
 export type Committed =
   | { kind: 'superseded' }
+  /** The record lost the run's start (a failover): nothing written. */
+  | { kind: 'unstarted' }
   | { kind: 'invalid'; reason: string }
   | {
       kind: 'ok';
@@ -165,6 +170,7 @@ export async function commitStep(
   const [kind, fresh, stored, nextMarker, nextStarted, state, ownedInScript] = reply;
   const owned = lockAlongside ? (await lockAlongside) === c.lock?.token : ownedInScript !== 0;
   if (kind === 'superseded') return { kind };
+  if (kind === 'unstarted') return { kind };
   if (kind === 'invalid') return { kind, reason: String(fresh) };
   return {
     kind: 'ok',
