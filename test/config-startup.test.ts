@@ -1,10 +1,17 @@
+import { createServer } from 'node:net';
 import { spawnApp } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 
 // Each app reads its own variables (apps/*/src/env.ts) on top of the shared ones.
 const BAD = {
   ingest: { PORT: 'eighty', MAX_BODY_BYTES: '-1', REDIS_URL: 'http://nope' },
-  worker: { WORKER_CONCURRENCY: 'lots', PAYMENTS_URL: 'ftp://x', REDIS_URL: 'http://nope' },
+  worker: {
+    WORKER_CONCURRENCY: 'lots',
+    PAYMENTS_URL: 'ftp://x',
+    REDIS_URL: 'http://nope',
+    METRICS_PORT: 'nine',
+    ALERT_WEBHOOK_URL: 'slack',
+  },
 };
 
 describe('a bad configuration stops the process at start-up', () => {
@@ -13,5 +20,19 @@ describe('a bad configuration stops the process at start-up', () => {
     const { code } = await proc.exited;
     expect(code).toBe(78);
     for (const name of Object.keys(BAD[app])) expect(proc.output()).toContain(name);
+  });
+
+  it('a worker whose METRICS_PORT is taken stops, naming it', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const proc = spawnApp('worker', { METRICS_PORT: String(port), REDIS_URL: 'redis://127.0.0.1:1' });
+      const { code } = await proc.exited;
+      expect(code).toBe(78);
+      expect(proc.output()).toMatch(/METRICS_PORT: cannot listen on \d+/);
+    } finally {
+      taken.close();
+    }
   });
 });

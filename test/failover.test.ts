@@ -1,5 +1,6 @@
 import {
   type AppProcess,
+  adminHeaders,
   demoPayment,
   type FakeApis,
   pool,
@@ -85,7 +86,7 @@ async function stormThroughFailover(ackReplicas: number, events: number) {
 
   // Every ACKed event that is still known completes; count the ones that are not.
   const status = async (id: string) => {
-    const res = await fetch(`${ingest.base}/status/${id}`).catch(() => null);
+    const res = await fetch(`${ingest.base}/status/${id}`, { headers: adminHeaders() }).catch(() => null);
     if (res?.status === 404) return 'unknown';
     if (!res?.ok) return `error ${res?.status}: ${await res?.text()}`;
     return ((await res.json()) as { state: string }).state;

@@ -1,5 +1,6 @@
 import { eventJobId, eventTag, JOB_NAMES } from '@oncehook/shared';
 import {
+  adminHeaders,
   type Inspector,
   inspect,
   postJson,
@@ -65,7 +66,7 @@ const newEvent = (tag: string) => ({
 });
 const deliver = (body: { event_id: string }) => postJson(`${ingest.base}/webhook`, body);
 const status = async (id: string) => {
-  const res = await fetch(`${ingest.base}/status/${encodeURIComponent(id)}`);
+  const res = await fetch(`${ingest.base}/status/${encodeURIComponent(id)}`, { headers: adminHeaders() });
   // biome-ignore lint/suspicious/noExplicitAny: a status body is inspected freely
   return { code: res.status, body: (await res.json()) as any };
 };

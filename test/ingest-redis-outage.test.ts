@@ -1,5 +1,6 @@
 import {
   type AppProcess,
+  adminHeaders,
   freePort,
   type Inspector,
   inspect,
@@ -193,7 +194,7 @@ describe('Redis hangs (SIGSTOP: up, connected, answering nothing)', () => {
     // Redis ran the commands it had been sent once it woke up: whatever of those deliveries got
     // written (a pending record, perhaps even a job) must not make their retries duplicates.
     for (const id of ['hung-c0', 'hung-c4', 'hung-s0', 'hung-s4']) {
-      expect((await fetch(`${base}/status/${id}`)).status).toBe(404);
+      expect((await fetch(`${base}/status/${id}`, { headers: adminHeaders() })).status).toBe(404);
       const res = await postJson(`${base}/webhook`, event(id));
       expect(res.json, res.text).toEqual({ received: true, duplicate: false });
       expect((await view.job(id))?.eventId).toBe(id);

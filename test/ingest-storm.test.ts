@@ -1,5 +1,6 @@
 import { bodyHash } from '@oncehook/shared';
 import {
+  adminHeaders,
   type Inspector,
   inspect,
   pool,
@@ -64,7 +65,7 @@ const body = (i: number, extra: Record<string, unknown> = {}) => ({
 
 // biome-ignore lint/suspicious/noExplicitAny: a status body is inspected freely
 async function statusOf(base: string, id: string): Promise<{ code: number; body: any }> {
-  const res = await fetch(`${base}/status/${encodeURIComponent(id)}`);
+  const res = await fetch(`${base}/status/${encodeURIComponent(id)}`, { headers: adminHeaders() });
   return { code: res.status, body: await res.json() };
 }
 

@@ -1,5 +1,6 @@
 import {
   type AppProcess,
+  adminHeaders,
   demoPayment,
   type FakeApis,
   pool,
@@ -51,7 +52,7 @@ async function deliverAll(base: string, ids: string[]) {
 
 async function states(base: string, ids: string[]) {
   return pool(ids, 16, async (id) => {
-    const res = await fetch(`${base}/status/${id}`);
+    const res = await fetch(`${base}/status/${id}`, { headers: adminHeaders() });
     return res.ok ? ((await res.json()) as { state: string }).state : `http ${res.status}`;
   });
 }

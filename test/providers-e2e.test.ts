@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIGNERS } from '@oncehook/ingest/sign';
-import { postJson, ROOT, type System, spawnApp, startSystem } from '@oncehook/testing';
+import { fetchStatus, postJson, ROOT, type System, spawnApp, startSystem } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 const status = async (source: string, id: string) => {
-  const res = await fetch(`${sys.base}/status/${source}/${encodeURIComponent(id)}`);
+  const res = await fetchStatus(sys.base, source, id);
   return { code: res.status, body: res.ok ? ((await res.json()) as Record<string, unknown>) : null };
 };
 const until = async (source: string, id: string, state: string) => {

@@ -1,6 +1,7 @@
 import { SIGNERS } from '@oncehook/ingest/sign';
 import {
   type FakeGithub,
+  fetchStatus,
   type GithubEvent,
   postJson,
   type System,
@@ -62,7 +63,7 @@ const reconcile = async (args: string[] = []) => {
   return { code, output: proc.output() };
 };
 const status = async (guid: string) => {
-  const res = await fetch(`${sys.base}/status/github/${guid}`);
+  const res = await fetchStatus(sys.base, 'github', guid);
   return res.ok ? ((await res.json()) as { state: string; deliveries: number; attempts: number }) : null;
 };
 

@@ -2,6 +2,7 @@ import { SIGNERS } from '@oncehook/ingest/sign';
 import {
   checkoutEvent,
   type FakeStripeEvent,
+  fetchStatus,
   freePort,
   type Inspector,
   inspect,
@@ -43,7 +44,7 @@ const reconcile = async (args: string[], env: Record<string, string> = {}) => {
   return { code, output: proc.output() };
 };
 const status = async (id: string) => {
-  const res = await fetch(`${sys.base}/status/stripe/${id}`);
+  const res = await fetchStatus(sys.base, 'stripe', id);
   return res.ok ? ((await res.json()) as { state: string; deliveries: number; conflicts: number }) : null;
 };
 const allCompleted = (list: FakeStripeEvent[]) =>

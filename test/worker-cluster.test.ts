@@ -1,5 +1,6 @@
 import {
   type AppProcess,
+  adminHeaders,
   demoPayment,
   type FakeApis,
   pool,
@@ -88,7 +89,7 @@ describe('on a Redis Cluster with QUEUE_PARTITIONS=3, 2 ingests and 2 workers', 
     let pending = ids;
     while (pending.length > 0 && Date.now() < deadline) {
       const states = await pool(pending, 16, async (id) => {
-        const res = await fetch(`${base}/status/${id}`);
+        const res = await fetch(`${base}/status/${id}`, { headers: adminHeaders() });
         return res.ok ? ((await res.json()) as { state: string }).state : `http ${res.status}`;
       });
       pending = pending.filter((_, i) => states[i] !== 'completed');

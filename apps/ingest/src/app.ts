@@ -10,7 +10,9 @@ import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps extends WebhookDeps {
   log: Logger;
-  adminToken?: string;
+  adminToken?: string | undefined;
+  /** STATUS_PUBLIC: GET /status without credentials. */
+  statusPublic?: boolean | undefined;
 }
 
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */

@@ -17,6 +17,11 @@ const shape = {
   ...baseEnv,
   PORT: withDefault(int(1, 65535), 3000),
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
+  /** GET /status without the admin credentials (its step results hold customers' data). */
+  STATUS_PUBLIC: withDefault(
+    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
+    'false',
+  ),
   MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
   /** Ingest processes on this machine, sharing PORT (node:cluster). */
   INGEST_PROCESSES: withDefault(int(1, 256), 1),

@@ -1,4 +1,4 @@
-import type { PartitionedQueues } from '@oncehook/shared';
+import type { PartitionedQueues, RedisCheck } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { macsComputedSoFar } from './providers/signing.ts';
 
@@ -54,12 +54,25 @@ export function createMetrics(queues: PartitionedQueues) {
       }
     },
   });
+  let redisChecks: RedisCheck[] = [];
+  new Gauge({
+    name: 'oncehook_redis_check',
+    help: 'Start-up checks of Redis by check (version, eviction_policy, persistence) and server: 1 passes, 0 fails or could not be read.',
+    labelNames: ['check', 'server'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of redisChecks) this.set({ check: c.check, server: c.server }, c.ok ? 1 : 0);
+    },
+  });
   // Every delivery touches these: the labelled children are looked up once, not hashed each time.
   const byLabels = new Map<string, { inc(): void }>();
   const durations = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     conflicts,
+    redisChecked(results: RedisCheck[]) {
+      redisChecks = results;
+    },
     delivered(source: string, outcome: DeliveryOutcome) {
       const key = `${source} ${outcome}`;
       let child = byLabels.get(key);

@@ -28,7 +28,7 @@ describe('the ingest over queue partitions', () => {
       const { events } = t.queues.pair(partitionIndex(tag, 3), 3);
       expect((await events.getJobs(['waiting'])).some((j) => j.data.eventId === id)).toBe(true);
       expect(await t.redis.hget(t.keys.event(tag), 'q')).toBe('3');
-      expect(await readJson(await t.app.request(`/status/${id}`))).toMatchObject({
+      expect(await readJson(await t.get(`/status/${id}`))).toMatchObject({
         state: 'queued',
         deliveries: 2,
       });
@@ -49,7 +49,7 @@ describe('the ingest over queue partitions', () => {
     const waiting = await Promise.all(after.queues.current().map((p) => p.events.getWaitingCount()));
     expect(waiting).toEqual([0, 0, 0]);
     expect(await before.queue.getWaitingCount()).toBe(1);
-    expect(await readJson(await after.app.request('/status/evt_moved'))).toMatchObject({
+    expect(await readJson(await after.get('/status/evt_moved'))).toMatchObject({
       state: 'queued',
       deliveries: 2,
     });

@@ -20,14 +20,21 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
 
   const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
   let redisChecked = false;
-  const checked = superviseRedis(redis, log, config, (message) => {
-    log.fatal(message);
-    process.exit(78);
-  }).then(() => {
-    redisChecked = true;
-  });
   const keys = createKeys(config.QUEUE_PREFIX);
   const queues = openQueues(config, redis, (err) => log.warn({ err: err.message }, 'queue error'));
+  const metrics = createMetrics(queues);
+  const checked = superviseRedis(
+    redis,
+    log,
+    config,
+    (message) => {
+      log.fatal(message);
+      process.exit(78);
+    },
+    metrics.redisChecked,
+  ).then(() => {
+    redisChecked = true;
+  });
   // Partitions of an earlier QUEUE_PARTITIONS that still hold jobs: on the dashboard and /metrics.
   // Once Redis answered (the checks passed): this connection queues nothing while it connects.
   void checked
@@ -48,8 +55,9 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     providers,
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    metrics: createMetrics(queues),
+    metrics,
     adminToken: config.ADMIN_TOKEN,
+    statusPublic: config.STATUS_PUBLIC,
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
@@ -73,6 +81,10 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     if (config.ADMIN_TOKEN)
       log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
     else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
+    if (config.STATUS_PUBLIC)
+      log.warn(
+        'GET /status is open to anyone (STATUS_PUBLIC=true): its step results hold payment ids, amounts and e-mail addresses. Unset it in production: /status then takes the admin credentials.',
+      );
   });
 
   (server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;

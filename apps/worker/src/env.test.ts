@@ -15,4 +15,13 @@ describe('the worker environment', () => {
     );
     expect(() => parseWorkerEnv({ QUEUE_PARTITIONS: '17' })).toThrow(/QUEUE_PARTITIONS/);
   });
+
+  it('serves metrics on METRICS_PORT (9464; 0 for none), and names it or ALERT_WEBHOOK_URL when bad', () => {
+    expect(parseWorkerEnv({}).METRICS_PORT).toBe(9464);
+    expect(parseWorkerEnv({ METRICS_PORT: '0' }).METRICS_PORT).toBe(0);
+    expect(parseWorkerEnv({}).ALERT_WEBHOOK_URL).toBeUndefined();
+    expect(() => parseWorkerEnv({ METRICS_PORT: 'nine' })).toThrow(/METRICS_PORT/);
+    expect(() => parseWorkerEnv({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+    expect(() => parseWorkerEnv({ ALERT_WEBHOOK_URL: 'slack' })).toThrow(/ALERT_WEBHOOK_URL/);
+  });
 });

@@ -11,6 +11,10 @@ const shape = {
   MAILER_URL: optional(httpUrl),
   /** A step result larger than this fails the step instead of being stored with its marker. */
   STEP_RESULT_MAX_BYTES: withDefault(int(256, 16 * 1024 * 1024), 64 * 1024),
+  /** /metrics, /healthz and /readyz on this port; 0 turns that HTTP server off. */
+  METRICS_PORT: withDefault(int(0, 65535), 9464),
+  /** A JSON POST (`{"text": …}`, Slack-compatible) when a workflow fails for good, once per failure. */
+  ALERT_WEBHOOK_URL: optional(httpUrl),
   SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
   /**
    * The partitions this worker takes jobs from (`0,2`; counted from 0), of QUEUE_PARTITIONS.

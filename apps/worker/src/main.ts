@@ -1,5 +1,9 @@
 import { createKeys, createLogger, createRedis, superviseRedis } from '@oncehook/shared';
 import { orExit, parseWorkerEnv } from './env.ts';
+import { createFailureAlert } from './observability/failure-alert.ts';
+import { createWorkerHttp } from './observability/http.ts';
+import { createWorkerMetrics } from './observability/metrics.ts';
+import { createRunObserver } from './observability/observer.ts';
 import { createServices } from './services/index.ts';
 import { createWorkers } from './workers.ts';
 import { WORKFLOWS } from './workflows/registry.ts';
@@ -8,15 +12,53 @@ const config = orExit(() => parseWorkerEnv());
 const log = createLogger(config, 'worker');
 
 const redis = createRedis(config, 'patient', 'oncehook-worker');
-const checked = superviseRedis(redis, log, config, (message) => {
-  log.fatal(message);
-  process.exit(78);
-});
+// Read at scrape time, once the workers (and their queues) exist.
+const metrics = createWorkerMetrics(
+  () => workers.queues(),
+  WORKFLOWS.map((wf) => wf.name),
+);
+const checked = superviseRedis(
+  redis,
+  log,
+  config,
+  (message) => {
+    log.fatal(message);
+    process.exit(78);
+  },
+  metrics.redisChecked,
+);
 const keys = createKeys(config.QUEUE_PREFIX);
 const services = createServices(config, redis, keys, log);
-const workers = createWorkers({ config, redis, keys, workflows: WORKFLOWS, services, log });
+const alert = config.ALERT_WEBHOOK_URL
+  ? createFailureAlert({ url: config.ALERT_WEBHOOK_URL, redis, keys, log })
+  : undefined;
+const observer = createRunObserver({ metrics, alert, log });
+const workers = createWorkers({
+  config,
+  redis,
+  keys,
+  workflows: WORKFLOWS,
+  services,
+  log,
+  metrics,
+  observer,
+});
+let running = false;
 // No job is taken before the Redis checks passed (an evicting Redis stops the process instead).
-void checked.then(() => workers.run());
+void checked.then(() => {
+  workers.run();
+  running = true;
+});
+
+const http =
+  config.METRICS_PORT === 0 ? undefined : createWorkerHttp({ redis, keys, metrics, running: () => running });
+http?.on('error', (err: Error) => {
+  log.fatal(
+    `METRICS_PORT: cannot listen on ${config.METRICS_PORT} (${err.message}); set another port, or 0 for none`,
+  );
+  process.exit(78);
+});
+http?.listen(config.METRICS_PORT, () => log.info(`worker metrics on :${config.METRICS_PORT}/metrics`));
 
 log.info(
   {
@@ -26,6 +68,8 @@ log.info(
     payments: services.payments.kind,
     mailer: services.mailer.kind,
     stripeObjects: services.stripeObjects.kind,
+    metricsPort: config.METRICS_PORT || 'off',
+    alerts: config.ALERT_WEBHOOK_URL ? 'on' : 'off',
     ...(config.SIMULATE_CRASH ? { simulateCrash: config.SIMULATE_CRASH } : {}),
   },
   'worker started',
@@ -43,6 +87,7 @@ async function shutdown(signal: string) {
   if ((await Promise.race([workers.close(), timeout])) === 'timeout') {
     log.warn('active jobs did not finish in time: leaving them to stalled-job recovery');
   }
+  http?.close();
   redis.disconnect();
   process.exit(0);
 }

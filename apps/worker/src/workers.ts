@@ -10,10 +10,17 @@ import {
   type RedisClient,
 } from '@oncehook/shared';
 import { type Job, Worker, type WorkerOptions } from 'bullmq';
-import { type JobAttempt, processEventJob, processWorkflowJob } from './engine/process-job.ts';
+import {
+  type JobAttempt,
+  type ProcessDeps,
+  processEventJob,
+  processWorkflowJob,
+} from './engine/process-job.ts';
 import { createRegistry } from './engine/registry.ts';
+import type { RunObserver } from './engine/run-workflow.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
 import type { WorkerEnv } from './env.ts';
+import type { WorkerMetrics } from './observability/metrics.ts';
 
 /**
  * Crash recovery. A worker killed -9 stops renewing its jobs' locks; after `lockDuration` the
@@ -53,6 +60,9 @@ export interface WorkerDeps<Services> {
   log: Logger;
   /** How often to look for partitions of an earlier QUEUE_PARTITIONS still holding jobs. */
   drainEveryMs?: number;
+  metrics?: WorkerMetrics | undefined;
+  /** Told how steps and runs went (metrics, the failure alert). */
+  observer?: RunObserver | undefined;
 }
 
 const DRAIN_EVERY_MS = 30_000;
@@ -84,8 +94,28 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
     ...(token ? { lock: { key: `${job.queueQualifiedName}:${job.id}:lock`, token } } : {}),
   });
-  const onStalled = (jobId: string) =>
+  const onStalled = (queue: string) => (jobId: string) => {
+    deps.metrics?.stalled(queue);
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
+  };
+  // A replayed run's first attempt: the admin API's replay (`replay` in its data, attempts reset),
+  // or a retry from the dashboard (attempts not reset: it starts past its last).
+  const replayedRun = (job: Job) =>
+    (job.data?.replay !== undefined && job.attemptsMade === 0) ||
+    job.attemptsMade >= (job.opts.attempts ?? 1);
+  const workflowOf = (job: Job): string =>
+    job.data?.workflow ?? registry.forEvent(job.data?.source, job.data?.type)[0]?.name ?? 'unknown';
+  const processor =
+    <S>(engine: ProcessDeps<S>, process: typeof processEventJob<S>) =>
+    async (job: Job, token?: string) => {
+      deps.metrics?.active.inc();
+      try {
+        if (replayedRun(job)) deps.metrics?.runEnded(workflowOf(job), 'replayed');
+        return await process(engine, attempt(job, token));
+      } finally {
+        deps.metrics?.active.dec();
+      }
+    };
 
   const consumers = new Map<string, Worker[]>();
   let running = false;
@@ -99,6 +129,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       log,
       env: config,
       simulateCrash: config.SIMULATE_CRASH,
+      observer: deps.observer,
       workflowsQueue: queues.pair(partition.index, partition.count).workflows,
     };
     const options: WorkerOptions = {
@@ -109,12 +140,12 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       autorun: false,
     };
     const pair = [
-      new Worker(QUEUES.events, (job, token) => processEventJob(engine, attempt(job, token)), options),
-      new Worker(QUEUES.workflows, (job, token) => processWorkflowJob(engine, attempt(job, token)), options),
+      new Worker(QUEUES.events, processor(engine, processEventJob), options),
+      new Worker(QUEUES.workflows, processor(engine, processWorkflowJob), options),
     ];
     for (const worker of pair) {
       worker.on('error', onError);
-      worker.on('stalled', onStalled);
+      worker.on('stalled', onStalled(worker.name));
       if (running) start(worker);
     }
     consumers.set(partition.label, pair);
@@ -138,6 +169,8 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
 
   return {
     registry,
+    /** Every partition's queues opened so far (for the metrics). */
+    queues: () => queues.pairs(),
     /** The partitions taken from, by label (`p0of3`). */
     partitions: () => [...consumers.keys()],
     /** Starts taking jobs, and looking for partitions to drain. */

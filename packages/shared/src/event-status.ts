@@ -41,7 +41,10 @@ export interface EventStatus {
   state: EventState;
   deliveries: number;
   conflicts: number;
+  /** Deliveries that re-sent an earlier event's signed body (providers.md). */
   replays: number;
+  /** Times an operator replayed the event (admin API, `pnpm replay`). */
+  reruns: number;
   attempts: number;
   receivedAt: number;
   steps: StepStatus[];
@@ -173,6 +176,7 @@ export async function readEventStatus(
     deliveries: num(record.deliveries),
     conflicts: num(record.conflicts),
     replays: num(record.replays),
+    reruns: num(record.reruns),
     attempts: Math.max(0, ...workflows.map((wf) => wf.attempts)),
     receivedAt: gen,
     steps: workflows.flatMap((wf) =>

@@ -2,6 +2,7 @@ export * from './dedupe-window.ts';
 export * from './demo-ledger.ts';
 export * from './env.ts';
 export * from './event-record.ts';
+export * from './event-replay.ts';
 export * from './event-status.ts';
 export * from './event-tag.ts';
 export * from './event-types.ts';

@@ -23,12 +23,14 @@
  *                                            (apps/ingest/src/reconciler/checkpoint.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
- *   ingest   type bodyHash receivedAt deliveries conflicts replays, q (QUEUE_PARTITIONS when not 1)
+ *   ingest   type bodyHash receivedAt deliveries conflicts replays (re-sent signed bodies),
+ *            q (QUEUE_PARTITIONS when not 1), reruns (an operator's replays: event-replay.ts)
  *   worker   state error workflows ('a,b')        the event, aggregated over its runs
  *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
  *                                                  steps ('a,b,c')
  *            m:<wf>:<step>        the step's completion marker: its result (JSON)
  *            t:<wf>:<step>        when the step was first attempted (ms; dropped once the run completed)
+ *            n:<wf>               the failure the alert was sent for ('<reruns>.<attempt>')
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).
@@ -77,4 +79,6 @@ export const EVENT_FIELDS = {
   runSteps: (workflow: string) => `p:${workflow}`,
   marker: (workflow: string, step: string) => `m:${workflow}:${step}`,
   started: (workflow: string, step: string) => `t:${workflow}:${step}`,
+  alerted: (workflow: string) => `n:${workflow}`,
+  reruns: 'reruns',
 } as const;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedis, type RedisClient, waitForRedis } from './redis.ts';
 import {
+  checkResults,
   isSupportedRedis,
   judgeServers,
   parseInfo,
@@ -19,6 +20,21 @@ const facts = (over: Partial<Parameters<typeof judgeServers>[0][number]> = {}) =
 describe('Redis checks', () => {
   let client: RedisClient | undefined;
   afterEach(() => client?.disconnect());
+
+  it('turns the facts into one result per check, for /readyz and the gauge', () => {
+    expect(checkResults([facts()]).map((c) => [c.check, c.ok])).toEqual([
+      ['version', true],
+      ['eviction_policy', true],
+      ['persistence', true],
+    ]);
+    const bad = checkResults([
+      facts({ version: '6.2.1', evictionPolicy: 'allkeys-lru', persistence: 'none' }),
+    ]);
+    expect(bad.every((c) => !c.ok)).toBe(true);
+    expect(bad.find((c) => c.check === 'eviction_policy')?.value).toBe('allkeys-lru');
+    const denied = checkResults([facts({ evictionPolicy: undefined, persistence: 'unknown' })]);
+    expect(denied.filter((c) => !c.ok).map((c) => c.value)).toEqual(['unknown', 'unknown']);
+  });
 
   it('reads the version from a HELLO reply, and INFO lines', () => {
     expect(versionFromHello(['server', 'redis', 'version', '6.2.14', 'proto', 2])).toBe('6.2.14');

@@ -125,22 +125,58 @@ export function judgeServers(facts: ServerFacts[], env: Pick<BaseEnv, 'ALLOW_EVI
   return { warnings };
 }
 
+/** One start-up check on one server, for /readyz and the `oncehook_redis_check` gauge. */
+export interface RedisCheck {
+  check: 'version' | 'eviction_policy' | 'persistence';
+  server: string;
+  /** False when it fails, or could not be read (INFO/CONFIG denied). */
+  ok: boolean;
+  value: string;
+}
+
+export function checkResults(facts: ServerFacts[]): RedisCheck[] {
+  return facts.flatMap((f) => [
+    {
+      check: 'version',
+      server: f.server,
+      ok: !!f.version && isSupportedRedis(f.version),
+      value: f.version ?? 'unknown',
+    },
+    {
+      check: 'eviction_policy',
+      server: f.server,
+      ok: f.evictionPolicy === 'noeviction',
+      value: f.evictionPolicy ?? 'unknown',
+    },
+    {
+      check: 'persistence',
+      server: f.server,
+      ok: f.persistence === 'aof' || f.persistence === 'rdb',
+      value: f.persistence,
+    },
+  ]);
+}
+
 /**
  * What both apps' `main` does with its connection: log its errors; once it is ready (now, or when
  * Redis comes up), check the server(s), log the warnings and call `onFatal` with a message naming
  * what to change if oncehook must not run there (the app then exits). Resolves once the checks
- * passed: the apps take no delivery and no job before that.
+ * passed: the apps take no delivery and no job before that. `onChecked` gets each check's result
+ * (/readyz, /metrics).
  */
 export function superviseRedis(
   client: RedisClient,
   log: Logger,
   env: Pick<BaseEnv, 'ALLOW_EVICTION'>,
   onFatal: (message: string) => void,
+  onChecked?: (checks: RedisCheck[]) => void,
 ): Promise<void> {
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   return new Promise((resolve) => {
     const check = async () => {
-      const outcome = judgeServers(await readServerFacts(client), env);
+      const facts = await readServerFacts(client);
+      onChecked?.(checkResults(facts));
+      const outcome = judgeServers(facts, env);
       for (const warning of outcome.warnings) log.warn(warning);
       if (outcome.fatal) onFatal(outcome.fatal);
       else resolve();

@@ -1,3 +1,5 @@
+export * from './admin.ts';
+export * from './fake-alert-hook.ts';
 export * from './fake-apis.ts';
 export * from './fake-github.ts';
 export * from './fake-stripe-events.ts';

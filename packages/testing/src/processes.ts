@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { TEST_ADMIN_TOKEN } from './admin.ts';
 import { freePort, waitFor } from './net.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -43,7 +44,8 @@ export function spawnApp(
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Several workers share the machine: their metrics server is off unless a test gives a port.
+    env: { ...process.env, LOG_LEVEL: 'warn', ...(app === 'worker' ? { METRICS_PORT: '0' } : {}), ...env },
   });
   running.add(child);
   let out = '';
@@ -69,10 +71,13 @@ export function spawnApp(
   };
 }
 
-/** Starts an ingest on a free port and waits until /readyz answers 200. */
+/**
+ * Starts an ingest on a free port and waits until /readyz answers 200. Its ADMIN_TOKEN is
+ * TEST_ADMIN_TOKEN unless `env` sets one: /status and /admin need it (`adminHeaders()`).
+ */
 export async function startIngest(env: Record<string, string>) {
   const port = await freePort();
-  const app = spawnApp('ingest', { ...env, PORT: String(port) });
+  const app = spawnApp('ingest', { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env, PORT: String(port) });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => (await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,

@@ -1,4 +1,5 @@
 import { createKeys, LEDGER_SHARDS } from '@oncehook/shared';
+import { fetchStatus } from './admin.ts';
 import { type FakeApiOptions, startFakeApis } from './fake-apis.ts';
 import { sleep } from './net.ts';
 import { randomPrefix } from './prefix.ts';
@@ -58,8 +59,10 @@ export async function startSystem({
     spawnWorker,
     deliver: (eventId: string, amount: number) => postJson(`${base}/webhook`, demoPayment(eventId, amount)),
     async status(eventId: string) {
-      const res = await fetch(`${base}/status/${encodeURIComponent(eventId)}`);
-      return res.ok ? ((await res.json()) as { state: string; deliveries: number; attempts: number }) : null;
+      const res = await fetchStatus(base, 'demo', eventId);
+      return res.ok
+        ? ((await res.json()) as { state: string; deliveries: number; attempts: number; reruns: number })
+        : null;
     },
     /** Polls GET /status until every event is in one of `states`; returns those that never were. */
     async waitFor(ids: string[], states = ['completed'], timeoutMs = 90_000) {

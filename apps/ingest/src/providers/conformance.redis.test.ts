@@ -50,7 +50,7 @@ describe.each(providers)('$name', (provider) => {
       headers: { 'content-type': provider.example.contentType ?? 'application/json', ...headers },
     });
   const status = async (id: string) => {
-    const res = await t.app.request(`/status/${provider.name}/${encodeURIComponent(id)}`);
+    const res = await t.get(`/status/${provider.name}/${encodeURIComponent(id)}`);
     return res.status === 200 ? readJson(res) : null;
   };
   const nothingStored = async () => expect(await t.traces()).toEqual({ records: [], jobs: 0 });

@@ -87,7 +87,7 @@ describe.each(CASES)('POST /webhooks/$source', ({ source, secret, id, body, type
     const again = await t.post(`/webhooks/${source}`, body, await signed());
     expect(await again.json()).toEqual({ received: true, duplicate: true });
     expect((await t.traces()).jobs).toBe(1);
-    const status = await readJson(await t.app.request(`/status/${source}/${encodeURIComponent(id)}`));
+    const status = await readJson(await t.get(`/status/${source}/${encodeURIComponent(id)}`));
     expect(status).toMatchObject({ source, eventId: id, deliveries: 2, replays: 0 });
   });
 
@@ -96,7 +96,7 @@ describe.each(CASES)('POST /webhooks/$source', ({ source, secret, id, body, type
     expect(res.status).toBe(401);
     expect((await readJson(res)).error).toMatchObject({ code: 'invalid_signature' });
     expect(await t.traces()).toEqual({ records: [], jobs: 0 });
-    expect((await t.app.request(`/status/${source}/${encodeURIComponent(id)}`)).status).toBe(404);
+    expect((await t.get(`/status/${source}/${encodeURIComponent(id)}`)).status).toBe(404);
   });
 
   it('refuses a delivery without its signature headers with 401 and stores nothing', async () => {

@@ -29,7 +29,7 @@ afterEach(async () => {
   await t.close();
 });
 
-const status = (source: string, id: string) => t.app.request(`/status/${source}/${id}`);
+const status = (source: string, id: string) => t.get(`/status/${source}/${id}`);
 
 describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({ source, secret, type }) => {
   const deliver = async (id: string, payload = body) =>

@@ -11,7 +11,7 @@ const basic = (password: string) => `Basic ${Buffer.from(`anyone:${password}`).t
 
 describe('/admin', () => {
   it('is off without ADMIN_TOKEN', async () => {
-    t = await createTestApp();
+    t = await createTestApp({ ADMIN_TOKEN: '' });
     const res = await t.app.request('/admin/queues');
     expect(res.status).toBe(404);
     expect((await readJson(res)).error.code).toBe('admin_disabled');

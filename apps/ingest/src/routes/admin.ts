@@ -6,14 +6,20 @@ import type { PartitionedQueues } from '@oncehook/shared';
 import { Hono } from 'hono';
 import { adminAuth } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
+import type { ReplayDeps } from '../replay/replay-event.ts';
+import { replayRoutes } from './replay.ts';
 
 const BOARD_PATH = '/admin/queues';
 
 /**
  * /admin: the Bull Board dashboard (every queue of every partition: waiting, active, failed jobs;
- * retry from the UI). Without ADMIN_TOKEN there is no admin surface at all, rather than an open one.
+ * retry from the UI) and the replay API (replay.ts). Without ADMIN_TOKEN there is no admin surface
+ * at all, rather than an open one.
  */
-export function adminRoutes({ adminToken, queues }: { adminToken?: string; queues: PartitionedQueues }) {
+export function adminRoutes(
+  deps: ReplayDeps & { adminToken?: string | undefined; queues: PartitionedQueues },
+) {
+  const { adminToken, queues } = deps;
   const app = new Hono();
   if (!adminToken) {
     app.all('/admin/*', () => {
@@ -23,6 +29,7 @@ export function adminRoutes({ adminToken, queues }: { adminToken?: string; queue
   }
   app.use('/admin/*', adminAuth(adminToken));
   app.use('/admin', adminAuth(adminToken));
+  app.route('/', replayRoutes(deps));
 
   const board = new HonoAdapter(serveStatic);
   board.setBasePath(BOARD_PATH);

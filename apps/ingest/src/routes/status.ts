@@ -1,6 +1,5 @@
 import {
   eventTag,
-  type JobStateLookup,
   type Keys,
   type PartitionedQueues,
   type RedisClient,
@@ -8,34 +7,47 @@ import {
   SOURCE_NAME,
 } from '@oncehook/shared';
 import { Hono } from 'hono';
+import { adminAuth } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
+import { jobStateLookup } from '../replay/event-jobs.ts';
 
 /**
  * GET /status/:source/:eventId, and GET /status/:eventId for the demo source.
  * GET /status?source=&eventId= addresses any id, even those no URL path can carry ('.', '..').
+ *
+ * An operator's view: step results hold payment ids, amounts, e-mail addresses. It takes the admin
+ * credentials, and is off without ADMIN_TOKEN, unless STATUS_PUBLIC opens it (`npm start` does,
+ * for the quickstart's curl).
  */
 export function statusRoutes({
   redis,
   keys,
   queues,
+  adminToken,
+  statusPublic = false,
 }: {
   redis: RedisClient;
   keys: Keys;
   queues: PartitionedQueues;
+  adminToken?: string | undefined;
+  statusPublic?: boolean | undefined;
 }) {
   const app = new Hono();
+  if (!statusPublic) {
+    if (adminToken) app.use('/status', adminAuth(adminToken)).use('/status/*', adminAuth(adminToken));
+    else
+      app.all('/status*', () => {
+        throw new ApiError(
+          'admin_disabled',
+          'GET /status is off: set ADMIN_TOKEN to enable it (it takes the admin credentials), or STATUS_PUBLIC=true to open it to anyone.',
+        );
+      });
+  }
   // Where the record and a job disagree (a worker died before recording `retrying`), the job wins.
-  const jobStateOf =
-    (tag: string): JobStateLookup =>
-    async (jobId, name, partitions) => {
-      const state = await queues.forEvent(tag, partitions)[name].getJobState(jobId);
-      return state === 'unknown' ? null : state;
-    };
-
   const show = async (source: string, eventId: string) => {
     if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
     const tag = eventTag(source, eventId);
-    const status = await readEventStatus(redis, keys, tag, jobStateOf(tag)).catch((err) => {
+    const status = await readEventStatus(redis, keys, tag, jobStateLookup(queues, tag)).catch((err) => {
       throw unavailable(err);
     });
     if (!status) throw notFound(source, eventId);

@@ -64,7 +64,7 @@ describe('POST /webhook (demo source)', () => {
     expect(answers.every((r) => r.status === 200)).toBe(true);
     expect(bodies.filter((b) => !b.duplicate)).toHaveLength(1);
     expect(await jobCount()).toBe(1);
-    const status = await readJson(await t.app.request('/status/evt_001'));
+    const status = await readJson(await t.get('/status/evt_001'));
     expect(status.deliveries).toBe(20);
   });
 
@@ -75,7 +75,7 @@ describe('POST /webhook (demo source)', () => {
     expect(await readJson(res)).toEqual({ received: true, duplicate: true });
     const job = await t.jobOf('demo', 'evt_001');
     expect(JSON.parse(eventJobSchema.parse(job?.data).payload).amount).toBe(4999);
-    const status = await readJson(await t.app.request('/status/evt_001'));
+    const status = await readJson(await t.get('/status/evt_001'));
     expect(status).toMatchObject({ deliveries: 2, conflicts: 1 });
   });
 
@@ -122,7 +122,7 @@ describe('odd event ids work end to end', () => {
 
     // URL parsers resolve '.' and '..' path segments away (even escaped): those ids use ?eventId=.
     const path = id === '..' ? `?eventId=${id}` : `/${encodeURIComponent(id)}`;
-    const status = await t.app.request(`/status${path}`);
+    const status = await t.get(`/status${path}`);
     expect(status.status).toBe(200);
     expect(await readJson(status)).toMatchObject({
       source: 'demo',
@@ -130,7 +130,7 @@ describe('odd event ids work end to end', () => {
       state: 'queued',
       deliveries: 2,
     });
-    const bySource = await t.app.request(`/status?source=demo&eventId=${encodeURIComponent(id)}`);
+    const bySource = await t.get(`/status?source=demo&eventId=${encodeURIComponent(id)}`);
     expect((await readJson(bySource)).eventId).toBe(id);
   });
 

@@ -1,5 +1,5 @@
 import { createKeys, createLogger, createRedis, eventTag, openQueues, waitForRedis } from '@oncehook/shared';
-import { randomPrefix } from '@oncehook/testing';
+import { adminHeaders, randomPrefix, TEST_ADMIN_TOKEN } from '@oncehook/testing';
 import { createApp } from '../app.ts';
 import { parseIngestEnv } from '../env.ts';
 import { createMetrics } from '../metrics.ts';
@@ -7,13 +7,15 @@ import { createProviders } from '../providers/registry.ts';
 
 /**
  * An ingest app for route tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
- * QUEUE_PREFIX so tests never see each other's keys, no port. `close()` deletes every key made.
+ * QUEUE_PREFIX so tests never see each other's keys, no port, ADMIN_TOKEN TEST_ADMIN_TOKEN (unless
+ * `env` sets it; '' for none). `close()` deletes every key made.
  */
 export async function createTestApp(env: Record<string, string> = {}, opts: { now?: () => number } = {}) {
   const config = parseIngestEnv({
     REDIS_URL: process.env.REDIS_URL,
     QUEUE_PREFIX: randomPrefix(),
     LOG_LEVEL: 'silent',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     ...env,
   });
   const redis = createRedis(config, 'fail-fast', 'oncehook-test');
@@ -34,6 +36,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     metrics: createMetrics(queues),
     now: opts.now,
     adminToken: config.ADMIN_TOKEN,
+    statusPublic: config.STATUS_PUBLIC,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
 
@@ -43,6 +46,9 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
       body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
       headers: { 'content-type': 'application/json', ...headers },
     });
+
+  /** GET with the admin credentials (/status, /admin). */
+  const get = (path: string) => app.request(path, { headers: adminHeaders() });
 
   /** Every key this app's prefix owns (event records, BullMQ's in every partition). */
   const ownKeys = async () => [
@@ -80,6 +86,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     queue,
     queues,
     post,
+    get,
     ownKeys,
     traces,
     jobOf,

@@ -24,6 +24,23 @@ export interface EngineDeps<Services> {
     >;
   /** SIMULATE_CRASH: this step fails after its side effect, before its marker, on a first attempt. */
   simulateCrash?: string | undefined;
+  /** Metrics and the failure alert (workers.ts wires them): told how each step and run went. */
+  observer?: RunObserver | undefined;
+}
+
+/** How a run attempt ended: done, failed and retried by BullMQ, or failed for good. */
+export type RunEnd = 'completed' | 'retried' | 'failed';
+
+export interface RunObserver {
+  stepDone(workflow: string, step: string, seconds: number): void;
+  /**
+   * Awaited before the job is answered: for a run that failed for good, what it does (the alert)
+   * happens before BullMQ fails the job, so a worker that dies first leaves the job to be re-run.
+   */
+  runEnded(
+    end: RunEnd,
+    run: { event: EventJob; tag: string; workflow: string; attempt: number; error?: string },
+  ): Promise<void>;
 }
 
 /** One attempt at one workflow run, as the job processor found it. */
@@ -85,6 +102,7 @@ export async function runWorkflow<Services>(
         continue;
       }
       const writes = new StepWriteBuffer();
+      const began = performance.now();
       const firstAttemptAt = startedAt ?? Date.now();
       let stepLog: Logger | undefined;
       const ctx: StepContext<Services, Record<string, unknown>> = {
@@ -109,6 +127,7 @@ export async function runWorkflow<Services>(
       if (step.pure && writes.ops.length === 0) {
         results[step.name] = result;
         ran.push(step.name);
+        deps.observer?.stepDone(workflow.name, step.name, (performance.now() - began) / 1000);
         continue;
       }
       const resultJson = storable(result, step.name, deps.env.STEP_RESULT_MAX_BYTES);
@@ -129,6 +148,7 @@ export async function runWorkflow<Services>(
       if (!ok.fresh) log().info({ step: step.name }, 'another run committed this step first');
       results[step.name] = ok.result;
       ran.push(step.name);
+      deps.observer?.stepDone(workflow.name, step.name, (performance.now() - began) / 1000);
       if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
       startedAt = ok.nextStartedAt;
       if (!ok.owned) throw new LockLostError(workflow.name);
@@ -138,6 +158,7 @@ export async function runWorkflow<Services>(
     }
     if (deps.log.isLevelEnabled('info'))
       log().info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
+    await deps.observer?.runEnded('completed', { event, tag, workflow: workflow.name, attempt: run.attempt });
     return { workflow: workflow.name, outcome: 'completed', ran, skipped };
   } catch (err) {
     if (err instanceof LockLostError) {
@@ -158,6 +179,13 @@ export async function runWorkflow<Services>(
     if (final)
       log().error({ err: error, attempt: run.attempt, permanent: isPermanent(err) }, 'workflow failed');
     else log().warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
+    await deps.observer?.runEnded(final ? 'failed' : 'retried', {
+      event,
+      tag,
+      workflow: workflow.name,
+      attempt: run.attempt,
+      error,
+    });
     throw forBullmq(err);
   }
 }

@@ -1,0 +1,111 @@
+import { Hono } from 'hono';
+import { ApiError, unavailable } from '../errors.ts';
+import { parseDuration } from '../reconciler/duration.ts';
+import { listDeadLetters } from '../replay/dead-letters.ts';
+import { type ReplayDeps, type ReplayResult, replayEvent } from '../replay/replay-event.ts';
+import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX, replayFailed } from '../replay/replay-failed.ts';
+
+/** Who asked, for the logs: tokens carry no name, so every operator is "admin". */
+const OPERATOR = 'admin';
+const PAGE_MAX = 500;
+
+/**
+ * The operator's API for dead letters, behind the admin auth (mounted by admin.ts):
+ *   POST /admin/replay/:source/:eventId   one event
+ *   POST /admin/replay?state=failed&source=&since=&limit=   failed events, newest first, bounded
+ *   GET  /admin/events?state=failed&source=&since=&cursor=&limit=   the dead letters, a page at a time
+ */
+export function replayRoutes(deps: ReplayDeps) {
+  const app = new Hono();
+
+  app.post('/admin/replay/:source/:eventId{.+}', async (c) => {
+    const result = await replayEvent(deps, c.req.param('source'), c.req.param('eventId'), OPERATOR).catch(
+      (err) => {
+        throw unavailable(err);
+      },
+    );
+    return c.json(answer(result));
+  });
+
+  app.post('/admin/replay', async (c) => {
+    const query = filters(c.req.query());
+    const limit = bounded(c.req.query('limit'), BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX);
+    const report = await replayFailed(deps, { ...query, limit }, OPERATOR).catch((err) => {
+      throw unavailable(err);
+    });
+    return c.json({
+      replayed: report.replayed.map(({ kind: _, ...r }) => r),
+      skipped: report.skipped,
+      more: report.more,
+    });
+  });
+
+  app.get('/admin/events', async (c) => {
+    const query = filters(c.req.query());
+    const limit = bounded(c.req.query('limit'), 50, PAGE_MAX);
+    const cursor = bounded(c.req.query('cursor'), 0, Number.MAX_SAFE_INTEGER, 0);
+    const page = await listDeadLetters(deps, { ...query, cursor, limit }).catch((err) => {
+      throw unavailable(err);
+    });
+    return c.json({
+      events: page.events,
+      nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+    });
+  });
+  return app;
+}
+
+function answer(result: ReplayResult) {
+  const { source, eventId } = result;
+  switch (result.kind) {
+    case 'replayed':
+      return { replayed: true, source, eventId, reruns: result.reruns, workflows: result.workflows };
+    case 'noop':
+      return {
+        replayed: false,
+        source,
+        eventId,
+        state: result.state,
+        message: `Nothing to replay: the event is ${result.state}.`,
+      };
+    case 'not_found':
+      throw new ApiError(
+        'not_found',
+        `No accepted event "${eventId}" from source "${source}" (or its record expired, and with it the markers a replay needs).`,
+      );
+    case 'not_failed':
+      throw new ApiError(
+        'not_failed',
+        `The event is ${result.state}: only an event that failed for good is replayed.`,
+      );
+    case 'raced':
+      throw new ApiError('replay_raced', 'Another replay of this event started first: it runs once.');
+    case 'job_gone':
+      throw new ApiError(
+        'job_gone',
+        "No job holds the event's body any more (removed by hand): it cannot be run again from here.",
+      );
+  }
+}
+
+/** state=failed (the only state dead letters are in), source, since (a duration back: 24h). */
+function filters(q: Record<string, string>) {
+  if (q.state !== undefined && q.state !== 'failed')
+    throw new ApiError('invalid_query', `state: only "failed" is listed or replayed, not "${q.state}".`);
+  let since: number | undefined;
+  if (q.since !== undefined) {
+    const seconds = parseDuration(q.since);
+    if (seconds === null)
+      throw new ApiError('invalid_query', `since: "${q.since}" is not a duration (90m, 24h, 7d).`);
+    since = Date.now() - seconds * 1000;
+  }
+  return { ...(q.source ? { source: q.source } : {}), ...(since !== undefined ? { since } : {}) };
+}
+
+function bounded(value: string | undefined, fallback: number, max: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ApiError('invalid_query', `"${value}" is not a whole number from ${min} to ${max}.`);
+  return n;
+}

@@ -1,0 +1,113 @@
+import type { QueuePair, RedisCheck } from '@oncehook/shared';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RunEnd } from '../engine/run-workflow.ts';
+
+/** How a run ended (RunEnd), or `replayed`: a run that a replay put back in the queue was taken. */
+export type RunOutcome = RunEnd | 'replayed';
+
+/** The worker's Prometheus metrics (docs/metrics.md lists them; docs/alerts.yml uses them). */
+/**
+ * `workflows`: the names this worker runs; their counters start at 0, so that a rate or `increase`
+ * over them is defined from the first scrape on, before the first failure.
+ */
+export function createWorkerMetrics(queues: () => QueuePair[], workflows: readonly string[] = []) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'oncehook_worker_' });
+  const runs = new Counter({
+    name: 'oncehook_workflow_runs_total',
+    help: 'Workflow run attempts by workflow and outcome: completed, retried (failed, BullMQ retries it), failed (for good), replayed (taken again after a replay).',
+    labelNames: ['workflow', 'outcome'] as const,
+    registers: [registry],
+  });
+  const steps = new Histogram({
+    name: 'oncehook_step_duration_seconds',
+    help: 'Time a step took, from its start to its marker committed, by workflow and step.',
+    labelNames: ['workflow', 'step'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const stalled = new Counter({
+    name: 'oncehook_stalled_jobs_total',
+    help: 'Jobs found stalled (their worker died or lost the lock) and put back in the queue.',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
+  const active = new Gauge({
+    name: 'oncehook_worker_active_jobs',
+    help: 'Jobs this worker is processing now.',
+    registers: [registry],
+  });
+  const alerts = new Counter({
+    name: 'oncehook_alerts_total',
+    help: 'ALERT_WEBHOOK_URL posts for workflows failed for good: sent, or failed (after its retries).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const workflow of workflows)
+    for (const outcome of ['completed', 'retried', 'failed', 'replayed'] as const)
+      runs.inc({ workflow, outcome }, 0);
+  for (const outcome of ['sent', 'failed'] as const) alerts.inc({ outcome }, 0);
+  let checks: RedisCheck[] = [];
+  new Gauge({
+    name: 'oncehook_redis_check',
+    help: 'Start-up checks of Redis by check (version, eviction_policy, persistence) and server: 1 passes, 0 fails or could not be read.',
+    labelNames: ['check', 'server'] as const,
+    registers: [registry],
+    collect() {
+      for (const c of checks) this.set({ check: c.check, server: c.server }, c.ok ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'oncehook_queue_jobs',
+    help: 'Jobs per queue, partition ("p1of3": the second of three) and state, read from Redis at scrape time.',
+    labelNames: ['queue', 'partition', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      for (const { partition, events, workflows } of queues()) {
+        for (const queue of [events, workflows]) {
+          try {
+            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+            for (const [state, n] of Object.entries(counts))
+              this.set({ queue: queue.name, partition: partition.label, state }, n);
+          } catch {
+            // Redis unreachable: /readyz says so; the scrape itself still answers.
+          }
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'oncehook_queue_oldest_waiting_seconds',
+    help: 'Age of the oldest job waiting to be taken, per queue and partition (0: none waits).',
+    labelNames: ['queue', 'partition'] as const,
+    registers: [registry],
+    async collect() {
+      for (const { partition, events, workflows } of queues()) {
+        for (const queue of [events, workflows]) {
+          try {
+            // The wait list's tail is its oldest job: the next one taken.
+            const [oldest] = await queue.getJobs(['wait'], -1, -1, false);
+            const age = oldest ? Math.max(0, (Date.now() - oldest.timestamp) / 1000) : 0;
+            this.set({ queue: queue.name, partition: partition.label }, age);
+          } catch {
+            // As above.
+          }
+        }
+      }
+    },
+  });
+  return {
+    registry,
+    runEnded: (workflow: string, outcome: RunOutcome) => runs.inc({ workflow, outcome }),
+    stepDone: (workflow: string, step: string, seconds: number) => steps.observe({ workflow, step }, seconds),
+    stalled: (queue: string) => stalled.inc({ queue }),
+    active,
+    alert: (outcome: 'sent' | 'failed') => alerts.inc({ outcome }),
+    redisChecked(results: RedisCheck[]) {
+      checks = results;
+    },
+    redisChecks: () => checks,
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
