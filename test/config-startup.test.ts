@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { spawnApp } from '@oncehook/testing';
+import { type AppProcess, sleep, spawnApp, startTestRedis } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 
 // Each app reads its own variables (apps/*/src/env.ts) on top of the shared ones.
@@ -33,6 +33,32 @@ describe('a bad configuration stops the process at start-up', () => {
       expect(proc.output()).toMatch(/METRICS_PORT: cannot listen on \d+/);
     } finally {
       taken.close();
+    }
+  });
+
+  it('a second worker on the default METRICS_PORT serves its metrics on a free port instead', async () => {
+    const redis = await startTestRedis();
+    const env = { REDIS_URL: redis.url, METRICS_PORT: '', LOG_LEVEL: 'info' };
+    const first = spawnApp('worker', env);
+    const second = spawnApp('worker', env);
+    try {
+      const port = async (app: AppProcess) => {
+        for (let i = 0; i < 100; i++) {
+          const found = /worker metrics on :(\d+)/.exec(app.output())?.[1];
+          if (found) return Number(found);
+          await sleep(100);
+        }
+        throw new Error(`no metrics port in: ${app.output().slice(-1000)}`);
+      };
+      const ports = [await port(first), await port(second)];
+      expect(new Set(ports).size).toBe(2);
+      for (const p of ports) expect((await fetch(`http://127.0.0.1:${p}/healthz`)).status).toBe(200);
+      expect(second.output() + first.output()).toContain('METRICS_PORT 9464 is taken');
+    } finally {
+      first.kill();
+      second.kill();
+      await Promise.all([first.exited, second.exited]);
+      redis.stop();
     }
   });
 });

@@ -52,13 +52,25 @@ void checked.then(() => {
 
 const http =
   config.METRICS_PORT === 0 ? undefined : createWorkerHttp({ redis, keys, metrics, running: () => running });
-http?.on('error', (err: Error) => {
+// A port set on purpose and taken is a configuration error. The default taken means a second
+// worker on this machine (`pnpm start:worker` twice): it serves on a free port and says which.
+const portChosen = Boolean(process.env.METRICS_PORT);
+http?.on('error', (err: NodeJS.ErrnoException) => {
+  if (!portChosen && err.code === 'EADDRINUSE') {
+    log.warn(`METRICS_PORT ${config.METRICS_PORT} is taken (another worker here?): serving on a free port`);
+    http.listen(0);
+    return;
+  }
   log.fatal(
     `METRICS_PORT: cannot listen on ${config.METRICS_PORT} (${err.message}); set another port, or 0 for none`,
   );
   process.exit(78);
 });
-http?.listen(config.METRICS_PORT, () => log.info(`worker metrics on :${config.METRICS_PORT}/metrics`));
+http?.on('listening', () => {
+  const { port } = http.address() as { port: number };
+  log.info(`worker metrics on :${port}/metrics`);
+});
+http?.listen(config.METRICS_PORT);
 
 log.info(
   {
