@@ -1,4 +1,7 @@
 import {
+  eventTag,
+  JOB_NAMES,
+  jobOptions,
   type Keys,
   knownLayouts,
   type Logger,
@@ -78,6 +81,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
   const attempt = (job: Job, token?: string): JobAttempt => ({
     data: job.data,
+    ...(job.id ? { id: job.id } : {}),
     attemptsMade: job.attemptsMade,
     attemptsStarted: job.attemptsStarted,
     maxAttempts: job.opts.attempts ?? 1,
@@ -86,6 +90,18 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   });
   const onStalled = (jobId: string) =>
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
+
+  // An ordering lane handed to a parked event: its job again, in the event's partition of the
+  // current layout (the job is self-contained; its id makes adding it twice one job).
+  const lanes = {
+    async handOff(data: unknown, jobId: string) {
+      const job = data as { source: string; eventId: string; windowSeconds: number; workflow?: string };
+      const pair = queues.forEvent(eventTag(job.source, job.eventId));
+      const opts = { ...jobOptions(config, job.windowSeconds), jobId };
+      if (job.workflow) await pair.workflows.add(JOB_NAMES.workflow, data, opts);
+      else await pair.events.add(JOB_NAMES.event, data, opts);
+    },
+  };
 
   const consumers = new Map<string, Worker[]>();
   let running = false;
@@ -100,6 +116,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       env: config,
       simulateCrash: config.SIMULATE_CRASH,
       workflowsQueue: queues.pair(partition.index, partition.count).workflows,
+      lanes,
     };
     const options: WorkerOptions = {
       connection: redis,

@@ -9,6 +9,7 @@ export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';
 export * from './lua.ts';
+export * from './ordering.ts';
 export * from './partitions.ts';
 export * from './queues.ts';
 export * from './redis.ts';

@@ -11,6 +11,8 @@ export const eventJobSchema = z.object({
   receivedAt: z.number().int(),
   /** The source's dedupe window (seconds), as the ingest decided it: the worker has no rule of its own. */
   windowSeconds: z.number().int().positive(),
+  /** The provider's ordering key and creation time (ordering.ts); absent: the event has none. */
+  order: z.object({ key: z.string(), at: z.number() }).optional(),
 });
 
 export type EventJob = z.infer<typeof eventJobSchema>;
@@ -30,5 +32,11 @@ export type WorkflowJob = z.infer<typeof workflowJobSchema>;
  * job of a newer delivery.
  */
 export const eventJobId = (tag: string, gen: number) => `${tag}.${gen.toString(36)}`;
+/**
+ * The job that runs an event once an ordering lane is handed to it (its first job completed as
+ * `parked`): the job it stood for plus the lane's hand-off count, so that adding it again is a no-op
+ * and a later hand-off to the same event is a new job. `+` is in neither tags nor workflow names.
+ */
+export const handedJobId = (jobId: string, handoff: number) => `${jobId}+${handoff}`;
 export const workflowJobId = (tag: string, gen: number, workflow: string) =>
   `${eventJobId(tag, gen)}.${workflow}`;
