@@ -1,5 +1,6 @@
 export * from './dedupe-window.ts';
 export * from './demo-ledger.ts';
+export * from './demo-subscriptions.ts';
 export * from './env.ts';
 export * from './event-record.ts';
 export * from './event-status.ts';

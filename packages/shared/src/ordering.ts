@@ -38,13 +38,3 @@ export function providerTime(value: unknown): number | undefined {
  */
 export const laneTag = (source: string, workflow: string, key: string) =>
   eventTag(source, `${workflow}/${key}`);
-
-/** Reads `a.b.c` (array indexes too: `items.0.id`) from a parsed JSON body. */
-export function atPath(body: unknown, path: string): unknown {
-  let value = body;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
