@@ -46,6 +46,8 @@ export async function createTestEngine<Services>(
   const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix: bullPrefix(config) });
   /** The jobs ordering lanes handed on (a worker would add them to the queue). */
   const handed: { data: EventJob | WorkflowJob; jobId: string }[] = [];
+  // As BullMQ: adding a job id that was added before is a no-op.
+  const handedIds = new Set<string>();
   const engine: ProcessDeps<Services> = {
     redis,
     keys,
@@ -57,6 +59,8 @@ export async function createTestEngine<Services>(
     workflowsQueue,
     lanes: {
       handOff: async (data, jobId) => {
+        if (handedIds.has(jobId)) return;
+        handedIds.add(jobId);
         handed.push({ data: data as EventJob, jobId });
       },
     },
