@@ -60,7 +60,7 @@ export const shopify = defineProvider({
     eventId:
       '`shopify-event-id` / `X-Shopify-Event-Id`, else `X-Shopify-Webhook-Id`; not signed, so the signed body is deduped too',
     ordering:
-      "topic family + the body's `id` (`orders/450789469`), by `X-Shopify-Triggered-At`, else `updated_at`",
+      'topic family + the resource id (`orders/450789469`; from `admin_graphql_api_id` when present, as large ids lose digits as JSON numbers), by `X-Shopify-Triggered-At`, else `updated_at`',
     refused:
       "a delivery without topic, shop domain or API version (`missing_header`, 400), as Shopify's library does",
   },
@@ -129,9 +129,21 @@ export function shopifyOrdering(
   body: Record<string, unknown>,
   triggeredAt: string | null | undefined,
 ): OrderingKey | undefined {
-  const id = orderingKey(body.id);
+  const id = resourceId(body);
   if (!id) return undefined;
   const key = `${topic.split('/')[0]}/${id}`;
   const at = providerTime(triggeredAt) ?? providerTime(body.updated_at);
   return at === undefined ? { key } : { key, at };
+}
+
+/**
+ * Shopify's ids outgrow a double (820982911946154508 parses as …500): the id is taken from the
+ * `admin_graphql_api_id` string (`gid://shopify/Order/820982911946154508`) when there is one, and
+ * a numeric `id` only while it is exact.
+ */
+function resourceId(body: Record<string, unknown>): string | undefined {
+  const gid = body.admin_graphql_api_id;
+  if (typeof gid === 'string' && gid.includes('/')) return orderingKey(gid.slice(gid.lastIndexOf('/') + 1));
+  if (typeof body.id === 'number' && !Number.isSafeInteger(body.id)) return undefined;
+  return orderingKey(body.id);
 }
