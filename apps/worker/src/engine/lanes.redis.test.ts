@@ -143,7 +143,7 @@ describe('lane scripts, crashes and hand-offs', () => {
       windowSeconds: 60,
       order: { key: 'obj_9', at },
     };
-    return seatFor(ordered, event, { id: jobId, baseId: `${id}-job`, data: { id } }) as Seat;
+    return seatFor(ordered, event, { id: jobId, baseId: () => `${id}-job`, data: { id } }) as Seat;
   };
   beforeEach(() => {
     handedOff.length = 0;

@@ -111,17 +111,18 @@ export type LaneOutcome = { outcome: 'parked' | 'released' };
 export function seatFor(
   workflow: Pick<WorkflowDefinition<unknown>, 'name' | 'ordered'> | undefined,
   event: EventJob,
-  job: { id: string; baseId: string; data: unknown },
+  job: { id: string | undefined; baseId: () => string; data: unknown },
 ): Seat | null {
   const ordered = workflow?.ordered;
   if (!ordered) return null;
   const order = ordered === true ? event.order : ownKey(ordered, event);
   if (!order) return null;
+  const baseId = job.baseId();
   return {
     lane: laneTag(event.source, workflow.name, order.key),
-    member: `${String(event.receivedAt).padStart(15, '0')} ${job.baseId}`,
+    member: `${String(event.receivedAt).padStart(15, '0')} ${baseId}`,
     score: order.at ?? event.receivedAt,
-    jobId: job.id,
+    jobId: job.id ?? baseId,
     data: job.data,
   };
 }

@@ -60,7 +60,7 @@ export async function processEventJob<Services>(
   const event = parse(eventJobSchema, job.data, 'event');
   const workflows = deps.registry.forEvent(event.source, event.type);
   // An ordered workflow runs in its lane; with several workflows each orders its own job.
-  const baseId = eventJobId(eventTag(event.source, event.eventId), event.receivedAt);
+  const baseId = () => eventJobId(eventTag(event.source, event.eventId), event.receivedAt);
   const seat = workflows.length === 1 ? seatFor(workflows[0], event, jobIds(job, baseId)) : null;
   return inLane(laneDeps(deps), seat, lastAttempt(job), () => runEventJob(deps, job, event, workflows));
 }
@@ -103,7 +103,7 @@ export async function processWorkflowJob<Services>(
   job: JobAttempt,
 ): Promise<JobOutcome> {
   const data = parse(workflowJobSchema, job.data, 'workflow');
-  const baseId = workflowJobId(eventTag(data.source, data.eventId), data.receivedAt, data.workflow);
+  const baseId = () => workflowJobId(eventTag(data.source, data.eventId), data.receivedAt, data.workflow);
   const seat = seatFor(deps.registry.byName(data.workflow), data, jobIds(job, baseId));
   return inLane(laneDeps(deps), seat, lastAttempt(job), async () => {
     const started = await start(deps, job, data, { workflows: [], run: data.workflow });
@@ -111,7 +111,7 @@ export async function processWorkflowJob<Services>(
   });
 }
 
-const jobIds = (job: JobAttempt, baseId: string) => ({ id: job.id ?? baseId, baseId, data: job.data });
+const jobIds = (job: JobAttempt, baseId: () => string) => ({ id: job.id, baseId, data: job.data });
 const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
 const laneDeps = <S>(deps: ProcessDeps<S>): LaneDeps => ({
   redis: deps.redis,
