@@ -92,12 +92,14 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
 
   // An ordering lane handed to a parked event: its job again, in the event's partition of the
-  // current layout (the job is self-contained; its id makes adding it twice one job).
+  // current layout (the job is self-contained; its id makes adding it twice one job). LIFO: the
+  // event already waited its turn in the lane, and its key is idle until it runs, so it goes
+  // ahead of the backlog; a key has at most one such job at a time.
   const lanes = {
     async handOff(data: unknown, jobId: string) {
       const job = data as { source: string; eventId: string; windowSeconds: number; workflow?: string };
       const pair = queues.forEvent(eventTag(job.source, job.eventId));
-      const opts = { ...jobOptions(config, job.windowSeconds), jobId };
+      const opts = { ...jobOptions(config, job.windowSeconds), jobId, lifo: true };
       if (job.workflow) await pair.workflows.add(JOB_NAMES.workflow, data, opts);
       else await pair.events.add(JOB_NAMES.event, data, opts);
     },
