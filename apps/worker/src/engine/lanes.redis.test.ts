@@ -39,11 +39,20 @@ const unordered = defineWorkflow<Services>('unordered', { source: 'demo', type: 
   (event, ctx) => void ctx.services.ran.push(event.eventId),
 );
 
+// Two workflows of one type: the event fans out, and the ordered one orders its own jobs.
+const orderedTwin = defineWorkflow<Services>('ordered-twin', { source: 'demo', type: 'object.both' })
+  .orderedBy()
+  .step('touch', (event, ctx) => void ctx.services.ran.push(`twin:${event.eventId}`));
+const audit = defineWorkflow<Services>('audit', { source: 'demo', type: 'object.both' }).step(
+  'touch',
+  (event, ctx) => void ctx.services.ran.push(`audit:${event.eventId}`),
+);
+
 let t: TestEngine;
 let services: Services;
 beforeEach(async () => {
   services = testServices();
-  t = await createTestEngine([ordered, unordered], () => services);
+  t = await createTestEngine([ordered, unordered, orderedTwin, audit], () => services);
 });
 afterEach(async () => {
   await t.close();
@@ -110,6 +119,23 @@ describe('ordering lanes', () => {
     await drainHanded();
     expect(services.ran).toEqual(['a', 'c']);
     expect(await laneKeys()).toEqual([]);
+  });
+
+  it("orders a fanned-out workflow's own jobs, and leaves the event's other workflows alone", async () => {
+    const a = await accept('fa', 1000, 'obj_2', 'object.both');
+    const b = await accept('fb', 2000, 'obj_2', 'object.both');
+    expect(await t.run(a)).toMatchObject({ outcome: 'dispatched' });
+    expect(await t.run(b)).toMatchObject({ outcome: 'dispatched' });
+    const twinA = t.jobFor({ job: a }, 'ordered-twin');
+    expect(await t.run(twinA)).toMatchObject({ outcome: 'completed' });
+    expect(await laneKeys()).toEqual([]);
+    // While another run of the key holds the twin's lane, b's twin parks; b's audit does not wait.
+    const holder = seatFor(orderedTwin, twinA, { id: 'held', baseId: () => 'held', data: twinA }) as Seat;
+    const laneDeps = { redis: t.redis, keys: t.keys, log: t.engine.log, handOff: async () => {} };
+    expect(await take(laneDeps, holder)).toBe('hold');
+    expect(await t.run(t.jobFor({ job: b }, 'ordered-twin'))).toEqual({ outcome: 'parked' });
+    expect(await t.run(t.jobFor({ job: b }, 'audit'))).toMatchObject({ outcome: 'completed' });
+    expect(services.ran).toEqual(['twin:fa', 'audit:fb']);
   });
 
   it('runs events without a key, and workflows that are not ordered, with no lane', async () => {
