@@ -32,11 +32,7 @@ export type WorkflowJob = z.infer<typeof workflowJobSchema>;
  * job of a newer delivery.
  */
 export const eventJobId = (tag: string, gen: number) => `${tag}.${gen.toString(36)}`;
-/**
- * The job that runs an event once an ordering lane is handed to it (its first job completed as
- * `parked`): the job it stood for plus the lane's hand-off count, so that adding it again is a no-op
- * and a later hand-off to the same event is a new job. `+` is in neither tags nor workflow names.
- */
-export const handedJobId = (jobId: string, handoff: number) => `${jobId}+${handoff}`;
+// (An ordering lane handed to a parked event adds its job again as `<its job id>+<n>.<µs>`: the
+// lane's hand-off count and the time; `+` is in neither tags nor workflow names. lanes.ts.)
 export const workflowJobId = (tag: string, gen: number, workflow: string) =>
   `${eventJobId(tag, gen)}.${workflow}`;

@@ -13,7 +13,7 @@
  *   {prefix}:demo:{sub-<id>}         hash    the subscription mirror: status, current_period_end, cancel_at,
  *                                            v (the version applied), seen (events counted)
  *   {prefix}:lane:{<lane>}           hash    one ordering lane (lanes.ts in the worker): holder, job, n,
- *                                            from, pending, d:<member> (a waiting job's data)
+ *                                            pending, d:<member> (a waiting job's data)
  *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
  *   {prefix}:sim:{pay:<key>}         string  the payments simulator's idempotency records (24 h)
  *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)

@@ -20,23 +20,24 @@ import type { WorkflowDefinition, WorkflowEvent } from './workflow.ts';
  * parked in the lane with its job's data, and the job completes `parked` — no worker slot is held
  * and nobody polls. When the holder's run ends (completed, or failed for good), RELEASE hands the
  * lane to the head of the queue in the same script, and the worker adds that event's job again
- * under an id made of its job id and the lane's hand-off count (shared `handedJobId`, built
- * here in Lua): adding it twice is
- * one job.
+ * under an id made of its job id, the lane's hand-off count and the time (`<job id>+<n>.<µs>`):
+ * adding it twice is one job.
  *
  * Crashes. A worker killed mid-run keeps holding the lane; stalled-job recovery runs the same job
  * id again, which TAKE recognises as the holder. A crash between RELEASE and the add leaves the
- * lane `pending` a job: the releaser's own job, run again, finds itself as `from` and adds it; so
- * does any event that parks meanwhile. TAKE clears `pending` when the handed job starts.
+ * lane `pending` a job: every job that parks meanwhile adds it — the releaser's own job, run again
+ * by stalled-job recovery, first of all (it parks, and later runs as a no-op: its event is done).
+ * TAKE clears `pending` when the handed job starts. A job never skips the lane because its event
+ * held it before: a replay of an event that failed for good waits its turn like any other.
  *
  * The lane never shares a script with the event's record (another slot on a Redis Cluster).
  */
 
 // KEYS: lane hash, waiting set. ARGV: member, score, job id, job data (JSON).
-// Returns {'hold'} | {'parked' | 'released', [pending holder's job id, its data]}.
+// Returns {'hold'} | {'parked', [the pending holder's job id, its data]}.
 const TAKE = luaScript(`
 local lane, waiting, member, job = KEYS[1], KEYS[2], ARGV[1], ARGV[3]
-local h = redis.call('HMGET', lane, 'holder', 'job', 'from', 'pending')
+local h = redis.call('HMGET', lane, 'holder', 'job', 'n', 'pending')
 local holder, pending = h[1], h[4]
 local function pendingJob(outcome)
   if not pending or not holder then return {outcome} end
@@ -50,8 +51,6 @@ if holder == member then
   -- The lane was handed to this event's hand-off job: this one (its first job run again) yields.
   return pendingJob('parked')
 end
--- This event held the lane and handed it on: its job is running again after a crash.
-if h[3] == member then return pendingJob('released') end
 if not holder then
   redis.call('HSET', lane, 'holder', member, 'job', job)
   redis.call('HDEL', lane, 'd:' .. member)
@@ -76,8 +75,11 @@ if not head then
 end
 redis.call('ZREM', waiting, head)
 local n = (tonumber(h[3]) or 0) + 1
-local job = string.match(head, '^%S+ (.+)$') .. '+' .. n
-redis.call('HSET', lane, 'holder', head, 'job', job, 'n', n, 'from', member, 'pending', 1)
+-- The time too: a lane left empty is deleted, its count with it, and an earlier hand-off's job may
+-- still be kept under the same count (adding it again would then be a no-op).
+local now = redis.call('TIME')
+local job = string.match(head, '^%S+ (.+)$') .. '+' .. n .. '.' .. now[1] .. string.format('%06d', now[2])
+redis.call('HSET', lane, 'holder', head, 'job', job, 'n', n, 'pending', 1)
 return {'handed', job, redis.call('HGET', lane, 'd:' .. head)}
 `);
 
@@ -102,7 +104,7 @@ export interface Seat {
   data: unknown;
 }
 
-export type LaneOutcome = { outcome: 'parked' | 'released' };
+export type LaneOutcome = { outcome: 'parked' };
 
 /**
  * The seat of a job of `workflow` in its lane, or null when the workflow is not ordered or the
@@ -151,7 +153,7 @@ export async function inLane<T>(
 ): Promise<T | LaneOutcome> {
   if (!seat) return run();
   const taken = await take(deps, seat);
-  if (taken !== 'hold') return { outcome: taken };
+  if (taken === 'parked') return { outcome: taken };
   let result: T;
   try {
     result = await run();
@@ -164,7 +166,7 @@ export async function inLane<T>(
   return result;
 }
 
-export async function take(deps: LaneDeps, seat: Seat): Promise<'hold' | 'parked' | 'released'> {
+export async function take(deps: LaneDeps, seat: Seat): Promise<'hold' | 'parked'> {
   const [outcome, pendingJob, pendingData] = (await TAKE(
     deps.redis,
     [deps.keys.lane(seat.lane), deps.keys.laneWaiting(seat.lane)],
@@ -175,7 +177,7 @@ export async function take(deps: LaneDeps, seat: Seat): Promise<'hold' | 'parked
     await deps.handOff(JSON.parse(pendingData), pendingJob);
   }
   if (outcome !== 'hold') deps.log.debug({ lane: seat.lane, member: seat.member }, `lane: ${outcome}`);
-  return outcome as 'hold' | 'parked' | 'released';
+  return outcome as 'hold' | 'parked';
 }
 
 export async function release(deps: LaneDeps, seat: Seat): Promise<void> {
