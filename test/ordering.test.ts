@@ -195,16 +195,19 @@ describe('subscription events about one object, shuffled and re-delivered over 2
     expect(stale).toBeGreaterThan(0);
   });
 
-  it('keeps that through a worker killed -9 mid-run: its lane waits for the recovered run', async () => {
+  it('keeps that through workers killed -9 mid-run: a lane waits for the recovered run', async () => {
     const s = storm('k');
     let acked = 0;
     const delivering = deliver(s, () => acked++);
-    // Mid-storm, while a subscription's run is in flight, one worker dies; a replacement starts.
-    while (acked < s.events.length / 2) await sleep(50);
-    const victim = workers[0] as AppProcess;
-    victim.kill('SIGKILL');
-    await victim.exited;
-    workers.push(spawnApp('worker', env));
+    // A quarter, half and three quarters in, with runs in flight, a worker dies; a replacement starts.
+    const copies = s.events.reduce((n, e) => n + e.copies, 0);
+    for (const share of [0.25, 0.5, 0.75]) {
+      while (acked < copies * share) await sleep(20);
+      const victim = workers.find((w) => w.child.exitCode === null && w.child.signalCode === null);
+      victim?.kill('SIGKILL');
+      await victim?.exited;
+      workers.push(spawnApp('worker', env));
+    }
     await delivering;
     await expectOrdered(s);
     const recovered = workers
