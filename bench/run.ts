@@ -13,6 +13,7 @@ import { buildApps } from '../scripts/build.mjs';
 import { costRun } from './cost.ts';
 import { durabilityRun } from './durability.ts';
 import { ingestRuns } from './ingest.ts';
+import { type OrderingRun, orderingRun } from './ordering.ts';
 import { outageRun } from './outage.ts';
 import { type PartitionRun, partitionRun } from './partitions.ts';
 import { type WorkerRun, workerRun } from './worker.ts';
@@ -78,6 +79,18 @@ table(
     'vs bare BullMQ, same effects': r.target.includes('HTTP') ? ratio(r['events/s'], bareHttp) : '',
     failed: r.failed,
   })),
+);
+
+say('## Worker: per-object ordering (subscription mirror, simulators), 1 process, concurrency 50');
+say();
+const ordering: OrderingRun[] = [];
+for (const subscriptions of [1000, 1])
+  for (const keyed of [false, true]) ordering.push(await orderingRun(keyed, subscriptions, events));
+table(
+  ordering.map((r) => {
+    const unkeyed = ordering.find((o) => o.subscriptions === r.subscriptions && o['ordering key'] === 'none');
+    return { ...r, 'vs no key': ratio(r['events/s'], unkeyed?.['events/s'] ?? 0) };
+  }),
 );
 
 say('## Worker scale-out on a 3-master Redis Cluster (2 worker processes, demo payment, simulators)');

@@ -6,6 +6,7 @@ import {
   eventTag,
   type Keys,
   type Logger,
+  type OrderingKey,
   openRecord,
   type PartitionedQueues,
   type RedisClient,
@@ -39,6 +40,8 @@ export interface IncomingEvent {
   ttlSeconds: number;
   /** What to store and enqueue when it is not the raw body (see VerifiedEvent.payload). */
   payload?: string;
+  /** The object it is about and the provider's creation time (per-object ordering). */
+  order?: OrderingKey | undefined;
   /** The event id is not covered by the signature: also dedupe on the signed body. */
   idUnsigned?: boolean;
   /**
@@ -93,6 +96,8 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
             payload,
             receivedAt: opened.gen,
             windowSeconds: event.ttlSeconds,
+            // A key without a time is ordered by arrival: the first delivery's.
+            ...(event.order ? { order: { key: event.order.key, at: event.order.at ?? opened.gen } } : {}),
           },
           deps.retry,
         );

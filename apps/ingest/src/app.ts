@@ -4,6 +4,7 @@ import { errorBody, toErrorResponse } from './errors.ts';
 import { closeUnreadRequests } from './request-body.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { demoLedgerRoutes } from './routes/demo-ledger.ts';
+import { demoSubscriptionRoutes } from './routes/demo-subscriptions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
@@ -23,6 +24,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', statusRoutes(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', demoLedgerRoutes(deps));
+  app.route('/', demoSubscriptionRoutes(deps));
   app.route('/', adminRoutes(deps));
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
   app.onError((err, c) => toErrorResponse(err, c, deps.log));

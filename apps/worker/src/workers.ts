@@ -1,4 +1,7 @@
 import {
+  eventTag,
+  JOB_NAMES,
+  jobOptions,
   type Keys,
   knownLayouts,
   type Logger,
@@ -88,6 +91,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
   const attempt = (job: Job, token?: string): JobAttempt => ({
     data: job.data,
+    ...(job.id ? { id: job.id } : {}),
     attemptsMade: job.attemptsMade,
     attemptsStarted: job.attemptsStarted,
     maxAttempts: job.opts.attempts ?? 1,
@@ -117,6 +121,20 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       }
     };
 
+  // An ordering lane handed to a parked event: its job again, in the event's partition of the
+  // current layout (the job is self-contained; its id makes adding it twice one job). LIFO: the
+  // event already waited its turn in the lane, and its key is idle until it runs, so it goes
+  // ahead of the backlog; a key has at most one such job at a time.
+  const lanes = {
+    async handOff(data: unknown, jobId: string) {
+      const job = data as { source: string; eventId: string; windowSeconds: number; workflow?: string };
+      const pair = queues.forEvent(eventTag(job.source, job.eventId));
+      const opts = { ...jobOptions(config, job.windowSeconds), jobId, lifo: true };
+      if (job.workflow) await pair.workflows.add(JOB_NAMES.workflow, data, opts);
+      else await pair.events.add(JOB_NAMES.event, data, opts);
+    },
+  };
+
   const consumers = new Map<string, Worker[]>();
   let running = false;
   function consume(partition: Partition) {
@@ -131,6 +149,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       simulateCrash: config.SIMULATE_CRASH,
       observer: deps.observer,
       workflowsQueue: queues.pair(partition.index, partition.count).workflows,
+      lanes,
     };
     const options: WorkerOptions = {
       connection: redis,

@@ -1,5 +1,6 @@
 export * from './dedupe-window.ts';
 export * from './demo-ledger.ts';
+export * from './demo-subscriptions.ts';
 export * from './env.ts';
 export * from './event-record.ts';
 export * from './event-replay.ts';
@@ -10,6 +11,7 @@ export * from './jobs.ts';
 export * from './keys.ts';
 export * from './logger.ts';
 export * from './lua.ts';
+export * from './ordering.ts';
 export * from './partitions.ts';
 export * from './queues.ts';
 export * from './redis.ts';

@@ -11,6 +11,8 @@ export const eventJobSchema = z.object({
   receivedAt: z.number().int(),
   /** The source's dedupe window (seconds), as the ingest decided it: the worker has no rule of its own. */
   windowSeconds: z.number().int().positive(),
+  /** The provider's ordering key and creation time (ordering.ts); absent: the event has none. */
+  order: z.object({ key: z.string(), at: z.number() }).optional(),
 });
 
 export type EventJob = z.infer<typeof eventJobSchema>;
@@ -30,5 +32,7 @@ export type WorkflowJob = z.infer<typeof workflowJobSchema>;
  * job of a newer delivery.
  */
 export const eventJobId = (tag: string, gen: number) => `${tag}.${gen.toString(36)}`;
+// (An ordering lane handed to a parked event adds its job again as `<its job id>+<n>.<µs>`: the
+// lane's hand-off count and the time; `+` is in neither tags nor workflow names. lanes.ts.)
 export const workflowJobId = (tag: string, gen: number, workflow: string) =>
   `${eventJobId(tag, gen)}.${workflow}`;

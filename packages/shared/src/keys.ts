@@ -10,6 +10,11 @@
  *   {prefix}:demo:{ledger-<n>}       list    one shard of the demo ledger's entries (JSON; demo-ledger.ts)
  *   {prefix}:demo:{ledger-<n>}:totals hash   currency -> sum of minor units
  *   {prefix}:demo:{ledger-<n>}:count string  entries ever booked in the shard
+ *   {prefix}:demo:{sub-<id>}         hash    the subscription mirror: status, current_period_end, cancel_at,
+ *                                            v (the version applied), seen (events counted)
+ *   {prefix}:lane:{<lane>}           hash    one ordering lane (lanes.ts in the worker): holder, job, n,
+ *                                            pending, d:<member> (a waiting job's data)
+ *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
  *   {prefix}:sim:{pay:<key>}         string  the payments simulator's idempotency records (24 h)
  *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
  *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
@@ -42,6 +47,10 @@
  * contains no `:`, `{` or `}`. Wrapped in braces it is a Redis Cluster hash tag, so the event's
  * keys share one slot.
  *
+ * `<lane>` is a lane's tag (shared `laneTag`): source + workflow + ordering key, encoded like an
+ * event's. A lane's two keys share it; they never share a slot with an event, so no script touches
+ * both.
+ *
  * A source's reconciler keys share its `{<source>}` tag, so that every checkpoint write checks, in
  * the same script, that the writer still holds the lock.
  *
@@ -59,6 +68,9 @@ export function createKeys(prefix: string) {
     demoLedger: (shard: number) => `${prefix}:demo:{ledger-${shard}}`,
     demoLedgerTotals: (shard: number) => `${prefix}:demo:{ledger-${shard}}:totals`,
     demoLedgerCount: (shard: number) => `${prefix}:demo:{ledger-${shard}}:count`,
+    demoSubscription: (id: string) => `${prefix}:demo:{sub-${Buffer.from(id).toString('base64url')}}`,
+    lane: (laneTag: string) => `${prefix}:lane:{${laneTag}}`,
+    laneWaiting: (laneTag: string) => `${prefix}:lane:{${laneTag}}:q`,
     simulatedPayment: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}`,
     simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}:found`,
     simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,

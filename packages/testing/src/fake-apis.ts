@@ -28,7 +28,8 @@ export interface FakeApiOptions {
 /**
  * A Stripe-compatible payments API (`POST /v1/payment_intents`, form-encoded as the SDK sends it,
  * or JSON; `GET /v1/payment_intents/search` by metadata; `GET /v1/checkout/sessions/:id` for the
- * sessions a test puts in `checkoutSessions`; `GET /v1/events`, fake-stripe-events.ts) and a mail
+ * sessions a test puts in `checkoutSessions`; `GET /v1/subscriptions/:id` for `subscriptions`, counting
+ * the requests per subscription in flight at once; `GET /v1/events`, fake-stripe-events.ts) and a mail
  * API (`POST /emails`; `GET /emails?idempotency_key=` finds a sent email by the key it was sent
  * with), both
  * honouring `Idempotency-Key` the way Stripe does: same key, same object back. Tests count the
@@ -38,6 +39,14 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
   const charges = new Map<string, FakeCharge>();
   const emails = new Map<string, FakeEmail>();
   const checkoutSessions = new Map<string, Record<string, unknown>>();
+  const subscriptions = new Map<string, Record<string, unknown>>();
+  /**
+   * Per object (a subscription id), requests in flight now and the most ever at once: a reader
+   * that runs one event per object at a time never makes it more than 1.
+   */
+  const inFlight = new Map<string, number>();
+  const concurrency = { maxPerObject: new Map<string, number>(), overlapping: 0 };
+  let delayMs = options.delayMs ?? 0;
   /** `METHOD /path` of every request, in arrival order (the first 10,000). */
   const calls: string[] = [];
   const failedOnce = new Set<string>();
@@ -56,9 +65,28 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     let raw = '';
     for await (const chunk of req) raw += chunk;
     stats.requests++;
-    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
     const url = new URL(req.url ?? '/', 'http://fake');
+    const subscriptionId = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname)?.[1];
+    if (subscriptionId) {
+      const now = (inFlight.get(subscriptionId) ?? 0) + 1;
+      inFlight.set(subscriptionId, now);
+      if (now > 1) concurrency.overlapping++;
+      concurrency.maxPerObject.set(
+        subscriptionId,
+        Math.max(now, concurrency.maxPerObject.get(subscriptionId) ?? 0),
+      );
+      res.once('close', () => inFlight.set(subscriptionId, (inFlight.get(subscriptionId) ?? 1) - 1));
+    }
+    if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
     if (calls.length < 10_000) calls.push(`${req.method} ${url.pathname}`);
+
+    if (req.method === 'GET' && subscriptionId) {
+      if (down.has('payments')) return apiError(res, 503, 'api_error', 'down (injected)');
+      const sub = subscriptions.get(decodeURIComponent(subscriptionId));
+      return sub
+        ? send(res, 200, { object: 'subscription', ...sub })
+        : apiError(res, 404, 'invalid_request_error', `No such subscription: '${subscriptionId}'`);
+    }
 
     const sessionId = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(url.pathname)?.[1];
     if (req.method === 'GET' && sessionId) {
@@ -154,6 +182,14 @@ export async function startFakeApis(options: FakeApiOptions = {}) {
     charges,
     emails,
     checkoutSessions,
+    /** `GET /v1/subscriptions/:id` answers these (the test sets each one's current state). */
+    subscriptions,
+    /** Requests per subscription at once (`maxPerObject`), and how many found another in flight. */
+    concurrency,
+    /** Every request waits this long before it is answered (runs that call the API then overlap). */
+    setDelay(ms: number) {
+      delayMs = ms;
+    },
     calls,
     stats,
     /** Stripe's list of events, for the reconciler. */

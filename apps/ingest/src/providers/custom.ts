@@ -1,3 +1,4 @@
+import { orderingKey, providerTime } from '@oncehook/shared';
 import type { IngestEnv } from '../env.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { configured, symmetricKey } from './secret-keys.ts';
@@ -79,9 +80,16 @@ export function customVerifier(name: string, spec: SourceSpec, env: IngestEnv): 
       const eventId = spec.idIncludesType && type ? `${type}:${id}` : id;
       const bad = checkEventId(id, 'eventId') ?? checkEventId(eventId, 'eventId');
       if (bad) return bad;
+      const key = spec.orderingKey ? orderingKey(pick(spec.orderingKey)) : undefined;
+      const at = key && spec.orderingTime ? providerTime(timeValue(pick(spec.orderingTime))) : undefined;
       return {
         ok: true,
-        event: { id: eventId as string, type: type || 'unknown', ...(idSigned ? {} : { idUnsigned: true }) },
+        event: {
+          id: eventId as string,
+          type: type || 'unknown',
+          ...(idSigned ? {} : { idUnsigned: true }),
+          ...(key ? { order: at === undefined ? { key } : { key, at } } : {}),
+        },
       };
     },
   };
@@ -98,3 +106,6 @@ function atPath(value: unknown, path: string): string | undefined {
   if (Number.isSafeInteger(at)) return String(at);
   return undefined;
 }
+
+/** A time read as text: digits are unix seconds or ms (providerTime tells them apart), else ISO 8601. */
+const timeValue = (text: string | null | undefined) => (text && /^\d+$/.test(text) ? Number(text) : text);

@@ -59,7 +59,14 @@ export function windowsTable(): string {
   );
 }
 
-const BLOCKS = { providers: providersTable, windows: windowsTable };
+export function orderingTable(): string {
+  return table(
+    ['source', 'ordering key (the object), and the time events of one key run in'],
+    providers.map((p) => [code(p.name), p.docs.ordering ?? 'none: events run as they come']),
+  );
+}
+
+const BLOCKS = { providers: providersTable, windows: windowsTable, ordering: orderingTable };
 
 /** The document with every generated block (between `<!-- <name>:start -->` and `:end -->`) rewritten. */
 export function withGeneratedTables(markdown: string): string {

@@ -1,5 +1,5 @@
 import { sign as octokitSign, verifyWithFallback } from '@octokit/webhooks-methods';
-import { DAY_SECONDS } from '@oncehook/shared';
+import { DAY_SECONDS, type OrderingKey, orderingKey } from '@oncehook/shared';
 import { jsonNumbered } from './examples.ts';
 import { FORM_TYPE } from './form-body.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
@@ -35,6 +35,7 @@ export const github = defineProvider({
     requiredHeaders: ['X-Hub-Signature-256', 'X-GitHub-Delivery'],
     otherHeaders: ['`X-GitHub-Event` (the type)'],
     eventId: '`X-GitHub-Delivery`, kept on redeliveries; not signed, so the signed body is deduped too',
+    ordering: '`repository.full_name` (`push`: `+ ":" + ref`), by arrival (GitHub sends no creation time)',
     refused: 'a form body without its `payload` field',
   },
   example: {
@@ -83,9 +84,28 @@ export const github = defineProvider({
         const type = typeof action === 'string' && action ? `${name}.${action}` : name;
         return {
           ok: true,
-          event: { id: id as string, type, idUnsigned: true, ...(isForm ? { payload: json } : {}) },
+          event: {
+            id: id as string,
+            type,
+            idUnsigned: true,
+            ...(isForm ? { payload: json } : {}),
+            ...orderOf(githubOrdering(name, event.value)),
+          },
         };
       },
     };
   },
 });
+
+/**
+ * The repository an event is about (`push`: the repository and the ref, so that two branches do
+ * not wait for each other). GitHub sends no creation time: ordered by arrival.
+ */
+export function githubOrdering(event: string, body: Record<string, unknown>): OrderingKey | undefined {
+  const repo = orderingKey((body.repository as { full_name?: unknown } | undefined)?.full_name);
+  if (!repo) return undefined;
+  const ref = event === 'push' ? orderingKey(body.ref) : undefined;
+  return { key: ref ? `${repo}:${ref}` : repo };
+}
+
+const orderOf = (order: OrderingKey | undefined) => (order ? { order } : {});

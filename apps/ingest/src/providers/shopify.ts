@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { DAY_SECONDS } from '@oncehook/shared';
+import { DAY_SECONDS, type OrderingKey, orderingKey, providerTime } from '@oncehook/shared';
 import { jsonNumbered } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { badSignature, hmac, safeEqual } from './signing.ts';
@@ -23,11 +23,13 @@ const FAMILIES = {
     hmac: 'x-shopify-hmac-sha256',
     required: ['x-shopify-topic', 'x-shopify-shop-domain', 'x-shopify-api-version'],
     ids: ['x-shopify-event-id', 'x-shopify-webhook-id'],
+    triggeredAt: 'x-shopify-triggered-at',
   },
   events: {
     hmac: 'shopify-hmac-sha256',
     required: ['shopify-topic', 'shopify-shop-domain', 'shopify-api-version'],
     ids: ['shopify-event-id'],
+    triggeredAt: 'shopify-triggered-at',
   },
 } as const;
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
@@ -57,6 +59,8 @@ export const shopify = defineProvider({
     ],
     eventId:
       '`shopify-event-id` / `X-Shopify-Event-Id`, else `X-Shopify-Webhook-Id`; not signed, so the signed body is deduped too',
+    ordering:
+      'topic family + the resource id (`orders/450789469`; from `admin_graphql_api_id` when present, as large ids lose digits as JSON numbers), by `X-Shopify-Triggered-At`, else `updated_at`',
     refused:
       "a delivery without topic, shop domain or API version (`missing_header`, 400), as Shopify's library does",
   },
@@ -108,8 +112,38 @@ export const shopify = defineProvider({
         const bad = checkEventId(id, idHeader);
         if (bad) return bad;
         const type = headers.get(family.required[0]) as string;
-        return { ok: true, event: { id: id as string, type, idUnsigned: true } };
+        const order = shopifyOrdering(type, body.value, headers.get(family.triggeredAt));
+        return { ok: true, event: { id: id as string, type, idUnsigned: true, ...(order ? { order } : {}) } };
       },
     };
   },
 });
+
+/**
+ * The resource a Shopify webhook is about: its topic's family and the body's `id`
+ * (`orders/450789469` for `orders/create` and `orders/updated` alike), ordered by when Shopify
+ * triggered it (`X-Shopify-Triggered-At`), else the resource's `updated_at`.
+ */
+export function shopifyOrdering(
+  topic: string,
+  body: Record<string, unknown>,
+  triggeredAt: string | null | undefined,
+): OrderingKey | undefined {
+  const id = resourceId(body);
+  if (!id) return undefined;
+  const key = `${topic.split('/')[0]}/${id}`;
+  const at = providerTime(triggeredAt) ?? providerTime(body.updated_at);
+  return at === undefined ? { key } : { key, at };
+}
+
+/**
+ * Shopify's ids outgrow a double (820982911946154508 parses as …500): the id is taken from the
+ * `admin_graphql_api_id` string (`gid://shopify/Order/820982911946154508`) when there is one, and
+ * a numeric `id` only while it is exact.
+ */
+function resourceId(body: Record<string, unknown>): string | undefined {
+  const gid = body.admin_graphql_api_id;
+  if (typeof gid === 'string' && gid.includes('/')) return orderingKey(gid.slice(gid.lastIndexOf('/') + 1));
+  if (typeof body.id === 'number' && !Number.isSafeInteger(body.id)) return undefined;
+  return orderingKey(body.id);
+}

@@ -47,6 +47,9 @@ const specSchema = z
     }),
     eventId: locator,
     eventType: locator.optional(),
+    /** Per-object ordering: where the object's id is, and (optional) the event's creation time. */
+    orderingKey: locator.optional(),
+    orderingTime: locator.optional(),
     /** For providers whose ids are unique only per event type: the dedupe key becomes `<type>:<id>`. */
     idIncludesType: z.boolean().default(false),
     dedupeTtlSeconds: z

@@ -116,7 +116,11 @@ describe('stripe verifier', () => {
     it('is verified and recorded as thin:<type> under its id: never the snapshot type', async () => {
       expect(await verify(provider, { 'stripe-signature': header('whsec_test', nowS, body) }, body)).toEqual({
         ok: true,
-        event: { id: thin.id, type: 'thin:v1.checkout.session.completed' },
+        event: {
+          id: thin.id,
+          type: 'thin:v1.checkout.session.completed',
+          order: { key: thin.related_object.id, at: Date.parse(thin.created) },
+        },
       });
       // Even one named like a snapshot event cannot pass for it.
       const named = JSON.stringify({ ...thin, type: 'checkout.session.completed' });

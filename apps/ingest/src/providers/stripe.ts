@@ -1,4 +1,4 @@
-import { DAY_SECONDS, thinEventType } from '@oncehook/shared';
+import { DAY_SECONDS, type OrderingKey, orderingKey, providerTime, thinEventType } from '@oncehook/shared';
 import Stripe from 'stripe';
 import { jsonWith } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
@@ -41,6 +41,7 @@ export const stripe = defineProvider({
       'Developers → Webhooks → add an endpoint (or an event destination); signing secret `whsec_…` → `STRIPE_WEBHOOK_SECRET`',
     requiredHeaders: ['Stripe-Signature'],
     eventId: '`id` in the body (`evt_…`), signed',
+    ordering: '`data.object.id` (a thin event: `related_object.id`), by `created` (seconds: ties are common)',
     refused: 'a body without `id`. Thin events (`object: "v2.core.event"`) are accepted as `thin:<type>`',
   },
   example: {
@@ -102,8 +103,29 @@ export const stripe = defineProvider({
         if (bad) return bad;
         const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
         const thin = event.value.object === 'v2.core.event';
-        return { ok: true, event: { id: event.value.id as string, type: thin ? thinEventType(type) : type } };
+        const order = stripeOrdering(event.value);
+        return {
+          ok: true,
+          event: {
+            id: event.value.id as string,
+            type: thin ? thinEventType(type) : type,
+            ...(order ? { order } : {}),
+          },
+        };
       },
     };
   },
 });
+
+/**
+ * The object a Stripe event is about: a snapshot event's `data.object.id`, a thin event's
+ * `related_object.id`; ordered by `created` (unix seconds in snapshot events, ISO 8601 in thin ones).
+ */
+export function stripeOrdering(event: Record<string, unknown>): OrderingKey | undefined {
+  const data = event.data as { object?: { id?: unknown } } | undefined;
+  const related = event.related_object as { id?: unknown } | undefined;
+  const key = orderingKey(event.object === 'v2.core.event' ? related?.id : data?.object?.id);
+  if (!key) return undefined;
+  const at = providerTime(event.created);
+  return at === undefined ? { key } : { key, at };
+}

@@ -1,3 +1,4 @@
+import type { OrderingKey } from '@oncehook/shared';
 import type { IngestEnv } from '../env.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { HeaderReader } from '../request-body.ts';
@@ -46,6 +47,8 @@ export interface VerifiedEvent {
   payload?: string;
   /** How an accepted (or duplicate) delivery is answered, when the sender shows or parses it. */
   answer?: RawAnswer;
+  /** The object the event is about and the provider's creation time: per-object ordering. */
+  order?: OrderingKey;
 }
 
 /** Why a delivery is refused: a code from the ingest's one list (errors.ts), which fixes its status. */
@@ -106,6 +109,8 @@ export interface ProviderDocs {
   readonly otherHeaders?: readonly string[];
   /** Where the dedupe key comes from (markdown). */
   readonly eventId: string;
+  /** The ordering key and the time events of one key are ordered by (markdown). */
+  readonly ordering?: string;
   /** What is refused beyond a bad signature (markdown). */
   readonly refused: string;
 }

@@ -59,6 +59,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         ttlSeconds: provider.dedupeTtlSeconds,
         payload: verified.event.payload,
         idUnsigned: verified.event.idUnsigned,
+        order: verified.event.order,
       });
       const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
       deps.metrics.delivered(source, outcome);

@@ -1,4 +1,5 @@
 import type {
+  Ordering,
   StepDefinition,
   StepFn,
   WorkflowDefinition,
@@ -21,7 +22,13 @@ export class Workflow<Services, Results extends Record<string, unknown>>
     readonly name: string,
     readonly on: readonly WorkflowTrigger[],
     readonly steps: readonly StepDefinition<Services>[] = [],
+    readonly ordered?: Ordering,
   ) {}
+
+  /** Runs one event per ordering key at a time, in provider order (workflow.ts `Ordering`). */
+  orderedBy(ordering: Ordering = true): Workflow<Services, Results> {
+    return new Workflow(this.name, this.on, this.steps, ordering);
+  }
 
   step<Name extends string, Out>(
     name: Name extends keyof Results ? never : Name,
@@ -33,7 +40,7 @@ export class Workflow<Services, Results extends Record<string, unknown>>
       run: (event: WorkflowEvent, ctx) => run(event, ctx as Parameters<typeof run>[1]),
       ...(options.pure ? { pure: true } : {}),
     };
-    return new Workflow(this.name, this.on, [...this.steps, step]);
+    return new Workflow(this.name, this.on, [...this.steps, step], this.ordered);
   }
 }
 

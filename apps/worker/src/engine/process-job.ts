@@ -1,6 +1,7 @@
 import {
   type BaseEnv,
   type EventJob,
+  eventJobId,
   eventJobSchema,
   eventTag,
   JOB_NAMES,
@@ -11,6 +12,7 @@ import {
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { forBullmq } from './errors.ts';
 import { failRun, type Started, startRun } from './event-state.ts';
+import { inLane, type LaneDeps, type LaneOutcome, seatFor } from './lanes.ts';
 import { keepUntil } from './lifetimes.ts';
 import type { WorkflowRegistry } from './registry.ts';
 import { type EngineDeps, type RunOutcome, runWorkflow } from './run-workflow.ts';
@@ -20,6 +22,8 @@ export interface ProcessDeps<Services> extends EngineDeps<Services> {
   registry: WorkflowRegistry<Services>;
   /** The `workflows` queue, for events with several workflows. */
   workflowsQueue: Queue;
+  /** Ordering lanes: how a job handed a lane is added again. */
+  lanes: Pick<LaneDeps, 'handOff'>;
   env: EngineDeps<Services>['env'] &
     Pick<BaseEnv, 'MAX_ATTEMPTS' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'>;
 }
@@ -27,6 +31,8 @@ export interface ProcessDeps<Services> extends EngineDeps<Services> {
 /** The parts of a BullMQ job the engine needs (so tests can run it without a queue). */
 export interface JobAttempt {
   data: unknown;
+  /** BullMQ's job id (default: the id the ingest or the fan-out gives the job). */
+  id?: string;
   /** Failed attempts so far (BullMQ's `attemptsMade`). */
   attemptsMade: number;
   /** Times a worker has started the job, this time included (BullMQ's `attemptsStarted`). */
@@ -39,7 +45,8 @@ export interface JobAttempt {
 export type JobOutcome =
   | RunOutcome
   | { outcome: 'dispatched'; workflows: string[] }
-  | { outcome: 'ignored' | 'noop' | 'superseded' };
+  | { outcome: 'ignored' | 'noop' | 'superseded' }
+  | LaneOutcome;
 
 /**
  * An `events` job: the event's first stop in the worker. The record decides which workflows run
@@ -51,7 +58,20 @@ export async function processEventJob<Services>(
   job: JobAttempt,
 ): Promise<JobOutcome> {
   const event = parse(eventJobSchema, job.data, 'event');
-  const names = deps.registry.forEvent(event.source, event.type).map((wf) => wf.name);
+  const workflows = deps.registry.forEvent(event.source, event.type);
+  // An ordered workflow runs in its lane; with several workflows each orders its own job.
+  const baseId = () => eventJobId(eventTag(event.source, event.eventId), event.receivedAt);
+  const seat = workflows.length === 1 ? seatFor(workflows[0], event, jobIds(job, baseId)) : null;
+  return inLane(laneDeps(deps), seat, lastAttempt(job), () => runEventJob(deps, job, event, workflows));
+}
+
+async function runEventJob<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  workflows: readonly { name: string }[],
+): Promise<JobOutcome> {
+  const names = workflows.map((wf) => wf.name);
   const started = await start(deps, job, event, { workflows: names });
   if (started.kind === 'fanout') {
     const tag = eventTag(event.source, event.eventId);
@@ -83,9 +103,22 @@ export async function processWorkflowJob<Services>(
   job: JobAttempt,
 ): Promise<JobOutcome> {
   const data = parse(workflowJobSchema, job.data, 'workflow');
-  const started = await start(deps, job, data, { workflows: [], run: data.workflow });
-  return finishOrRun(deps, job, data, started);
+  const baseId = () => workflowJobId(eventTag(data.source, data.eventId), data.receivedAt, data.workflow);
+  const seat = seatFor(deps.registry.byName(data.workflow), data, jobIds(job, baseId));
+  return inLane(laneDeps(deps), seat, lastAttempt(job), async () => {
+    const started = await start(deps, job, data, { workflows: [], run: data.workflow });
+    return finishOrRun(deps, job, data, started);
+  });
 }
+
+const jobIds = (job: JobAttempt, baseId: () => string) => ({ id: job.id, baseId, data: job.data });
+const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
+const laneDeps = <S>(deps: ProcessDeps<S>): LaneDeps => ({
+  redis: deps.redis,
+  keys: deps.keys,
+  log: deps.log,
+  handOff: deps.lanes.handOff,
+});
 
 async function start<Services>(
   deps: ProcessDeps<Services>,

@@ -1,4 +1,4 @@
-import type { Logger } from '@oncehook/shared';
+import type { Logger, OrderingKey } from '@oncehook/shared';
 
 /**
  * The workflow/step vocabulary. The worker runs these; nothing here knows about BullMQ.
@@ -78,10 +78,18 @@ export interface WorkflowTrigger {
   readonly type: string;
 }
 
+/**
+ * Per-object ordering: the runs of this workflow for one ordering key never overlap, and start in
+ * the provider's order (lanes.ts). `true` takes the key the provider module declared (the job's
+ * `order`); a function declares the workflow's own (null: this event has none and runs at once).
+ */
+export type Ordering = true | ((event: WorkflowEvent) => OrderingKey | null);
+
 export interface WorkflowDefinition<Services = unknown> {
   readonly name: string;
   readonly on: readonly WorkflowTrigger[];
   readonly steps: readonly StepDefinition<Services>[];
+  readonly ordered?: Ordering;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { PaymentsApi } from './payments.ts';
 import { simulatedPayments } from './payments-simulator.ts';
 import { noStripeObjects, type StripeObjects, stripeObjects } from './stripe-objects.ts';
 import { stripePayments } from './stripe-payments.ts';
+import { type StripeSubscriptions, stripeSubscriptions } from './stripe-subscriptions.ts';
 
 /** What steps reach through `ctx.services`: created once in main, injected into every step. */
 export interface Services {
@@ -15,6 +16,8 @@ export interface Services {
   mailer: Mailer;
   /** The objects Stripe's thin events refer to (PAYMENTS_URL, or none). */
   stripeObjects: StripeObjects;
+  /** Subscriptions for the subscription mirror (PAYMENTS_URL, or none: snapshots only). */
+  subscriptions: StripeSubscriptions;
 }
 
 /** The context a shared step helper accepts, whatever workflow it is used in. */
@@ -35,5 +38,6 @@ export function createServices(
     stripeObjects: config.PAYMENTS_URL
       ? stripeObjects(config.PAYMENTS_URL, config.PAYMENTS_API_KEY)
       : noStripeObjects,
+    subscriptions: stripeSubscriptions(redis, config.PAYMENTS_URL, config.PAYMENTS_API_KEY),
   };
 }

@@ -44,6 +44,10 @@ export async function createTestEngine<Services>(
   const keys = createKeys(config.QUEUE_PREFIX);
   const log = createLogger(config, 'worker-test');
   const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix: bullPrefix(config) });
+  /** The jobs ordering lanes handed on (a worker would add them to the queue). */
+  const handed: { data: EventJob | WorkflowJob; jobId: string }[] = [];
+  // As BullMQ: adding a job id that was added before is a no-op.
+  const handedIds = new Set<string>();
   const engine: ProcessDeps<Services> = {
     redis,
     keys,
@@ -53,6 +57,13 @@ export async function createTestEngine<Services>(
     env: config,
     simulateCrash: config.SIMULATE_CRASH,
     workflowsQueue,
+    lanes: {
+      handOff: async (data, jobId) => {
+        if (handedIds.has(jobId)) return;
+        handedIds.add(jobId);
+        handed.push({ data: data as EventJob, jobId });
+      },
+    },
   };
 
   /**
@@ -62,7 +73,12 @@ export async function createTestEngine<Services>(
   async function acceptEvent(
     eventId: string,
     body: unknown,
-    { source = 'demo', type = 'test', partitions = 1 } = {},
+    {
+      source = 'demo',
+      type = 'test',
+      partitions = 1,
+      order,
+    }: { source?: string; type?: string; partitions?: number; order?: EventJob['order'] } = {},
   ) {
     const tag = eventTag(source, eventId);
     const windowSeconds = config.DEDUPE_TTL_SECONDS;
@@ -78,7 +94,15 @@ export async function createTestEngine<Services>(
       partitions,
     };
     const opened = await openRecord(redis, keys, tag, delivery);
-    const job: EventJob = { source, eventId, type, payload, receivedAt: opened.gen, windowSeconds };
+    const job: EventJob = {
+      source,
+      eventId,
+      type,
+      payload,
+      receivedAt: opened.gen,
+      windowSeconds,
+      ...(order ? { order } : {}),
+    };
     return { ...job, tag, job };
   }
 
@@ -88,6 +112,7 @@ export async function createTestEngine<Services>(
     keys,
     engine,
     workflowsQueue,
+    handed,
     acceptEvent,
     /** The `workflows` job of one workflow of an event (for events with several). */
     jobFor: (event: { job: EventJob }, workflow: string): WorkflowJob => ({ ...event.job, workflow }),
@@ -99,14 +124,23 @@ export async function createTestEngine<Services>(
         attemptsStarted = attemptsMade + 1,
         maxAttempts = config.MAX_ATTEMPTS,
         lock,
+        id,
       }: {
+        id?: string;
         attemptsMade?: number;
         attemptsStarted?: number;
         maxAttempts?: number;
         lock?: { key: string; token: string };
       } = {},
     ) => {
-      const job = { data, attemptsMade, attemptsStarted, maxAttempts, ...(lock ? { lock } : {}) };
+      const job = {
+        data,
+        attemptsMade,
+        attemptsStarted,
+        maxAttempts,
+        ...(lock ? { lock } : {}),
+        ...(id ? { id } : {}),
+      };
       return 'workflow' in data ? processWorkflowJob(engine, job) : processEventJob(engine, job);
     },
     status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, eventTag(source, eventId)),

@@ -4,6 +4,7 @@ import { githubPush } from './github-push.ts';
 import { payment } from './payment.ts';
 import { stripeCheckout } from './stripe-checkout.ts';
 import { stripeThinCheckout } from './stripe-thin-checkout.ts';
+import { subscriptionMirror } from './subscription-mirror.ts';
 
 /**
  * Every workflow this worker runs; each one says which (source, event type) it handles. Adding a
@@ -16,4 +17,5 @@ export const WORKFLOWS = [
   stripeCheckout,
   stripeThinCheckout,
   githubPush,
+  subscriptionMirror,
 ] satisfies WorkflowDefinition<Services>[];

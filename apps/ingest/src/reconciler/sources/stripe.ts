@@ -1,6 +1,7 @@
 import type Stripe from 'stripe';
 import { type AcceptDeps, acceptEvent } from '../../accept.ts';
 import { checkEventId, checkEventType } from '../../providers/json-body.ts';
+import { stripeOrdering } from '../../providers/stripe.ts';
 import type { Feed } from '../checkpoint.ts';
 import { retryRateLimited } from '../rate-limit.ts';
 import { type ReconcileSource, type RunContext, rangeStart } from '../run.ts';
@@ -30,6 +31,8 @@ export function stripeSource(api: StripeEventsApi, accept: AcceptDeps, ttlSecond
       rawBody: Buffer.from(JSON.stringify(event)),
       ttlSeconds,
       listed: true,
+      // Ordered like a delivery of it: a recovered event waits its turn behind its object's others.
+      order: stripeOrdering(event as unknown as Record<string, unknown>),
     });
     if (accepted.duplicate) return ctx.found('already_seen');
     ctx.found('recovered');
