@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { type AppProcess, sleep, spawnApp, startTestRedis } from '@oncehook/testing';
+import { type AppProcess, sleep, spawnApp, startIngest, startTestRedis } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 
 // Each app reads its own variables (apps/*/src/env.ts) on top of the shared ones.
@@ -33,6 +33,27 @@ describe('a bad configuration stops the process at start-up', () => {
       expect(proc.output()).toMatch(/METRICS_PORT: cannot listen on \d+/);
     } finally {
       taken.close();
+    }
+  });
+
+  it('the ingest’s /readyz shows each start-up check of Redis', async () => {
+    const redis = await startTestRedis();
+    const ingest = await startIngest({ REDIS_URL: redis.url });
+    try {
+      const ready = (await (await fetch(`${ingest.base}/readyz`)).json()) as {
+        checks: Record<string, { ok: boolean; value: string }>;
+      };
+      const byCheck = Object.fromEntries(
+        Object.entries(ready.checks).map(([name, result]) => [name.split('@')[0], result]),
+      );
+      expect(byCheck.version?.ok).toBe(true);
+      expect(byCheck.eviction_policy).toEqual({ ok: true, value: 'noeviction' });
+      // The test Redis persists nothing: a warning at start-up, a failing check here.
+      expect(byCheck.persistence?.ok).toBe(false);
+    } finally {
+      ingest.kill();
+      await ingest.exited;
+      redis.stop();
     }
   });
 

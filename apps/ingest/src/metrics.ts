@@ -73,6 +73,8 @@ export function createMetrics(queues: PartitionedQueues) {
     redisChecked(results: RedisCheck[]) {
       redisChecks = results;
     },
+    /** The start-up checks' last results, for /readyz. */
+    redisChecks: () => redisChecks,
     delivered(source: string, outcome: DeliveryOutcome) {
       const key = `${source} ${outcome}`;
       let child = byLabels.get(key);
