@@ -1,18 +1,12 @@
-import {
-  type BaseEnv,
-  type EventJob,
-  type Keys,
-  type Logger,
-  type RedisClient,
-  replicasHolding,
-} from '@oncehook/shared';
+import type { BaseEnv, EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
 import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
 import { failRun } from './event-state.ts';
 import { idempotencyKey } from './idempotency-key.ts';
 import { commitRecordUntil, keepUntil, type LifetimeEnv } from './lifetimes.ts';
-import { type Committed, commitStep, type JobLock } from './step-commit.ts';
+import { commitStep, type JobLock } from './step-commit.ts';
+import { expectCommitted, markerReplicated, parseBody, storable } from './step-outcome.ts';
 import { StepWriteBuffer } from './step-writes.ts';
-import { PermanentError, type StepContext, type WorkflowDefinition, type WorkflowEvent } from './workflow.ts';
+import type { StepContext, WorkflowDefinition, WorkflowEvent } from './workflow.ts';
 
 export interface EngineDeps<Services> {
   redis: RedisClient;
@@ -190,57 +184,7 @@ export async function runWorkflow<Services>(
   }
 }
 
-/**
- * With ACK_REPLICAS, the next effect (or the job's completion, after the last step) waits until
- * that many replicas hold this step's marker: a failover can then not make the worker forget a
- * step whose effect happened. Too few in time: the attempt fails and is retried (the marker is
- * there; the step is not run again).
- */
-async function markerReplicated<S>(deps: EngineDeps<S>, tag: string, step: string): Promise<void> {
-  const replicas = deps.env.ACK_REPLICAS ?? 0;
-  if (replicas === 0) return;
-  const timeout = deps.env.ACK_REPLICA_TIMEOUT_MS ?? 500;
-  const acked = await replicasHolding(deps.redis, replicas, timeout, [deps.keys.event(tag)]);
-  if (acked < replicas)
-    throw new Error(`step "${step}" is on ${acked} of ${replicas} replicas after ${timeout} ms`);
-}
-
-/** The committed step, or null when a newer generation of the event owns the record now. */
-function expectCommitted(c: Committed, step: string) {
-  if (c.kind === 'superseded') return null;
-  if (c.kind === 'unstarted') {
-    // Retryable: the step's effect carries its idempotency key, so running it again is safe.
-    throw new Error(
-      `step "${step}": the event record no longer shows this run as started (lost in a Redis failover?): retrying from START`,
-    );
-  }
-  if (c.kind === 'invalid') {
-    throw new PermanentError(`step "${step}": its Redis writes cannot apply, none was made: ${c.reason}`);
-  }
-  return c;
-}
-
 const MAX_ERROR_CHARS = 1000;
-
-/** The step's result as stored with its marker: JSON, and not larger than the limit. */
-function storable(result: unknown, step: string, maxBytes: number): string {
-  const json = JSON.stringify(result ?? null);
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxBytes) {
-    throw new PermanentError(
-      `step "${step}" returned ${bytes} bytes, more than STEP_RESULT_MAX_BYTES (${maxBytes}): return what later steps need, not the payload`,
-    );
-  }
-  return json;
-}
-
-function parseBody(payload: string): unknown {
-  try {
-    return JSON.parse(payload);
-  } catch {
-    throw new PermanentError('the event payload is not valid JSON');
-  }
-}
 
 const eventFields = (e: EventJob) => ({
   source: e.source,
