@@ -50,6 +50,8 @@ export interface EventStatus {
   steps: StepStatus[];
   workflows: WorkflowStatus[];
   error?: string;
+  /** Parked in an ordering lane: the event it waits for runs first (`<workflow> <ordering key>`). */
+  waitingBehind?: string;
 }
 
 /**
@@ -167,6 +169,9 @@ export async function readEventStatus(
   if (workflows.length > 0) state = aggregate(workflows.map((wf) => wf.state));
   else if (!FINAL.has(state) && jobState)
     state = fromJob(await jobState(eventJob, 'events', partitions)) ?? state;
+  // Parked: its job completed as `parked`, its lane will add it again. Queued, and behind what.
+  const waitingBehind = record.w && !FINAL.has(state) ? record.w : undefined;
+  if (waitingBehind && state === 'pending') state = 'queued';
 
   const single = workflows.length === 1;
   return {
@@ -184,6 +189,7 @@ export async function readEventStatus(
     ),
     workflows,
     ...(record.error ? { error: record.error } : {}),
+    ...(waitingBehind ? { waitingBehind } : {}),
   };
 }
 

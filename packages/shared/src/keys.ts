@@ -36,6 +36,7 @@
  *            m:<wf>:<step>        the step's completion marker: its result (JSON)
  *            t:<wf>:<step>        when the step was first attempted (ms; dropped once the run completed)
  *            n:<wf>               the failure the alert was sent for ('<reruns>.<attempt>')
+ *            w                    parked in its ordering lane, behind '<workflow> <key>' (until START)
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).

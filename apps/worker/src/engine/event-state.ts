@@ -30,6 +30,8 @@ elseif rec[1] ~= gen then
   return {'superseded'}
 end
 keep(ev, ARGV[4])
+-- Parked behind an earlier event of its ordering lane until now (markWaiting): no longer.
+redis.call('HDEL', ev, 'w')
 local stepsOf = cjson.decode(ARGV[6])
 if run == '' then
   if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
@@ -128,6 +130,27 @@ export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: S
   for (let i = 3; i + 1 < reply.length; i += 2)
     markers.set(reply[i] as string, JSON.parse(reply[i + 1] as string));
   return { kind, workflow: first, markers, nextStartedAt: second ? Number(second) : null };
+}
+
+// KEYS: event hash. ARGV: gen, what it waits for. Never creates a record (one that expired stays
+// gone), never touches another generation's.
+const WAITING = luaScript(`
+if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'w', ARGV[2])
+return 1
+`);
+
+/**
+ * An event parked in its ordering lane: its record says behind what, for /status (START clears
+ * it). A separate write from the lane's script: the lane and the record live in different slots.
+ */
+export async function markWaiting(
+  redis: RedisClient,
+  keys: Keys,
+  tag: string,
+  w: { gen: number; behind: string },
+): Promise<void> {
+  await WAITING(redis, [keys.event(tag)], [w.gen, w.behind]);
 }
 
 // Checks that a batch of writes can apply before applying any: a Lua script has no rollback, so a

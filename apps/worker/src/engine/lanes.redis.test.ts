@@ -82,6 +82,8 @@ describe('ordering lanes', () => {
     // No slot held, no polling: each job completes as parked.
     for (const job of [later, tieB, tieA]) expect(await t.run(job)).toEqual({ outcome: 'parked' });
     expect(t.handed).toEqual([]);
+    // /status says what a parked event waits for.
+    expect(await t.status('e3')).toMatchObject({ state: 'queued', waitingBehind: 'ordered obj_1' });
     services.gate = null;
     open();
     expect(await running).toMatchObject({ outcome: 'completed' });
@@ -94,7 +96,11 @@ describe('ordering lanes', () => {
     await drainHanded();
     expect(services.ran).toEqual(['e1', 'e2a', 'e2b', 'e3']);
     expect(await laneKeys()).toEqual([]);
-    for (const id of ['e1', 'e2a', 'e2b', 'e3']) expect((await t.status(id))?.state).toBe('completed');
+    for (const id of ['e1', 'e2a', 'e2b', 'e3']) {
+      const status = await t.status(id);
+      expect(status?.state).toBe('completed');
+      expect(status?.waitingBehind).toBeUndefined();
+    }
   });
 
   it('keeps the lane through retries, and hands it on when the run fails for good', async () => {

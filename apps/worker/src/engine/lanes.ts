@@ -89,6 +89,8 @@ export interface LaneDeps {
   log: Logger;
   /** Adds the job of an event the lane was handed to (idempotent: its id is fixed). */
   handOff(data: unknown, jobId: string): Promise<void>;
+  /** The event was parked: say so where /status reads (best effort). */
+  parked?(seat: Seat): Promise<void>;
 }
 
 /** Where one job stands in one lane. */
@@ -102,6 +104,8 @@ export interface Seat {
   jobId: string;
   /** The job's data, to add it again when the lane is handed to it. */
   data: unknown;
+  /** What a person reads: `<workflow> <ordering key>`. */
+  label: string;
 }
 
 export type LaneOutcome = { outcome: 'parked' };
@@ -126,6 +130,7 @@ export function seatFor(
     score: order.at ?? event.receivedAt,
     jobId: job.id ?? baseId,
     data: job.data,
+    label: `${workflow.name} ${order.key}`,
   };
 }
 
@@ -153,7 +158,12 @@ export async function inLane<T>(
 ): Promise<T | LaneOutcome> {
   if (!seat) return run();
   const taken = await take(deps, seat);
-  if (taken === 'parked') return { outcome: taken };
+  if (taken === 'parked') {
+    await deps
+      .parked?.(seat)
+      .catch((err: Error) => deps.log.warn({ err: err.message }, 'could not mark parked'));
+    return { outcome: taken };
+  }
   let result: T;
   try {
     result = await run();

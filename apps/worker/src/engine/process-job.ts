@@ -11,7 +11,7 @@ import {
 } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { forBullmq } from './errors.ts';
-import { failRun, type Started, startRun } from './event-state.ts';
+import { failRun, markWaiting, type Started, startRun } from './event-state.ts';
 import { inLane, type LaneDeps, type LaneOutcome, seatFor } from './lanes.ts';
 import { keepUntil } from './lifetimes.ts';
 import type { WorkflowRegistry } from './registry.ts';
@@ -62,7 +62,9 @@ export async function processEventJob<Services>(
   // An ordered workflow runs in its lane; with several workflows each orders its own job.
   const baseId = () => eventJobId(eventTag(event.source, event.eventId), event.receivedAt);
   const seat = workflows.length === 1 ? seatFor(workflows[0], event, jobIds(job, baseId)) : null;
-  return inLane(laneDeps(deps), seat, lastAttempt(job), () => runEventJob(deps, job, event, workflows));
+  return inLane(laneDeps(deps, event), seat, lastAttempt(job), () =>
+    runEventJob(deps, job, event, workflows),
+  );
 }
 
 async function runEventJob<Services>(
@@ -105,7 +107,7 @@ export async function processWorkflowJob<Services>(
   const data = parse(workflowJobSchema, job.data, 'workflow');
   const baseId = () => workflowJobId(eventTag(data.source, data.eventId), data.receivedAt, data.workflow);
   const seat = seatFor(deps.registry.byName(data.workflow), data, jobIds(job, baseId));
-  return inLane(laneDeps(deps), seat, lastAttempt(job), async () => {
+  return inLane(laneDeps(deps, data), seat, lastAttempt(job), async () => {
     const started = await start(deps, job, data, { workflows: [], run: data.workflow });
     return finishOrRun(deps, job, data, started);
   });
@@ -113,11 +115,16 @@ export async function processWorkflowJob<Services>(
 
 const jobIds = (job: JobAttempt, baseId: () => string) => ({ id: job.id, baseId, data: job.data });
 const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
-const laneDeps = <S>(deps: ProcessDeps<S>): LaneDeps => ({
+const laneDeps = <S>(deps: ProcessDeps<S>, event: EventJob): LaneDeps => ({
   redis: deps.redis,
   keys: deps.keys,
   log: deps.log,
   handOff: deps.lanes.handOff,
+  parked: (seat) =>
+    markWaiting(deps.redis, deps.keys, eventTag(event.source, event.eventId), {
+      gen: event.receivedAt,
+      behind: seat.label,
+    }),
 });
 
 async function start<Services>(
