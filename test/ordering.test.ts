@@ -10,6 +10,7 @@ import {
   spawnApp,
   startFakeApis,
   startIngest,
+  startTestCluster,
   startTestRedis,
 } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,36 +24,48 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 const SUBSCRIPTIONS = 50;
 const SECRET = 'whsec_ordering';
-let redis: Awaited<ReturnType<typeof startTestRedis>>;
+let redis: Awaited<ReturnType<typeof startTestRedis>> | undefined;
+let cluster: Awaited<ReturnType<typeof startTestCluster>> | undefined;
 let apis: FakeApis;
 let ingests: Awaited<ReturnType<typeof startIngest>>[] = [];
 let workers: AppProcess[] = [];
 let env: Record<string, string> = {};
 
-beforeAll(async () => {
-  redis = await startTestRedis();
+/** Two ingests and three workers on one Redis, or on a 3-master Redis Cluster. */
+async function boot(on: 'one Redis' | 'a Redis Cluster') {
+  let store: Record<string, string>;
+  if (on === 'one Redis') {
+    redis = await startTestRedis();
+    store = { REDIS_URL: redis.url, QUEUE_PARTITIONS: '2' };
+  } else {
+    cluster = await startTestCluster(3);
+    store = { REDIS_CLUSTER_NODES: cluster.nodes, QUEUE_PARTITIONS: '3' };
+  }
   apis = await startFakeApis();
   apis.setDelay(100);
   env = {
-    REDIS_URL: redis.url,
+    ...store,
     PAYMENTS_URL: apis.url,
     MAILER_URL: apis.url,
     QUEUE_PREFIX: randomPrefix('ord'),
-    QUEUE_PARTITIONS: '2',
     STRIPE_WEBHOOK_SECRET: SECRET,
     WORKER_CONCURRENCY: '8',
     BACKOFF_MS: '50',
   };
   ingests = await Promise.all([startIngest(env), startIngest(env)]);
   workers = [0, 1, 2].map(() => spawnApp('worker', env));
-});
-afterAll(async () => {
+}
+
+async function shutdown() {
   const all = [...ingests, ...workers];
   for (const app of all) app.kill();
   await Promise.all(all.map((a) => a.exited));
   redis?.stop();
+  cluster?.stop();
+  redis = undefined;
+  cluster = undefined;
   await apis?.close();
-});
+}
 
 const T0 = Math.floor(Date.now() / 1000) - 3600;
 const FINAL = (sub: string, i: number) => ({
@@ -187,6 +200,9 @@ async function expectOrdered({ subs, events }: Storm) {
 }
 
 describe('subscription events about one object, shuffled and re-delivered over 2 ingests and 3 workers', () => {
+  beforeAll(() => boot('one Redis'));
+  afterAll(shutdown);
+
   it('run one at a time per subscription, and every mirror ends at its last version', async () => {
     const s = storm('a');
     await deliver(s);
@@ -219,6 +235,19 @@ describe('subscription events about one object, shuffled and re-delivered over 2
     console.log(`ordering kill -9: ${recovered} stalled jobs recovered`);
     // The kill hit runs in flight: their jobs came back through stalled-job recovery.
     expect(recovered).toBeGreaterThan(0);
+  });
+});
+
+describe('the same on a 3-master Redis Cluster, QUEUE_PARTITIONS=3', () => {
+  beforeAll(() => boot('a Redis Cluster'));
+  afterAll(shutdown);
+
+  it('runs one at a time per subscription, and leaves no lane behind', async () => {
+    const s = storm('c');
+    await deliver(s);
+    await expectOrdered(s);
+    // Every lane emptied and deleted once its events ran, on whichever master it lived.
+    expect(cluster?.masters.flatMap((m) => m.keys(`${env.QUEUE_PREFIX}:lane:*`))).toEqual([]);
   });
 });
 
