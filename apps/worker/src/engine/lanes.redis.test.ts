@@ -1,4 +1,11 @@
-import { type EventJob, eventJobId, hashTagOf, keySlot, type RedisClient } from '@oncehook/shared';
+import {
+  claimReplay,
+  type EventJob,
+  eventJobId,
+  hashTagOf,
+  keySlot,
+  type RedisClient,
+} from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
@@ -101,6 +108,41 @@ describe('ordering lanes', () => {
       expect(status?.state).toBe('completed');
       expect(status?.waitingBehind).toBeUndefined();
     }
+  });
+
+  it('a replayed event takes its lane again: at once when free, behind the holder when not', async () => {
+    const a = await accept('ra', 1000);
+    const b = await accept('rb', 2000);
+    services.fail.set('ra', new PermanentError('payments API down'));
+    await expect(t.run(a)).rejects.toThrow('payments API down');
+    expect((await t.status('ra'))?.state).toBe('failed');
+    // What the admin replay does to the record (the job is then retried under its id).
+    const replayA = async () =>
+      expect(
+        await claimReplay(t.redis, t.keys, tagOf(a), {
+          gen: a.receivedAt,
+          reruns: 0,
+          runs: ['ordered'],
+          keepUntil: Date.now() + 60_000,
+        }),
+      ).toMatchObject({ kind: 'claimed' });
+
+    // Replayed while b holds the lane: it waits behind b, then runs.
+    let open = () => {};
+    services.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const running = t.run(b);
+    await expect.poll(() => services.ran).toEqual(['rb']);
+    await replayA();
+    expect(await t.run(a)).toEqual({ outcome: 'parked' });
+    services.gate = null;
+    open();
+    expect(await running).toMatchObject({ outcome: 'completed' });
+    await drainHanded();
+    expect(services.ran).toEqual(['rb', 'ra']);
+    expect((await t.status('ra'))?.state).toBe('completed');
+    expect(await laneKeys()).toEqual([]);
   });
 
   it('keeps the lane through retries, and hands it on when the run fails for good', async () => {
