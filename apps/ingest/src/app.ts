@@ -1,5 +1,6 @@
 import type { Logger } from '@oncehook/shared';
 import { Hono } from 'hono';
+import type { AdminCredentials } from './admin-auth.ts';
 import { errorBody, toErrorResponse } from './errors.ts';
 import { closeUnreadRequests } from './request-body.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -11,7 +12,8 @@ import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
 
 export interface AppDeps extends WebhookDeps {
   log: Logger;
-  adminToken?: string | undefined;
+  /** ADMIN_TOKEN, and the named ADMIN_TOKENS: no admin surface without any. */
+  adminToken?: AdminCredentials | undefined;
   /** STATUS_PUBLIC: GET /status without credentials. */
   statusPublic?: boolean | undefined;
 }

@@ -17,6 +17,31 @@ const shape = {
   ...baseEnv,
   PORT: withDefault(int(1, 65535), 3000),
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
+  /** Named operators' tokens, `alice:<token>,bob:<token>`: the logs then say who asked. */
+  ADMIN_TOKENS: optional(
+    z.string().transform((list, ctx) => {
+      const tokens = list.split(',').map((entry) => {
+        const at = entry.indexOf(':');
+        // No colon: the whole entry is taken as a name, which then fails the check below.
+        return at === -1
+          ? { name: `${entry.trim()} (no token)`, token: '' }
+          : { name: entry.slice(0, at).trim(), token: entry.slice(at + 1).trim() };
+      });
+      const names = new Set<string>();
+      for (const { name, token } of tokens) {
+        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${name}": each entry is name:token, the name letters, digits, . _ @ -`,
+          });
+        else if (token.length < 8)
+          ctx.addIssue({ code: 'custom', message: `the token of "${name}" must be at least 8 characters` });
+        else if (names.has(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is named twice` });
+        names.add(name);
+      }
+      return tokens;
+    }),
+  ),
   /** GET /status without the admin credentials (its step results hold customers' data). */
   STATUS_PUBLIC: withDefault(
     z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),

@@ -8,6 +8,7 @@ import {
   partitionsHoldingJobs,
   superviseRedis,
 } from '@oncehook/shared';
+import { adminCredentials } from './admin-auth.ts';
 import { createApp } from './app.ts';
 import { type IngestEnv, orExit } from './env.ts';
 import { createMetrics } from './metrics.ts';
@@ -56,7 +57,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics,
-    adminToken: config.ADMIN_TOKEN,
+    adminToken: adminCredentials(config),
     statusPublic: config.STATUS_PUBLIC,
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },

@@ -4,7 +4,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { PartitionedQueues } from '@oncehook/shared';
 import { Hono } from 'hono';
-import { adminAuth } from '../admin-auth.ts';
+import { type AdminCredentials, adminAuth } from '../admin-auth.ts';
 import { ApiError } from '../errors.ts';
 import type { ReplayDeps } from '../replay/replay-event.ts';
 import { replayRoutes } from './replay.ts';
@@ -17,7 +17,7 @@ const BOARD_PATH = '/admin/queues';
  * at all, rather than an open one.
  */
 export function adminRoutes(
-  deps: ReplayDeps & { adminToken?: string | undefined; queues: PartitionedQueues },
+  deps: ReplayDeps & { adminToken?: AdminCredentials | undefined; queues: PartitionedQueues },
 ) {
   const { adminToken, queues } = deps;
   const app = new Hono();

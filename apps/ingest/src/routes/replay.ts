@@ -1,12 +1,11 @@
 import { Hono } from 'hono';
+import type { AdminEnv } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
 import { parseDuration } from '../reconciler/duration.ts';
 import { listDeadLetters } from '../replay/dead-letters.ts';
 import { type ReplayDeps, type ReplayResult, replayEvent } from '../replay/replay-event.ts';
 import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX, replayFailed } from '../replay/replay-failed.ts';
 
-/** Who asked, for the logs: tokens carry no name, so every operator is "admin". */
-const OPERATOR = 'admin';
 const PAGE_MAX = 500;
 
 /**
@@ -16,21 +15,25 @@ const PAGE_MAX = 500;
  *   GET  /admin/events?state=failed&source=&since=&cursor=&limit=   the dead letters, a page at a time
  */
 export function replayRoutes(deps: ReplayDeps) {
-  const app = new Hono();
+  // `operator`: the name of the token the admin auth took ("admin" for ADMIN_TOKEN), for the logs.
+  const app = new Hono<AdminEnv>();
 
   app.post('/admin/replay/:source/:eventId{.+}', async (c) => {
-    const result = await replayEvent(deps, c.req.param('source'), c.req.param('eventId'), OPERATOR).catch(
-      (err) => {
-        throw unavailable(err);
-      },
-    );
+    const result = await replayEvent(
+      deps,
+      c.req.param('source'),
+      c.req.param('eventId'),
+      c.get('operator'),
+    ).catch((err) => {
+      throw unavailable(err);
+    });
     return c.json(answer(result));
   });
 
   app.post('/admin/replay', async (c) => {
     const query = filters(c.req.query());
     const limit = bounded(c.req.query('limit'), BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX);
-    const report = await replayFailed(deps, { ...query, limit }, OPERATOR).catch((err) => {
+    const report = await replayFailed(deps, { ...query, limit }, c.get('operator')).catch((err) => {
       throw unavailable(err);
     });
     return c.json({

@@ -7,7 +7,7 @@ import {
   SOURCE_NAME,
 } from '@oncehook/shared';
 import { Hono } from 'hono';
-import { adminAuth } from '../admin-auth.ts';
+import { type AdminCredentials, adminAuth } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
 import { jobStateLookup } from '../replay/event-jobs.ts';
 
@@ -29,7 +29,7 @@ export function statusRoutes({
   redis: RedisClient;
   keys: Keys;
   queues: PartitionedQueues;
-  adminToken?: string | undefined;
+  adminToken?: AdminCredentials | undefined;
   statusPublic?: boolean | undefined;
 }) {
   const app = new Hono();

@@ -1,5 +1,6 @@
 import { createKeys, createLogger, createRedis, eventTag, openQueues, waitForRedis } from '@oncehook/shared';
 import { adminHeaders, randomPrefix, TEST_ADMIN_TOKEN } from '@oncehook/testing';
+import { adminCredentials } from '../admin-auth.ts';
 import { createApp } from '../app.ts';
 import { parseIngestEnv } from '../env.ts';
 import { createMetrics } from '../metrics.ts';
@@ -35,7 +36,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics: createMetrics(queues),
     now: opts.now,
-    adminToken: config.ADMIN_TOKEN,
+    adminToken: adminCredentials(config),
     statusPublic: config.STATUS_PUBLIC,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
