@@ -79,9 +79,9 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
         'POST /webhook (the demo source) accepts UNSIGNED deliveries: anyone who can reach it can cause a charge and a receipt. Fine for a first try; in production set NODE_ENV=production (it is then off) or DEMO_WEBHOOK_SECRET (it then requires a signature).',
       );
     }
-    if (config.ADMIN_TOKEN)
-      log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: ADMIN_TOKEN)`);
-    else log.info('admin dashboard off: set ADMIN_TOKEN to enable /admin/queues');
+    if (adminCredentials(config))
+      log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: an admin token)`);
+    else log.info('admin dashboard off: set ADMIN_TOKEN (or ADMIN_TOKENS) to enable /admin/queues');
     if (config.STATUS_PUBLIC)
       log.warn(
         'GET /status is open to anyone (STATUS_PUBLIC=true): its step results hold payment ids, amounts and e-mail addresses. Unset it in production: /status then takes the admin credentials.',
