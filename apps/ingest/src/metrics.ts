@@ -1,4 +1,4 @@
-import type { PartitionedQueues, RedisCheck } from '@oncehook/shared';
+import { type PartitionedQueues, queueJobsGauge, redisCheckGauge } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { macsComputedSoFar } from './providers/signing.ts';
 
@@ -35,46 +35,17 @@ export function createMetrics(queues: PartitionedQueues) {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  new Gauge({
-    name: 'oncehook_queue_jobs',
-    help: 'Jobs per queue, partition ("p1of3": the second of three) and state, read from Redis at scrape time.',
-    labelNames: ['queue', 'partition', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      for (const { partition, events, workflows } of queues.pairs()) {
-        for (const queue of [events, workflows]) {
-          try {
-            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-            for (const [state, n] of Object.entries(counts))
-              this.set({ queue: queue.name, partition: partition.label, state }, n);
-          } catch {
-            // Redis unreachable: /readyz says so; the scrape itself still answers.
-          }
-        }
-      }
-    },
-  });
-  let redisChecks: RedisCheck[] = [];
-  new Gauge({
-    name: 'oncehook_redis_check',
-    help: 'Start-up checks of Redis by check (version, eviction_policy, persistence) and server: 1 passes, 0 fails or could not be read.',
-    labelNames: ['check', 'server'] as const,
-    registers: [registry],
-    collect() {
-      for (const c of redisChecks) this.set({ check: c.check, server: c.server }, c.ok ? 1 : 0);
-    },
-  });
+  queueJobsGauge(registry, queues.pairs);
+  const redisChecks = redisCheckGauge(registry);
   // Every delivery touches these: the labelled children are looked up once, not hashed each time.
   const byLabels = new Map<string, { inc(): void }>();
   const durations = new Map<string, { observe(v: number): void }>();
   return {
     registry,
     conflicts,
-    redisChecked(results: RedisCheck[]) {
-      redisChecks = results;
-    },
+    redisChecked: redisChecks.checked,
     /** The start-up checks' last results, for /readyz. */
-    redisChecks: () => redisChecks,
+    redisChecks: redisChecks.results,
     delivered(source: string, outcome: DeliveryOutcome) {
       const key = `${source} ${outcome}`;
       let child = byLabels.get(key);

@@ -18,3 +18,4 @@ export * from './redis.ts';
 export * from './redis-checks.ts';
 export * from './redis-exec.ts';
 export * from './replicas.ts';
+export * from './shared-metrics.ts';

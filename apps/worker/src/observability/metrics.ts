@@ -1,4 +1,4 @@
-import type { QueuePair, RedisCheck } from '@oncehook/shared';
+import { type QueuePair, queueJobsGauge, redisCheckGauge } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEnd } from '../engine/run-workflow.ts';
 
@@ -47,35 +47,8 @@ export function createWorkerMetrics(queues: () => QueuePair[], workflows: readon
     for (const outcome of ['completed', 'retried', 'failed', 'replayed'] as const)
       runs.inc({ workflow, outcome }, 0);
   for (const outcome of ['sent', 'failed'] as const) alerts.inc({ outcome }, 0);
-  let checks: RedisCheck[] = [];
-  new Gauge({
-    name: 'oncehook_redis_check',
-    help: 'Start-up checks of Redis by check (version, eviction_policy, persistence) and server: 1 passes, 0 fails or could not be read.',
-    labelNames: ['check', 'server'] as const,
-    registers: [registry],
-    collect() {
-      for (const c of checks) this.set({ check: c.check, server: c.server }, c.ok ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'oncehook_queue_jobs',
-    help: 'Jobs per queue, partition ("p1of3": the second of three) and state, read from Redis at scrape time.',
-    labelNames: ['queue', 'partition', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      for (const { partition, events, workflows } of queues()) {
-        for (const queue of [events, workflows]) {
-          try {
-            const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-            for (const [state, n] of Object.entries(counts))
-              this.set({ queue: queue.name, partition: partition.label, state }, n);
-          } catch {
-            // Redis unreachable: /readyz says so; the scrape itself still answers.
-          }
-        }
-      }
-    },
-  });
+  const redisChecks = redisCheckGauge(registry);
+  queueJobsGauge(registry, queues);
   new Gauge({
     name: 'oncehook_queue_oldest_waiting_seconds',
     help: 'Age of the oldest job waiting to be taken, per queue and partition (0: none waits).',
@@ -103,10 +76,8 @@ export function createWorkerMetrics(queues: () => QueuePair[], workflows: readon
     stalled: (queue: string) => stalled.inc({ queue }),
     active,
     alert: (outcome: 'sent' | 'failed') => alerts.inc({ outcome }),
-    redisChecked(results: RedisCheck[]) {
-      checks = results;
-    },
-    redisChecks: () => checks,
+    redisChecked: redisChecks.checked,
+    redisChecks: redisChecks.results,
   };
 }
 
