@@ -4,22 +4,11 @@
  * 1,000 distinct subscriptions. Without a key the mirror's runs go at once (no lane, no extra
  * round trip); with one, a key's runs go one at a time, each handing the lane to the next.
  */
-import {
-  bodyHash,
-  bullPrefix,
-  createKeys,
-  type EventJob,
-  eventJobId,
-  eventTag,
-  JOB_NAMES,
-  jobOptions,
-  openRecord,
-  QUEUES,
-} from '@oncehook/shared';
+import { bullPrefix, createKeys, QUEUES } from '@oncehook/shared';
 import { type AppProcess, randomPrefix, sleep, spawnApp, startTestRedis } from '@oncehook/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CONCURRENCY } from './worker.ts';
+import { CONCURRENCY, env, storedEventJob } from './worker.ts';
 
 export interface OrderingRun {
   'ordering key': 'none' | 'subscription id';
@@ -29,8 +18,6 @@ export interface OrderingRun {
   failed: number;
 }
 
-const env = { MAX_ATTEMPTS: 8, BACKOFF_MS: 1000, COMPLETED_JOBS_KEPT: 10_000_000 };
-const WINDOW = 604800;
 const T0 = 1_750_000_000;
 
 export async function orderingRun(
@@ -59,29 +46,14 @@ export async function orderingRun(
         created: T0 + i,
         data: { object: { id: sub, object: 'subscription', status: 'active', current_period_end: T0 } },
       });
-      const tag = eventTag('stripe', eventId);
-      const delivery = {
-        type: 'customer.subscription.updated',
-        bodyHash: bodyHash(payload),
-        receivedAt: Date.now(),
-        windowSeconds: WINDOW,
-        partitions: 1,
-      };
-      const opened = await openRecord(client, keys, tag, delivery);
-      const data: EventJob = {
+      const stored = await storedEventJob(client, keys, {
         source: 'stripe',
         eventId,
-        type: delivery.type,
+        type: 'customer.subscription.updated',
         payload,
-        receivedAt: opened.gen,
-        windowSeconds: WINDOW,
         ...(keyed ? { order: { key: sub, at: (T0 + i) * 1000 } } : {}),
-      };
-      return {
-        name: JOB_NAMES.event,
-        data,
-        opts: { ...jobOptions(env, WINDOW), jobId: eventJobId(tag, opened.gen) },
-      };
+      });
+      return stored.job;
     };
     for (let i = 0; i < events; i += 500) {
       await queue.addBulk(

@@ -42,33 +42,32 @@ export interface WorkerRun {
 
 export const CONCURRENCY = '50';
 // Every completed job is kept during a run: the clock stops when all of them are counted.
-const env = { MAX_ATTEMPTS: 8, BACKOFF_MS: 1000, COMPLETED_JOBS_KEPT: 10_000_000 };
+export const env = { MAX_ATTEMPTS: 8, BACKOFF_MS: 1000, COMPLETED_JOBS_KEPT: 10_000_000 };
 const WINDOW = 604800;
 
-/** One demo event as the ingest stores it: its record written, its `events` job to add. */
-export async function demoEventJob(redis: RedisClient, keys: Keys, eventId: string, partitions = 1) {
-  const payload = JSON.stringify({
-    event_id: eventId,
-    type: 'payment.succeeded',
-    amount: 1000,
-    currency: 'USD',
-  });
-  const tag = eventTag('demo', eventId);
+/** An event as the ingest stores it: its record written, its `events` job to add. */
+export async function storedEventJob(
+  redis: RedisClient,
+  keys: Keys,
+  e: Pick<EventJob, 'source' | 'eventId' | 'type' | 'payload' | 'order'> & { partitions?: number },
+) {
+  const tag = eventTag(e.source, e.eventId);
   const delivery = {
-    type: 'payment.succeeded',
-    bodyHash: bodyHash(payload),
+    type: e.type,
+    bodyHash: bodyHash(e.payload),
     receivedAt: Date.now(),
     windowSeconds: WINDOW,
-    partitions,
+    partitions: e.partitions ?? 1,
   };
   const opened = await openRecord(redis, keys, tag, delivery);
   const data: EventJob = {
-    source: 'demo',
-    eventId,
-    type: delivery.type,
-    payload,
+    source: e.source,
+    eventId: e.eventId,
+    type: e.type,
+    payload: e.payload,
     receivedAt: opened.gen,
     windowSeconds: WINDOW,
+    ...(e.order ? { order: e.order } : {}),
   };
   return {
     tag,
@@ -79,6 +78,16 @@ export async function demoEventJob(redis: RedisClient, keys: Keys, eventId: stri
     },
   };
 }
+
+/** One demo payment event, stored as the ingest does. */
+export const demoEventJob = (redis: RedisClient, keys: Keys, eventId: string, partitions = 1) =>
+  storedEventJob(redis, keys, {
+    source: 'demo',
+    eventId,
+    type: 'payment.succeeded',
+    payload: JSON.stringify({ event_id: eventId, type: 'payment.succeeded', amount: 1000, currency: 'USD' }),
+    partitions,
+  });
 
 /** Puts `n` events on the (paused) queue the way the ingest does. */
 async function preload(redis: Redis, prefix: string, n: number) {

@@ -19,6 +19,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
   // Before connecting: a bad SOURCES_FILE or key stops the process here, with a message naming it.
   const providers = orExit(() => createProviders(config));
 
+  const admins = adminCredentials(config);
   const redis = createRedis(config, 'fail-fast', 'oncehook-ingest');
   let redisChecked = false;
   const keys = createKeys(config.QUEUE_PREFIX);
@@ -57,7 +58,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics,
-    adminToken: adminCredentials(config),
+    adminToken: admins,
     statusPublic: config.STATUS_PUBLIC,
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
@@ -79,8 +80,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
         'POST /webhook (the demo source) accepts UNSIGNED deliveries: anyone who can reach it can cause a charge and a receipt. Fine for a first try; in production set NODE_ENV=production (it is then off) or DEMO_WEBHOOK_SECRET (it then requires a signature).',
       );
     }
-    if (adminCredentials(config))
-      log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: an admin token)`);
+    if (admins) log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: an admin token)`);
     else log.info('admin dashboard off: set ADMIN_TOKEN (or ADMIN_TOKENS) to enable /admin/queues');
     if (config.STATUS_PUBLIC)
       log.warn(
