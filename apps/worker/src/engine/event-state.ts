@@ -19,7 +19,7 @@ import { AGGREGATE } from './event-lua.ts';
 const START = luaScript(`${AGGREGATE}
 local ev = KEYS[1]
 local gen, now, run = ARGV[1], ARGV[3], ARGV[7]
-local rec = redis.call('HMGET', ev, 'receivedAt', 'state')
+local rec = redis.call('HMGET', ev, 'receivedAt', 'state', 'w')
 if not rec[1] then
   -- Gone while the job waited (workers down longer than the window): a job that never ran owns
   -- nothing that could be repeated, and may recreate it. One that ran before lost its markers.
@@ -31,7 +31,7 @@ elseif rec[1] ~= gen then
 end
 keep(ev, ARGV[4])
 -- Parked behind an earlier event of its ordering lane until now (markWaiting): no longer.
-redis.call('HDEL', ev, 'w')
+if rec[3] then redis.call('HDEL', ev, 'w') end
 local stepsOf = cjson.decode(ARGV[6])
 if run == '' then
   if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
