@@ -170,7 +170,8 @@ export async function readEventStatus(
   else if (!FINAL.has(state) && jobState)
     state = fromJob(await jobState(eventJob, 'events', partitions)) ?? state;
   // Parked: its job completed as `parked`, its lane will add it again. Queued, and behind what.
-  const waitingBehind = record.w && !FINAL.has(state) ? record.w : undefined;
+  const behind = record[EVENT_FIELDS.waitingBehind];
+  const waitingBehind = behind && !FINAL.has(state) ? behind : undefined;
   if (waitingBehind && state === 'pending') state = 'queued';
 
   const single = workflows.length === 1;

@@ -94,4 +94,5 @@ export const EVENT_FIELDS = {
   started: (workflow: string, step: string) => `t:${workflow}:${step}`,
   alerted: (workflow: string) => `n:${workflow}`,
   reruns: 'reruns',
+  waitingBehind: 'w',
 } as const;

@@ -1,4 +1,4 @@
-import { type Keys, luaScript, type RedisClient } from '@oncehook/shared';
+import { EVENT_FIELDS, type Keys, luaScript, type RedisClient } from '@oncehook/shared';
 import { AGGREGATE } from './event-lua.ts';
 
 /**
@@ -132,13 +132,26 @@ export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: S
   return { kind, workflow: first, markers, nextStartedAt: second ? Number(second) : null };
 }
 
-// KEYS: event hash. ARGV: gen, what it waits for. Never creates a record (one that expired stays
+// KEYS: event hash. ARGV: gen, field, value. Never creates a record (one that expired stays
 // gone), never touches another generation's.
-const WAITING = luaScript(`
+const SET_FIELD = luaScript(`
 if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'w', ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
 return 1
 `);
+
+/**
+ * Sets one field of the event's record, only on the record of the job's generation: for what is
+ * written beside a run rather than by one (the failure alert's mark, the parked mark). True if set.
+ */
+export async function setRecordField(
+  redis: RedisClient,
+  keys: Keys,
+  tag: string,
+  f: { gen: number | string; field: string; value: string },
+): Promise<boolean> {
+  return (await SET_FIELD(redis, [keys.event(tag)], [f.gen, f.field, f.value])) === 1;
+}
 
 /**
  * An event parked in its ordering lane: its record says behind what, for /status (START clears
@@ -150,7 +163,7 @@ export async function markWaiting(
   tag: string,
   w: { gen: number; behind: string },
 ): Promise<void> {
-  await WAITING(redis, [keys.event(tag)], [w.gen, w.behind]);
+  await setRecordField(redis, keys, tag, { gen: w.gen, field: EVENT_FIELDS.waitingBehind, value: w.behind });
 }
 
 // Checks that a batch of writes can apply before applying any: a Lua script has no rollback, so a

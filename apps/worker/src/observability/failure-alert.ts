@@ -1,11 +1,5 @@
-import {
-  EVENT_FIELDS,
-  type EventJob,
-  type Keys,
-  type Logger,
-  luaScript,
-  type RedisClient,
-} from '@oncehook/shared';
+import { EVENT_FIELDS, type EventJob, type Keys, type Logger, type RedisClient } from '@oncehook/shared';
+import { setRecordField } from '../engine/event-state.ts';
 
 /**
  * ALERT_WEBHOOK_URL: one JSON POST (`{"text": …}`, what a Slack incoming webhook takes) when a
@@ -19,13 +13,6 @@ import {
  * between the POST and the mark sends it twice: the one window, as for any effect without an
  * idempotency key.
  */
-
-// KEYS: event hash. ARGV: gen, field, failure id. Only on the record of the job's generation.
-const MARK = luaScript(`
-if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return 1
-`);
 
 export interface FailureAlertDeps {
   url: string;
@@ -70,7 +57,7 @@ export function createFailureAlert(deps: FailureAlertDeps) {
         });
         await res.body?.cancel();
         if (res.ok) {
-          await MARK(deps.redis, [key], [gen, field, failure]);
+          await setRecordField(deps.redis, deps.keys, run.tag, { gen, field, value: failure });
           return 'sent';
         }
         deps.log.warn({ status: res.status, try: i + 1 }, 'ALERT_WEBHOOK_URL refused the alert');
