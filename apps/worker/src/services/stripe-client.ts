@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { PermanentError } from '../engine/workflow.ts';
 
 /**
  * The official Stripe SDK pointed at any Stripe-compatible base URL (PAYMENTS_URL; the SDK takes
@@ -28,4 +29,14 @@ export function isPermanentStripeError(err: unknown): err is Stripe.errors.Strip
   if (!(err instanceof Stripe.errors.StripeError)) return false;
   const status = err.statusCode;
   return !(status === undefined || status >= 500 || [401, 403, 408, 409, 429].includes(status));
+}
+
+/**
+ * What a failed Stripe call throws: a PermanentError saying `<refused> (<status>): <message>` when
+ * retrying cannot help (isPermanentStripeError), else the error as it was, for the job to retry.
+ */
+export function stripeFailure(err: unknown, refused: string): unknown {
+  return isPermanentStripeError(err)
+    ? new PermanentError(`${refused} (${err.statusCode}): ${err.message}`, { cause: err })
+    : err;
 }

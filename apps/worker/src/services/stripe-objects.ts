@@ -1,5 +1,5 @@
 import { PermanentError } from '../engine/workflow.ts';
-import { isPermanentStripeError, stripeClient } from './stripe-client.ts';
+import { stripeClient, stripeFailure } from './stripe-client.ts';
 
 /**
  * What the workflows for Stripe's thin events read: the object an event is about. A thin event
@@ -29,10 +29,7 @@ export function stripeObjects(baseUrl: string, apiKey?: string): StripeObjects {
         if (object == null) throw new PermanentError('the thin event has no related_object');
         return object;
       } catch (err) {
-        if (!isPermanentStripeError(err)) throw err;
-        throw new PermanentError(`Stripe refused the related object (${err.statusCode}): ${err.message}`, {
-          cause: err,
-        });
+        throw stripeFailure(err, 'Stripe refused the related object');
       }
     },
   };

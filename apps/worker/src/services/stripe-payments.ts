@@ -1,6 +1,5 @@
-import { PermanentError } from '../engine/workflow.ts';
 import { type CreatePayment, IDEMPOTENCY_METADATA, type Payment, type PaymentsApi } from './payments.ts';
-import { isPermanentStripeError, stripeClient } from './stripe-client.ts';
+import { stripeClient, stripeFailure } from './stripe-client.ts';
 
 /** Payments through the official Stripe SDK against any Stripe-compatible base URL (PAYMENTS_URL). */
 export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
@@ -30,7 +29,7 @@ export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
           replayed: intent.lastResponse?.headers?.['idempotent-replayed'] === 'true',
         };
       } catch (err) {
-        throw classify(err);
+        throw stripeFailure(err, 'payments API refused');
       }
     },
     async findByIdempotencyKey(key: string): Promise<Payment | null> {
@@ -44,14 +43,8 @@ export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
         const { id, amount, currency, status } = intent;
         return { id, amount, currency, status, replayed: true };
       } catch (err) {
-        throw classify(err);
+        throw stripeFailure(err, 'payments API refused');
       }
     },
   };
-}
-
-function classify(err: unknown): unknown {
-  return isPermanentStripeError(err)
-    ? new PermanentError(`payments API refused (${err.statusCode}): ${err.message}`, { cause: err })
-    : err;
 }

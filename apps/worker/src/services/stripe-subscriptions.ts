@@ -1,6 +1,5 @@
 import type { RedisClient } from '@oncehook/shared';
-import { PermanentError } from '../engine/workflow.ts';
-import { isPermanentStripeError, stripeClient } from './stripe-client.ts';
+import { stripeClient, stripeFailure } from './stripe-client.ts';
 
 /** What the subscription mirror keeps of a subscription. */
 export interface SubscriptionState {
@@ -39,10 +38,7 @@ export function stripeSubscriptions(
       try {
         return subscriptionState(await stripe.subscriptions.retrieve(id));
       } catch (err) {
-        if (!isPermanentStripeError(err)) throw err;
-        throw new PermanentError(`Stripe refused subscription ${id} (${err.statusCode}): ${err.message}`, {
-          cause: err,
-        });
+        throw stripeFailure(err, `Stripe refused subscription ${id}`);
       }
     },
   };
