@@ -134,6 +134,10 @@ export interface RedisCheck {
   value: string;
 }
 
+/** The checks as both apps' /readyz shows them: `{"<check>@<server>": {ok, value}}`. */
+export const readyzChecks = (results: RedisCheck[]) =>
+  Object.fromEntries(results.map((r) => [`${r.check}@${r.server}`, { ok: r.ok, value: r.value }]));
+
 export function checkResults(facts: ServerFacts[]): RedisCheck[] {
   return facts.flatMap((f) => [
     {

@@ -1,4 +1,4 @@
-import { connectedReplicas, type Keys, type RedisClient } from '@oncehook/shared';
+import { connectedReplicas, type Keys, type RedisClient, readyzChecks } from '@oncehook/shared';
 import { Hono } from 'hono';
 import type { Metrics } from '../metrics.ts';
 
@@ -22,9 +22,7 @@ export function healthRoutes({
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
-    const checks = Object.fromEntries(
-      metrics.redisChecks().map((r) => [`${r.check}@${r.server}`, { ok: r.ok, value: r.value }]),
-    );
+    const checks = readyzChecks(metrics.redisChecks());
     if (redisChecked?.() === false)
       return c.json({ ok: false, redis: 'start-up checks pending', checks }, 503);
     try {

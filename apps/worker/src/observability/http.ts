@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Keys, RedisClient } from '@oncehook/shared';
+import { type Keys, type RedisClient, readyzChecks } from '@oncehook/shared';
 import type { WorkerMetrics } from './metrics.ts';
 
 export interface WorkerHttpDeps {
@@ -44,9 +44,7 @@ export function createWorkerHttp(deps: WorkerHttpDeps): Server {
 }
 
 async function readiness(deps: WorkerHttpDeps) {
-  const checks = Object.fromEntries(
-    deps.metrics.redisChecks().map((c) => [`${c.check}@${c.server}`, { ok: c.ok, value: c.value }]),
-  );
+  const checks = readyzChecks(deps.metrics.redisChecks());
   if (!deps.running()) return { ok: false, redis: 'start-up checks pending', checks };
   try {
     await deps.redis.set(deps.keys.readyProbe, String(Date.now()), 'PX', 60_000);
