@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { createKeys, createRedis, openQueues } from '@oncehook/shared';
 import { type AppProcess, randomPrefix, sleep, spawnApp, startTestCluster } from '@oncehook/testing';
-import { CONCURRENCY, demoEventJob } from './worker.ts';
+import { CONCURRENCY, demoEventJob, untilDone } from './worker.ts';
 
 export interface PartitionRun {
   partitions: number;
@@ -68,17 +68,10 @@ export async function partitionRun(
     const cpuBefore = cluster.masters.map((m) => cpuOf(m.port));
     const started = performance.now();
     for (const pair of queues.current()) await pair.events.resume();
-    let failed = 0;
-    for (const deadline = Date.now() + 600_000; ; ) {
-      const counts = await Promise.all(
-        queues.current().map((p) => p.events.getJobCounts('completed', 'failed')),
-      );
-      const done = counts.reduce((s, c) => s + (c.completed ?? 0) + (c.failed ?? 0), 0);
-      failed = counts.reduce((s, c) => s + (c.failed ?? 0), 0);
-      if (done >= events) break;
-      if (Date.now() > deadline) throw new Error(`only ${done} of ${events} jobs finished`);
-      await sleep(50);
-    }
+    const { failed } = await untilDone(
+      queues.current().map((p) => p.events),
+      events,
+    );
     const seconds = (performance.now() - started) / 1000;
     const used = cluster.masters.map((m, i) => cpuOf(m.port) - (cpuBefore[i] ?? 0));
     const total = used.reduce((s, u) => s + u, 0);

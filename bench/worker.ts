@@ -103,10 +103,13 @@ async function preload(redis: Redis, prefix: string, n: number) {
   return queue;
 }
 
-async function untilDone(queue: Queue, n: number) {
+/** Waits until `n` jobs completed or failed, over every queue given (a partitioned queue's). */
+export async function untilDone(queues: Queue[], n: number) {
   const deadline = Date.now() + 600_000;
   for (;;) {
-    const { completed = 0, failed = 0 } = await queue.getJobCounts('completed', 'failed');
+    const counts = await Promise.all(queues.map((q) => q.getJobCounts('completed', 'failed')));
+    const completed = counts.reduce((s, c) => s + (c.completed ?? 0), 0);
+    const failed = counts.reduce((s, c) => s + (c.failed ?? 0), 0);
     if (completed + failed >= n) return { failed };
     if (Date.now() > deadline) throw new Error(`only ${completed + failed} of ${n} jobs finished`);
     await sleep(50);
@@ -160,7 +163,7 @@ export async function workerRun(
     await sleep(1500); // start-up (and the Redis checks) out of the measured time
     const started = performance.now();
     await queue.resume();
-    const { failed } = await untilDone(queue, events);
+    const { failed } = await untilDone([queue], events);
     const seconds = (performance.now() - started) / 1000;
     await queue.close();
     return { target, processes, events, 'events/s': Math.round(events / seconds), failed };
