@@ -38,7 +38,8 @@ describe('health, readiness, metrics, ledger', () => {
     const app = await createTestApp({
       REDIS_URL: primary.url,
       ACK_REPLICAS: '1',
-      ACK_REPLICA_TIMEOUT_MS: '200',
+      // Long enough for a loaded machine's replica to acknowledge the accepted delivery.
+      ACK_REPLICA_TIMEOUT_MS: '1000',
     });
     try {
       // Connected is not enough: a replica in its first full sync cannot acknowledge a WAIT.
