@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { PROVIDER_LIST } from '@oncehook/ingest/providers';
-import { ROOT, type System, startSystem } from '@oncehook/testing';
+import { ROOT, type System, sleep, startSystem, waitFor } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -18,10 +18,11 @@ type Module = (typeof PROVIDER_LIST)[number];
 const providers = PROVIDER_LIST as readonly Module[];
 const ENV = Object.fromEntries(providers.map((p) => [p.secretEnv[0], p.example.secret('keep-alive')]));
 const LARGE = 900 * 1024; // under MAX_BODY_BYTES (1 MiB): read in many chunks
+const LINGER_MS = 1000; // HTTP_LINGER_MS, shortened
 
 let s: System;
 beforeAll(async () => {
-  s = await startSystem({ workers: 0, env: ENV });
+  s = await startSystem({ workers: 0, env: { ...ENV, HTTP_LINGER_MS: String(LINGER_MS) } });
 });
 afterAll(async () => {
   await s?.stop();
@@ -264,6 +265,85 @@ describe('early refusals of any source: the next delivery on the connection work
       expect((await exchange(kept, rawPost('/webhook', next.body, next.headers))).status).toBe(200);
     } finally {
       kept.destroy();
+    }
+  });
+});
+
+describe('a connection closed while its client is still sending', () => {
+  const port = () => Number(new URL(s.base).port);
+  const tooLarge = 'x'.repeat(2 * 1024 * 1024);
+
+  // One sender per connection, four at a time; a reset under the 413 would be EPIPE/ECONNRESET.
+  async function sendMany(send: (req: http.ClientRequest) => void) {
+    const answers: string[] = [];
+    const one = () =>
+      new Promise<string>((resolve) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: port(), path: '/webhook', method: 'POST', agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.statusCode)));
+          },
+        );
+        req.setHeader('content-type', 'application/json');
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+        send(req);
+      });
+    for (let i = 0; i < 10; i++) answers.push(...(await Promise.all([one(), one(), one(), one()])));
+    return answers;
+  }
+
+  it('a body declared over MAX_BODY_BYTES: every sender reads its 413, none sees a reset', async () => {
+    const answers = await sendMany((req) => req.end(tooLarge));
+    expect(answers.filter((a) => a !== '413')).toEqual([]);
+  });
+
+  it('a chunked body that grows over MAX_BODY_BYTES: every sender reads its 413', async () => {
+    const answers = await sendMany((req) => {
+      for (let i = 0; i < 32; i++) req.write(tooLarge.slice(0, 64 * 1024));
+      req.end();
+    });
+    expect(answers.filter((a) => a !== '413')).toEqual([]);
+  });
+
+  it('keeps reading what the client still sends, then closes once HTTP_LINGER_MS pass', async () => {
+    // Half-open allowed, as an HTTP client's socket is: it may send on after the server's FIN.
+    const socket = net.connect({ port: port(), host: '127.0.0.1', allowHalfOpen: true });
+    const errors: string[] = [];
+    socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
+    let ended = false;
+    socket.once('end', () => {
+      ended = true;
+    });
+    const early = await exchange(
+      socket,
+      'POST /webhooks/nope HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{"a":',
+    );
+    expect([early.status, early.headers.connection]).toEqual([404, 'close']);
+    // The client goes on sending its body after the answer: the server reads it, no reset.
+    for (let i = 0; i < 8; i++) {
+      await new Promise<void>((resolve, reject) =>
+        socket.write(' '.repeat(64 * 1024), (err) => (err ? reject(err) : resolve())),
+      );
+    }
+    await sleep(100); // a reset, if any, has arrived by now
+    expect(errors).toEqual([]);
+    expect(socket.destroyed).toBe(false);
+    // The server half-closed after its answer (FIN), as a staged close does.
+    expect(ended).toBe(true);
+    // The client never finishes: once the linger has passed the server has closed the connection,
+    // and what the client sends then is refused by a reset.
+    try {
+      await waitFor(
+        () => {
+          socket.write(' ');
+          return errors.length > 0;
+        },
+        LINGER_MS + 10_000,
+        'the server closing the connection after HTTP_LINGER_MS',
+      );
+    } finally {
+      socket.destroy();
     }
   });
 });

@@ -61,6 +61,8 @@ const shape = {
   HTTP_REQUEST_TIMEOUT_MS: withDefault(int(1000, 600_000), 30_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: withDefault(int(1000, 600_000), 5_000),
   HTTP_MAX_CONNECTIONS: withDefault(int(1, 1_000_000), 10_000),
+  /** How long a connection closed on a client still sending reads on (unread-request.ts). */
+  HTTP_LINGER_MS: withDefault(int(100, 60_000), 5_000),
   /** `production` turns the unsigned demo source off (see providers/demo.ts). */
   NODE_ENV: withDefault(z.string(), 'development'),
 };

@@ -71,7 +71,7 @@ const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
 };
 
 export function toErrorResponse(err: Error, c: Context, log?: Logger) {
-  // The rest of an oversized body was never read: the connection cannot serve another request,
+  // The rest of an oversized body is not taken in: the connection cannot serve another request,
   // so say so instead of leaving the client to find a broken socket on its next delivery.
   if (err instanceof HTTPException && err.status === 413) c.header('Connection', 'close');
   if (err instanceof ApiError) {

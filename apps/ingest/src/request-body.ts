@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { ApiError } from './errors.ts';
 
 /** How a verifier reads headers: a web `Headers`, or the view of a Node request below. */
@@ -39,27 +39,6 @@ export function requestUrl(c: Context, publicUrl?: string): string {
   return `${base ?? received.origin}${received.pathname}${received.search}`;
 }
 
-/**
- * Whether the whole request has arrived. When an answer leaves before that (refused on its headers,
- * or too large), the rest of the body would still be on the connection: it must then be closed, or
- * the client's next request on it would be read as the tail of this one.
- */
-function requestComplete(c: Context): boolean {
-  const incoming = nodeRequest(c);
-  return !incoming || incoming.complete;
-}
-
-/**
- * Middleware: an answer that leaves before its request has fully arrived (404, 415, 413, any
- * refusal on the headers alone) says `Connection: close`. A body that did arrive but was not read
- * is discarded by the server, and the connection stays open for the client's next delivery.
- */
-export const closeUnreadRequests = (): MiddlewareHandler =>
-  async function closeUnreadRequests(c, next) {
-    await next();
-    if (!requestComplete(c)) c.header('Connection', 'close');
-  };
-
 export class ClientGone extends Error {
   override name = 'ClientGone';
 }
@@ -95,7 +74,8 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
-        incoming.pause();
+        // The rest is not wanted: without a listener it is read and dropped, so the client can
+        // finish sending and read the 413 (see unread-request.ts).
         done(tooLarge());
       } else chunks.push(chunk);
     };
@@ -111,6 +91,6 @@ export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
   });
 }
 
-function nodeRequest(c: Context): IncomingMessage | undefined {
+export function nodeRequest(c: Context): IncomingMessage | undefined {
   return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
 }

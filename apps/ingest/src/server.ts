@@ -57,6 +57,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     providers,
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    lingerMs: config.HTTP_LINGER_MS,
     metrics,
     adminToken: admins,
     statusPublic: config.STATUS_PUBLIC,
