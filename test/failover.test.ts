@@ -1,8 +1,10 @@
+import { eventJobId, eventTag } from '@oncehook/shared';
 import {
   type AppProcess,
   adminHeaders,
   demoPayment,
   type FakeApis,
+  inspect,
   pool,
   postJson,
   randomPrefix,
@@ -100,6 +102,16 @@ async function stormThroughFailover(ackReplicas: number, events: number) {
     await sleep(500);
   }
   const lost = ids.filter((id) => states.get(id) === 'unknown');
+  const unfinished = ids.filter((id) => !['completed', 'unknown'].includes(states.get(id) ?? ''));
+  if (unfinished.length > 0) {
+    console.log(
+      await explain(
+        unfinished.slice(0, 5),
+        `redis://127.0.0.1:${sentinels.currentPrimary()}`,
+        env.QUEUE_PREFIX,
+      ),
+    );
+  }
   if ([...states.values()].some((s) => s.startsWith('error'))) {
     console.log(
       [...states.values()].find((s) => s.startsWith('error')),
@@ -107,6 +119,25 @@ async function stormThroughFailover(ackReplicas: number, events: number) {
     );
   }
   return { ids, acked, states, lost, apis };
+}
+
+/** For a failure's log: what the promoted primary holds of each unfinished event and its job. */
+async function explain(ids: string[], primaryUrl: string, prefix: string) {
+  const view = inspect(primaryUrl, prefix);
+  try {
+    const lines = await Promise.all(
+      ids.map(async (id) => {
+        const record = await view.record(id);
+        const jobId = eventJobId(eventTag('demo', id), Number(record.receivedAt));
+        const job = await view.events.getJob(jobId);
+        const lockMs = await view.redis.pttl(`${view.events.toKey(jobId)}:lock`);
+        return `${id}: record ${JSON.stringify(record)}\n  job ${jobId}: ${job ? await job.getState() : 'none'}, attempts ${job?.attemptsMade}, lock ttl ${lockMs} ms, failed: ${job?.failedReason}`;
+      }),
+    );
+    return `[failover] unfinished events on the promoted primary:\n${lines.join('\n')}`;
+  } finally {
+    await view.close();
+  }
 }
 
 describe('a primary lost in a failover', () => {
