@@ -20,10 +20,10 @@ export const closeUnreadRequests = (lingerMs: number): MiddlewareHandler =>
 /**
  * Closes the connection the way RFC 9112 §9.6 asks of a server whose client is still sending:
  * answer, half-close, and keep reading (and discarding) until the client closes its side or
- * `lingerMs` (HTTP_LINGER_MS) pass. Closing at once, as Node does after `Connection: close`, leaves the client's
- * bytes arriving on a closed socket; the kernel answers them with a reset, which can destroy the
- * answer before the client has read it: the sender sees EPIPE or ECONNRESET instead of the 413
- * that tells it what is wrong.
+ * `lingerMs` (HTTP_LINGER_MS) pass. Closing at once, as Node does after `Connection: close`,
+ * leaves the client's bytes arriving on a closed socket; the kernel answers them with a reset,
+ * which can destroy the answer before the client has read it: the sender sees EPIPE or
+ * ECONNRESET instead of the 413 that tells it what is wrong.
  */
 function lingerBeforeClose(socket: Socket, lingerMs: number) {
   // Node's server calls destroySoon() once the answer is written on a connection it closes.
