@@ -17,13 +17,13 @@ export interface AppDeps extends WebhookDeps {
   /** STATUS_PUBLIC: GET /status without credentials. */
   statusPublic?: boolean | undefined;
   /** HTTP_LINGER_MS: how long a connection closed under a client still sending reads on. */
-  lingerMs?: number;
+  lingerMs: number;
 }
 
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */
 export function createApp(deps: AppDeps) {
   const app = new Hono();
-  app.use(closeUnreadRequests(deps.lingerMs ?? 5_000));
+  app.use(closeUnreadRequests(deps.lingerMs));
   app.route('/', webhookRoutes(deps));
   app.route('/', statusRoutes(deps));
   app.route('/', healthRoutes(deps));

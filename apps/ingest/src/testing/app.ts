@@ -34,6 +34,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     providers: createProviders(config),
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    lingerMs: config.HTTP_LINGER_MS,
     metrics: createMetrics(queues),
     now: opts.now,
     adminToken: adminCredentials(config),
