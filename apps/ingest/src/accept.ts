@@ -44,6 +44,8 @@ export interface IncomingEvent {
   order?: OrderingKey | undefined;
   /** The event id is not covered by the signature: also dedupe on the signed body. */
   idUnsigned?: boolean;
+  /** What identifies the signed delivery when the raw body does not (VerifiedEvent.captureKey). */
+  captureKey?: string | undefined;
   /**
    * A copy listed from the provider's API (the reconciler), not a delivery: its body is not
    * compared with the delivered one (see UNCOMPARED_BODY).
@@ -139,8 +141,8 @@ const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) 
 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a
- * new id is recognised by its signed body (with its type: one body under two topics is two
- * events), counted as a replay of the first event, and nothing is stored for the new id. Returns
+ * new id is recognised by its signed body, or by its capture key where the scheme does not sign
+ * the raw bytes (with its type: one body under two topics is two events), counted as a replay of the first event, and nothing is stored for the new id. Returns
  * null when this delivery goes on as usual.
  *
  * The claim is written before the record, so it outlives a delivery that then failed (503). That
@@ -151,7 +153,7 @@ const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) 
 async function replayOf(deps: AcceptDeps, event: IncomingEvent, tag: string): Promise<Accepted | null> {
   const claim: SignedBodyClaim = {
     source: event.source,
-    sha256: signedBodyHash(event.type, event.rawBody),
+    sha256: signedBodyHash(event.type, event.captureKey ?? event.rawBody),
     tag,
     ttlSeconds: event.ttlSeconds,
   };

@@ -1,5 +1,8 @@
 import { type Refusal, refuse } from './types.ts';
 
+/** `application/json`, and `application/<anything>+json`. */
+export const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
+
 export const MAX_EVENT_ID_CHARS = 256;
 export const MAX_EVENT_TYPE_CHARS = 256;
 // Control characters make logs lie; a lone surrogate has no UTF-8 form, so two such ids could

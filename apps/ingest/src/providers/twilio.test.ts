@@ -141,9 +141,12 @@ describe('twilio verifier', () => {
     expect(result.event.answer?.contentType).toMatch(/^text\/xml/);
   });
 
-  it('refuses a body that is not form-encoded, and parameters with neither token nor sid', async () => {
-    expect(await verify(provider, status, signed(status), URL_, 'application/json')).toMatchObject({
+  it('refuses a body neither form-encoded nor JSON, JSON without bodySHA256, and parameters with neither token nor sid', async () => {
+    expect(await verify(provider, status, signed(status), URL_, 'text/plain')).toMatchObject({
       reason: 'unsupported_media_type',
+    });
+    expect(await verify(provider, status, signed(status), URL_, 'application/json')).toMatchObject({
+      reason: 'invalid_signature',
     });
     const bare = { AccountSid: 'AC1' };
     expect(await verify(provider, bare, signed(bare))).toMatchObject({ reason: 'invalid_event_id' });

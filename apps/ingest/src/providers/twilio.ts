@@ -1,22 +1,26 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { HOUR_SECONDS } from '@oncehook/shared';
 import { formWith } from './examples.ts';
 import { FORM_TYPE, type FormFields, field, formJson, parseForm } from './form-body.ts';
-import { checkEventId } from './json-body.ts';
-import { badSignature, hmac, safeEqual } from './signing.ts';
-import { defineProvider, refuse } from './types.ts';
+import { checkEventId, JSON_TYPE } from './json-body.ts';
+import { badSignature, hmac, safeEqual, utf8Text } from './signing.ts';
+import { bodySha256Of, signedUrlCandidates } from './twilio-url.ts';
+import { defineProvider, type Refusal, refuse } from './types.ts';
 
 /**
  * Twilio: `X-Twilio-Signature: <base64 HMAC-SHA1>` keyed with the account's Auth Token, over the
  * full URL Twilio requested followed by every POST parameter, sorted by name, as `<name><value>`
- * with no separators. The URL is the one configured in Twilio: behind a proxy set PUBLIC_URL. Like
+ * with no separators. JSON webhooks sign the URL alone, and it carries the body's SHA-256 as
+ * `bodySHA256`. The URL is the one configured in Twilio: behind a proxy set PUBLIC_URL. Like
  * Twilio's own `validateRequest`, the URL is tried without and with its port (Twilio's back ends
- * differ), so a delivery costs at most two MACs per configured token. Webhooks signed with a
- * SharedKey say `algorithm=HMAC_SHA256` in `X-Twilio-Webhooks-Signature-Settings`.
+ * differ) and as `new URL()` normalises it (twilio-url.ts): usually two MACs per configured token,
+ * at most six. Webhooks signed with a SharedKey say `algorithm=HMAC_SHA256` in
+ * `X-Twilio-Webhooks-Signature-Settings`.
  *
  * The event id is `I-Twilio-Idempotency-Token`, the same on Twilio's retries but outside the
- * signature (so the signed parameters are deduped too); without it, the signed `MessageSid` or
- * `CallSid` with its status: one status callback per status. Twilio signs no timestamp.
+ * signature (so a capture re-sent under a new token is recognised by its signature); without it,
+ * the signed `MessageSid` or `CallSid` with its status: one status callback per status. Twilio
+ * signs no timestamp.
  *
  * Twilio reads the answer as TwiML: an empty `<Response/>` does nothing (no reply message), which
  * suits status callbacks and incoming messages; a voice call needs its TwiML from elsewhere.
@@ -49,9 +53,9 @@ export const twilio = defineProvider({
       '`X-Twilio-Webhooks-Signature-Settings` (`algorithm=HMAC_SHA256`)',
     ],
     eventId:
-      '`I-Twilio-Idempotency-Token` (kept on retries; not signed, so the signed parameters are deduped too), else `MessageSid`/`CallSid` + its status (signed)',
+      '`I-Twilio-Idempotency-Token` (kept on retries; not signed, so the signature is deduped too), else `MessageSid`/`CallSid` + its status (signed)',
     refused:
-      'a body that is not form-encoded (415); an unknown signature algorithm; neither token nor `MessageSid`/`CallSid` (422)',
+      'a body that is neither form-encoded nor JSON (415); JSON without a matching `bodySHA256` in the URL; an unknown signature algorithm; neither token nor `MessageSid`/`CallSid` (422)',
   },
   example: {
     fixture: 'twilio-message-status.form',
@@ -82,24 +86,28 @@ export const twilio = defineProvider({
     return {
       acceptsForm: true,
       verify({ rawBody, headers, url }) {
-        if (!FORM_TYPE.test(headers.get('content-type') ?? '')) {
-          return refuse('unsupported_media_type', 'Twilio posts form-encoded parameters.');
+        const contentType = headers.get('content-type') ?? '';
+        const form = FORM_TYPE.test(contentType);
+        if (!form && !JSON_TYPE.test(contentType)) {
+          return refuse(
+            'unsupported_media_type',
+            'Twilio posts form-encoded parameters, or JSON with bodySHA256 in the URL.',
+          );
         }
         const algorithm = algorithmOf(headers.get(SETTINGS));
         const given = headers.get(SIGNATURE)?.trim() ?? '';
         if (!algorithm || !BASE64_OF[algorithm].test(given)) return refused;
-        const form = parseForm(rawBody);
-        if (!form.ok) return refused;
-        const data = signedParameters(form.fields);
+        const content = form ? formContent(rawBody) : jsonContent(rawBody, url);
+        if (!content.ok) return content.refusal ?? refused;
         const givenBytes = Buffer.from(given, 'base64');
         // Accept if ANY configured token matches: during a rotation (secondary token) both are live.
-        const urls = urlWithAndWithoutPort(url);
+        const urls = signedUrlCandidates(url);
         const signed = tokens.some((token) =>
-          urls.some((candidate) => safeEqual(hmac(algorithm, token, candidate, data), givenBytes)),
+          urls.some((candidate) => safeEqual(hmac(algorithm, token, candidate, content.data), givenBytes)),
         );
         if (!signed) return refused;
 
-        const { fields } = form;
+        const { fields } = content;
         const token = headers.get(TOKEN);
         const sid = field(fields, 'MessageSid') ?? field(fields, 'SmsSid') ?? field(fields, 'CallSid');
         const status =
@@ -115,15 +123,58 @@ export const twilio = defineProvider({
           event: {
             id: id as string,
             type,
-            payload: formJson(fields),
+            ...(form ? { payload: formJson(fields) } : {}),
             answer: TWIML,
-            ...(token ? { idUnsigned: true } : {}),
+            // Endless byte strings carry one set of signed parameters (order, %-escapes, repeats):
+            // a capture is known by its signature, which one signed content determines. The
+            // padding bits base64 ignores are not part of it: the decoded bytes are.
+            ...(token
+              ? { idUnsigned: true, captureKey: `${algorithm}:${givenBytes.toString('base64')}` }
+              : {}),
           },
         };
       },
     };
   },
 });
+
+type SignedContent =
+  | { ok: true; data: string; fields: FormFields }
+  /** Without a refusal of its own: one answer for every signature failure. */
+  | { ok: false; refusal?: Refusal };
+
+/** A form body: every parameter is signed (after the URL), decoded and sorted. */
+function formContent(rawBody: Buffer): SignedContent {
+  const form = parseForm(rawBody);
+  if (!form.ok) return { ok: false };
+  return { ok: true, data: signedParameters(form.fields), fields: form.fields };
+}
+
+/**
+ * A JSON body: only the URL is signed, and it carries the body's SHA-256 (hex) as `bodySHA256`,
+ * as twilio-node's `validateRequestWithBody` checks. A JSON object's string and number fields are
+ * read like form parameters (the sid and status name the event).
+ */
+function jsonContent(rawBody: Buffer, url: string): SignedContent {
+  const expected = bodySha256Of(url);
+  const actual = createHash('sha256').update(rawBody).digest('hex');
+  if (!expected || !safeEqual(Buffer.from(expected), Buffer.from(actual))) return { ok: false };
+  const text = utf8Text(rawBody);
+  if (!text.ok) return { ok: false, refusal: text };
+  let value: unknown;
+  try {
+    value = JSON.parse(text.text);
+  } catch {
+    return { ok: false, refusal: refuse('invalid_json', 'The request body is not valid JSON.') };
+  }
+  const fields: FormFields = new Map();
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    for (const [name, v] of Object.entries(value)) {
+      if (typeof v === 'string' || typeof v === 'number') fields.set(name, [String(v)]);
+    }
+  }
+  return { ok: true, data: '', fields };
+}
 
 /** Every parameter as `<name><value>`, names sorted, repeated values once each and sorted (Twilio's library). */
 function signedParameters(fields: FormFields): string {
@@ -142,18 +193,4 @@ function algorithmOf(settings: string | null): 'sha1' | 'sha256' | null {
     .toUpperCase();
   if (!named || named === 'HMAC_SHA1') return 'sha1';
   return named === 'HMAC_SHA256' ? 'sha256' : null;
-}
-
-/** The URL as received without its port, and with it (the scheme's default when it has none). */
-function urlWithAndWithoutPort(url: string): string[] {
-  const parts = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/is.exec(url);
-  if (!parts) return [url];
-  const [, scheme = '', authority = '', rest = ''] = parts;
-  const userInfo = authority.slice(0, authority.lastIndexOf('@') + 1);
-  const hostPort = authority.slice(userInfo.length);
-  // A colon starts the port only after an IPv6 literal's closing bracket.
-  const colon = hostPort.indexOf(':', hostPort.lastIndexOf(']') + 1);
-  const host = colon < 0 ? hostPort : hostPort.slice(0, colon);
-  const port = colon < 0 ? (scheme.toLowerCase() === 'https://' ? ':443' : ':80') : hostPort.slice(colon);
-  return [scheme + userInfo + host + rest, scheme + userInfo + host + port + rest];
 }

@@ -41,6 +41,12 @@ export interface VerifiedEvent {
    */
   idUnsigned?: boolean;
   /**
+   * What identifies one signed delivery, for schemes that do not sign the raw bytes (Twilio signs
+   * the URL and the decoded, sorted parameters: endless byte strings carry one signature). With
+   * `idUnsigned`, a capture re-sent under a new id is then recognised by this instead of the body.
+   */
+  captureKey?: string;
+  /**
    * The JSON to store and hand to the worker, when it is not the raw body itself (form-encoded
    * deliveries). The signature and the body hash stay on the raw bytes.
    */

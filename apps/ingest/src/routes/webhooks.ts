@@ -3,7 +3,7 @@ import { type AcceptDeps, acceptEvent } from '../accept.ts';
 import { ApiError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { FORM_TYPE } from '../providers/form-body.ts';
-import { checkEventType } from '../providers/json-body.ts';
+import { checkEventType, JSON_TYPE } from '../providers/json-body.ts';
 import type { Provider, RawAnswer, WebhookRequest } from '../providers/types.ts';
 import { ClientGone, headersOf, readBody, requestUrl } from '../request-body.ts';
 
@@ -15,8 +15,6 @@ export interface WebhookDeps extends AcceptDeps {
   publicUrl?: string;
   now?: () => number;
 }
-
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
 /** POST /webhooks/:source and POST /webhook (the demo source): verify -> dedupe + enqueue -> 200. */
 export function webhookRoutes(deps: WebhookDeps) {
@@ -59,6 +57,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         ttlSeconds: provider.dedupeTtlSeconds,
         payload: verified.event.payload,
         idUnsigned: verified.event.idUnsigned,
+        captureKey: verified.event.captureKey,
         order: verified.event.order,
       });
       const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
