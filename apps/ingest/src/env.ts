@@ -1,16 +1,22 @@
 import {
   baseEnv,
-  type DynamicVariables,
+  ConfigError,
   httpUrl,
   int,
   onConfigError,
   optional,
   parseEnv,
-  secrets as secretList,
   withDefault,
 } from '@oncehook/shared';
 import { z } from 'zod';
-import { PROVIDER_LIST } from './providers/registry.ts';
+import { adminTokenClashes, adminTokens } from './admin-tokens.ts';
+import { secretVariables } from './env-secrets.ts';
+
+const flag = (fallback: '0' | 'false') =>
+  withDefault(
+    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
+    fallback,
+  );
 
 /** The ingest's environment: the only place it reads `process.env`. */
 const shape = {
@@ -18,35 +24,14 @@ const shape = {
   PORT: withDefault(int(1, 65535), 3000),
   ADMIN_TOKEN: optional(z.string().min(8, 'must be at least 8 characters')),
   /** Named operators' tokens, `alice:<token>,bob:<token>`: the logs then say who asked. */
-  ADMIN_TOKENS: optional(
-    z.string().transform((list, ctx) => {
-      const tokens = list.split(',').map((entry) => {
-        const at = entry.indexOf(':');
-        // No colon: the whole entry is taken as a name, which then fails the check below.
-        return at === -1
-          ? { name: `${entry.trim()} (no token)`, token: '' }
-          : { name: entry.slice(0, at).trim(), token: entry.slice(at + 1).trim() };
-      });
-      const names = new Set<string>();
-      for (const { name, token } of tokens) {
-        if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name))
-          ctx.addIssue({
-            code: 'custom',
-            message: `"${name}": each entry is name:token, the name letters, digits, . _ @ -`,
-          });
-        else if (token.length < 8)
-          ctx.addIssue({ code: 'custom', message: `the token of "${name}" must be at least 8 characters` });
-        else if (names.has(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is named twice` });
-        names.add(name);
-      }
-      return tokens;
-    }),
-  ),
+  ADMIN_TOKENS: optional(adminTokens),
+  /**
+   * The dashboard's writes beyond retrying failed jobs: add a job (which no signature covers), edit
+   * its data, clean, obliterate, promote, pause. Off: an operator retries dead letters, no more.
+   */
+  ADMIN_DASHBOARD_WRITE: flag('false'),
   /** GET /status without the admin credentials (its step results hold customers' data). */
-  STATUS_PUBLIC: withDefault(
-    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
-    'false',
-  ),
+  STATUS_PUBLIC: flag('false'),
   MAX_BODY_BYTES: withDefault(int(1024, 64 * 1024 * 1024), 1048576),
   /** Ingest processes on this machine, sharing PORT (node:cluster). */
   INGEST_PROCESSES: withDefault(int(1, 256), 1),
@@ -63,28 +48,44 @@ const shape = {
   HTTP_MAX_CONNECTIONS: withDefault(int(1, 1_000_000), 10_000),
   /** How long a connection closed on a client still sending reads on (unread-request.ts). */
   HTTP_LINGER_MS: withDefault(int(100, 60_000), 5_000),
-  /** `production` turns the unsigned demo source off (see providers/demo.ts). */
-  NODE_ENV: withDefault(z.string(), 'development'),
+  /**
+   * `production` (any case; `prod` too) turns the unsigned demo source off (providers/demo.ts), puts
+   * the demo's read routes behind the admin credentials, and requires PUBLIC_URL with Twilio.
+   */
+  NODE_ENV: withDefault(
+    z.string().transform((v) => (/^\s*prod(uction)?\s*$/i.test(v) ? 'production' : v)),
+    'development',
+  ),
+  /** Webhook secrets shorter than 16 bytes (env-secrets.ts): for test set-ups only. */
+  ALLOW_SHORT_SECRETS: flag('0'),
+  /** Twilio in production without PUBLIC_URL: the signed URL is then rebuilt from the Host header. */
+  ALLOW_URL_FROM_HOST: flag('0'),
 };
 
-// The built-in providers' variables, and `<NAME>_WEBHOOK_SECRET` for custom sources.
-const BUILT_IN_SECRETS = new Set(PROVIDER_LIST.flatMap((p) => p.secretEnv));
-const CUSTOM_SECRET = /^[A-Z][A-Z0-9_]*_WEBHOOK_SECRET$/;
-
-const secretVariables: DynamicVariables<{ secrets: ReadonlyMap<string, string[]> }> = (env, problem) => {
-  const found = new Map<string, string[]>();
-  for (const [name, value] of Object.entries(env)) {
-    if (!(BUILT_IN_SECRETS.has(name) || CUSTOM_SECRET.test(name)) || value === undefined || value === '')
-      continue;
-    const parsed = secretList.safeParse(value);
-    if (parsed.success) found.set(name, parsed.data);
-    else problem(`${name}: must hold at least one secret`);
-  }
-  return { secrets: found };
+export const parseIngestEnv = (env: Record<string, string | undefined> = process.env) => {
+  const parsed = parseEnv(shape, env, secretVariables);
+  const problems = [...adminTokenClashes(parsed), ...productionChecks(parsed)];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed;
 };
 
-export const parseIngestEnv = (env: Record<string, string | undefined> = process.env) =>
-  parseEnv(shape, env, secretVariables);
+/**
+ * Twilio signs the URL it requested. Without PUBLIC_URL that URL is rebuilt from the Host header,
+ * which the client chooses: behind a proxy that terminates TLS every delivery fails, and a
+ * delivery captured at another deployment with the same Auth Token verifies here.
+ */
+function productionChecks(env: {
+  NODE_ENV: string;
+  PUBLIC_URL?: string | undefined;
+  ALLOW_URL_FROM_HOST: boolean;
+  secrets: ReadonlyMap<string, string[]>;
+}): string[] {
+  if (env.NODE_ENV !== 'production' || env.PUBLIC_URL || env.ALLOW_URL_FROM_HOST) return [];
+  if (!env.secrets.has('TWILIO_AUTH_TOKEN')) return [];
+  return [
+    "PUBLIC_URL: required with TWILIO_AUTH_TOKEN in production: Twilio signs the URL it requested, and without PUBLIC_URL it is rebuilt from the request's Host header, which the sender chooses (ALLOW_URL_FROM_HOST=1 starts anyway)",
+  ];
+}
 
 export type IngestEnv = ReturnType<typeof parseIngestEnv>;
 

@@ -20,7 +20,7 @@ const file = (content: unknown) => {
   return path;
 };
 const providers = (sources: unknown, env: Record<string, string> = {}) =>
-  createProviders(parseIngestEnv({ SOURCES_FILE: file({ sources }), ...env }));
+  createProviders(parseIngestEnv({ SOURCES_FILE: file({ sources }), ALLOW_SHORT_SECRETS: '1', ...env }));
 const verify = (p: Provider, headers: Record<string, string>, body: string) =>
   p.verify({ ...addressedTo('acme'), rawBody: Buffer.from(body), headers: new Headers(headers), nowMs: NOW });
 

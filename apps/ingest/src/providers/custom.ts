@@ -16,12 +16,16 @@ function secretKey(encoding: SourceSpec['secretEncoding'], value: string): strin
   return Buffer.from(value, encoding);
 }
 
+/** The variable a custom source's secret is read from: `secretEnv`, or `<NAME>_WEBHOOK_SECRET`. */
+export const customSecretEnv = (name: string, spec: Pick<SourceSpec, 'secretEnv'>) =>
+  spec.secretEnv ?? `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
+
 /**
  * A source declared in SOURCES_FILE: HMAC over a template of `{body}`, `{timestamp}` and `{id}`,
  * the event id from a JSON path or a header. Not served (null) while its secret is unset.
  */
 export function customVerifier(name: string, spec: SourceSpec, env: IngestEnv): Verifier | null {
-  const secretEnv = spec.secretEnv ?? `${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`;
+  const secretEnv = customSecretEnv(name, spec);
   const configuredSecrets = env.secrets.get(secretEnv);
   if (!configuredSecrets) return null;
   const secrets = configuredSecrets.map((s) =>

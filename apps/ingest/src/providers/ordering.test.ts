@@ -120,9 +120,9 @@ describe('custom source ordering key (SOURCES_FILE)', () => {
         },
       }),
     );
-    const provider = createProviders(parseIngestEnv({ SOURCES_FILE: path, ACME_WEBHOOK_SECRET: 'k' })).get(
-      'acme',
-    ) as Provider;
+    const provider = createProviders(
+      parseIngestEnv({ SOURCES_FILE: path, ACME_WEBHOOK_SECRET: 'k', ALLOW_SHORT_SECRETS: '1' }),
+    ).get('acme') as Provider;
     const body = JSON.stringify({
       id: 'e1',
       type: 'account.updated',

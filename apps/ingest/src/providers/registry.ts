@@ -1,6 +1,6 @@
 import { ConfigError, dedupeWindow } from '@oncehook/shared';
 import type { IngestEnv } from '../env.ts';
-import { customVerifier } from './custom.ts';
+import { customSecretEnv, customVerifier } from './custom.ts';
 import { demo } from './demo.ts';
 import { github } from './github.ts';
 import { shopify } from './shopify.ts';
@@ -43,10 +43,19 @@ export function createProviders(env: IngestEnv): Map<string, Provider> {
       });
   }
   if (!env.SOURCES_FILE) return live;
+  // One secret per source: a variable shared with another source would let a delivery captured
+  // for one be replayed to the other.
+  const secretOwner = new Map<string, string>(
+    PROVIDER_LIST.flatMap((p) => p.secretEnv.map((v) => [v, p.name] as const)),
+  );
   for (const [name, spec] of Object.entries(loadSourcesFile(env.SOURCES_FILE))) {
-    if (isProviderName(name)) {
-      throw new ConfigError([`SOURCES_FILE: ${env.SOURCES_FILE}: "${name}" is a built-in source`]);
-    }
+    const fail = (why: string) => new ConfigError([`SOURCES_FILE: ${env.SOURCES_FILE}: ${why}`]);
+    if (isProviderName(name)) throw fail(`"${name}" is a built-in source`);
+    const variable = customSecretEnv(name, spec);
+    const owner = secretOwner.get(variable);
+    if (owner)
+      throw fail(`"${name}": secretEnv ${variable} is the secret of "${owner}"; give each source its own`);
+    secretOwner.set(variable, name);
     const verifier = customVerifier(name, spec, env);
     if (verifier)
       live.set(name, { ...verifier, dedupeTtlSeconds: dedupeWindow(env, name, spec.dedupeTtlSeconds) });

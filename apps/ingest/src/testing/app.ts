@@ -9,7 +9,7 @@ import { createProviders } from '../providers/registry.ts';
 /**
  * An ingest app for route tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
  * QUEUE_PREFIX so tests never see each other's keys, no port, ADMIN_TOKEN TEST_ADMIN_TOKEN (unless
- * `env` sets it; '' for none). `close()` deletes every key made.
+ * `env` sets it; '' for none), short secrets allowed. `close()` deletes every key made.
  */
 export async function createTestApp(env: Record<string, string> = {}, opts: { now?: () => number } = {}) {
   const config = parseIngestEnv({
@@ -17,6 +17,8 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     QUEUE_PREFIX: randomPrefix(),
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    // Tests name their secrets for what they are ('gh-replay'), shorter than a real one.
+    ALLOW_SHORT_SECRETS: '1',
     ...env,
   });
   const redis = createRedis(config, 'fail-fast', 'oncehook-test');
