@@ -1,0 +1,317 @@
+import { createKeys, readDemoLedgerEntries, readDemoSubscription } from '@oncehook/shared';
+import type { Load, SentEvent } from './load.ts';
+import { windowOf } from './load.ts';
+import type { Operator } from './operator.ts';
+import { type StatusView, waitQuiet } from './quiesce.ts';
+import type { Topology } from './topology.ts';
+import { chaosKeys } from './workflows.ts';
+
+export interface Violation {
+  kind: string;
+  detail: string;
+}
+
+/** What the checker found: the violations, notes that are not violations, and counts. */
+export interface Findings {
+  violations: Violation[];
+  notes: string[];
+  counts: Record<string, number>;
+}
+
+const keyOf = (source: string, id: string, workflow: string, step: string) =>
+  `${source}:${id}:${workflow}.${step}`;
+
+/**
+ * The end of a chaos run, once the faults stopped and everything is healed: waits for quiet,
+ * replays every dead letter left, waits again, then states what must hold (docs/guarantees.md):
+ * each event answered 200 has each effect exactly once, nothing is stuck, /status agrees with
+ * the effects, no ordering lane is left held, no two runs of one ordering key overlapped.
+ */
+export async function check({
+  load,
+  topology,
+  admin,
+  say,
+}: {
+  load: Load;
+  topology: Topology;
+  admin: Operator;
+  say: (line: string) => void;
+}): Promise<Findings> {
+  const violations: Violation[] = [];
+  const notes: string[] = [];
+  const counts: Record<string, number> = {};
+  const violate = (kind: string, detail: string) => violations.push({ kind, detail });
+  const all = [...load.events.values()];
+  const acked = all.filter((ev) => ev.acks.length > 0);
+  for (const ev of all.filter((e) => e.acks.length < e.copies)) {
+    violate(
+      'never answered 200',
+      `${ev.source}/${ev.id}: ${ev.acks.length} of ${ev.copies} copies answered 200; refusals ${JSON.stringify(ev.refused)}`,
+    );
+  }
+  // A copy re-sent after the event's short window may have run as a new event: allowed, noted.
+  const late = new Set(
+    acked
+      .filter((ev) => windowOf(ev) < 3600 && ev.lastTry - Math.min(...ev.acks) > windowOf(ev) - 10)
+      .map((ev) => ev.id),
+  );
+  if (late.size > 0)
+    notes.push(
+      `${late.size} events re-delivered near or past their window: ${[...late].slice(0, 10).join(', ')}`,
+    );
+
+  say('  waiting for quiet after healing...');
+  const first = await waitQuiet(topology, acked);
+  say(
+    `  ${first.quiet ? 'quiet' : `not quiet (${first.jobs} unfinished jobs)`}; replaying the dead letters left`,
+  );
+
+  // Every failed event is listed; every dead letter is replayed once, now that the APIs are up.
+  const dead = await admin.deadLetters();
+  if (dead === null) violate('dead letters unreadable', 'GET /admin/events?state=failed did not answer 200');
+  const listed = new Set((dead ?? []).map((d) => `${d.source}/${d.eventId}`));
+  for (const ev of acked) {
+    if (first.views.get(ev.id)?.state === 'failed' && !listed.has(`${ev.source}/${ev.id}`))
+      violate('failed, not listed', `${ev.source}/${ev.id} is failed but not in /admin/events`);
+  }
+  counts['dead letters at the end'] = listed.size;
+  for (const d of dead ?? []) {
+    if (!d.replayable)
+      violate('dead letter not replayable', `${d.source}/${d.eventId} (${d.workflow}): ${d.error}`);
+  }
+  for (const key of listed) {
+    const [source = '', ...rest] = key.split('/');
+    const res = await admin.replayOne(source, rest.join('/'));
+    if (res.status !== 200 || res.body?.replayed !== true)
+      violate('replay refused', `${key}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  }
+
+  const second = listed.size > 0 ? await waitQuiet(topology, acked) : first;
+  if (!second.quiet) notes.push(`not quiet at the end: ${second.jobs} unfinished jobs`);
+  const views = second.views;
+
+  const effects = await readEffects(topology, load);
+  for (const ev of acked) {
+    const view = views.get(ev.id) ?? { code: 0, state: 'unread' };
+    const found = effectsOf(ev, effects);
+    const missing = Object.entries(found)
+      .filter(([, n]) => n === 0)
+      .map(([what]) => what);
+    const twice = Object.entries(found)
+      .filter(([, n]) => n > 1)
+      .map(([what, n]) => `${what} ×${n}`);
+    const name = `${ev.source}/${ev.id}`;
+    if (twice.length > 0) {
+      if (late.has(ev.id))
+        notes.push(`${name} (re-delivered past its window) ran twice: ${twice.join(', ')}`);
+      else violate('effect repeated', `${name}: ${twice.join(', ')} (state ${view.state})`);
+    }
+    if (view.state === 'absent') {
+      if (missing.length > 0 || windowOf(ev) >= 3600)
+        violate(
+          'lost',
+          `${name} answered 200 at ${ev.acks.join(', ')}s; no record now, effects missing: ${missing.join(', ') || 'none'}`,
+        );
+      else
+        counts['completed, record expired after its window'] =
+          (counts['completed, record expired after its window'] ?? 0) + 1;
+      continue;
+    }
+    if (view.state === 'completed') {
+      counts.completed = (counts.completed ?? 0) + 1;
+      if (missing.length > 0)
+        violate('status disagrees', `${name} is completed, effects missing: ${missing.join(', ')}`);
+      const wrong = statusMismatch(ev, view, effects);
+      if (wrong) violate('status disagrees', `${name}: ${wrong}`);
+      continue;
+    }
+    const runs = (view.status?.workflows ?? [])
+      .map(
+        (wf) =>
+          `${wf.name} ${wf.state} (attempts ${wf.attempts}${wf.error ? `, ${wf.error.slice(0, 120)}` : ''})`,
+      )
+      .join('; ');
+    const behind = view.status?.waitingBehind ? `, waiting behind ${view.status.waitingBehind}` : '';
+    violate(
+      view.state === 'failed' ? 'failed after replay' : 'stuck',
+      `${name}: ${view.state}${behind}; runs: ${runs || 'none'}; effects missing: ${missing.join(', ') || 'none'}`,
+    );
+  }
+
+  for (const [sub, final] of load.subscriptions) {
+    const events = all.filter((e) => e.object === sub);
+    const mirror = effects.mirrors.get(sub);
+    const want = `${final.status} v${final.version} seen ${events.length}`;
+    const got = mirror ? `${mirror.status} v${mirror.version} seen ${mirror.seen}` : 'none';
+    if (want !== got || mirror?.current_period_end !== final.current_period_end)
+      violate('mirror wrong', `${sub}: want ${want}, got ${got}`);
+  }
+  for (const extra of effects.unknown) violate('unexpected effect', extra);
+
+  await checkLanes(topology, violate, notes);
+  checkOverlaps(topology, violate, notes);
+  for (const incident of topology.incidents) violate('process incident', incident);
+
+  counts.events = all.length;
+  counts['answered 200'] = acked.length;
+  counts.charges = effects.charges.size;
+  counts.emails = effects.emails.size;
+  counts['ledger entries'] = [...effects.ledger.values()].reduce((a, b) => a + b, 0);
+  counts['book entries'] = [...effects.book.values()].reduce((a, b) => a + b, 0);
+  counts['account events applied'] = [...effects.applied.values()].reduce((a, b) => a + b, 0);
+  return { violations, notes, counts };
+}
+
+type Effects = Awaited<ReturnType<typeof readEffects>>;
+
+/** Every effect, counted where it lands: the fake APIs' objects, the ledger, the book, the mirrors. */
+async function readEffects(topology: Topology, load: Load) {
+  const { apis, store, prefix } = topology;
+  const redis = store.redis;
+  const keys = chaosKeys(prefix);
+  const known = new Set(load.events.keys());
+  const unknown: string[] = [];
+  const tally = (map: Map<string, number>, id: string) => map.set(id, (map.get(id) ?? 0) + 1);
+
+  const chargesByEvent = new Map<string, number>();
+  for (const [key, charge] of apis.charges) {
+    const id = charge.metadata.event_id ?? '';
+    if (!known.has(id)) unknown.push(`charge ${charge.id} under ${key}`);
+    tally(chargesByEvent, `${id} ${key.split(':').at(-1)}`);
+  }
+  for (const key of apis.emails.keys()) {
+    const id = key.split(':')[1] ?? '';
+    if (!known.has(id)) unknown.push(`email under ${key}`);
+  }
+  const ledger = new Map<string, number>();
+  for (const line of await readDemoLedgerEntries(redis, createKeys(prefix))) {
+    const { eventId } = JSON.parse(line) as { eventId: string };
+    if (!known.has(eventId)) unknown.push(`ledger entry for ${eventId}`);
+    tally(ledger, eventId);
+  }
+  const book = new Map<string, number>();
+  for (const id of await redis.lrange(keys.book, 0, -1)) {
+    if (!known.has(id)) unknown.push(`book entry for ${id}`);
+    tally(book, id);
+  }
+  const applied = new Map<string, number>();
+  for (const account of load.accounts.keys()) {
+    for (const id of await redis.lrange(keys.applied(account), 0, -1)) tally(applied, id);
+  }
+  const mirrors = new Map<string, Awaited<ReturnType<typeof readDemoSubscription>>>();
+  for (const sub of load.subscriptions.keys())
+    mirrors.set(sub, await readDemoSubscription(redis, createKeys(prefix), sub));
+  return {
+    chargesByEvent,
+    emails: apis.emails,
+    charges: apis.charges,
+    ledger,
+    book,
+    applied,
+    mirrors,
+    unknown,
+  };
+}
+
+/** Each effect an event must have, and how many times it is there. */
+function effectsOf(ev: SentEvent, fx: Effects): Record<string, number> {
+  const email = (workflow: string, step: string) =>
+    fx.emails.has(keyOf(ev.source, ev.id, workflow, step)) ? 1 : 0;
+  const charges = (workflow: string) => fx.chargesByEvent.get(`${ev.id} ${workflow}.charge`) ?? 0;
+  switch (ev.kind) {
+    case 'payment':
+      return {
+        charge: charges('payment'),
+        receipt: email('payment', 'receipt'),
+        ledger: fx.ledger.get(ev.id) ?? 0,
+      };
+    case 'invoice':
+      return {
+        charge: charges('chaos-bill'),
+        book: fx.book.get(ev.id) ?? 0,
+        mail: email('chaos-notify', 'mail'),
+      };
+    case 'account':
+      return { applied: fx.applied.get(ev.id) ?? 0, mail: email('chaos-notify', 'mail') };
+    case 'subscription':
+      // Counted per subscription (the mirror's `seen`), not per event.
+      return {};
+  }
+}
+
+/** For a completed event: a step not done, or a marker naming another object than the API holds. */
+function statusMismatch(ev: SentEvent, view: StatusView, fx: Effects): string | null {
+  const status = view.status;
+  if (!status) return 'no status';
+  const notDone = status.steps.filter((s) => !s.done).map((s) => s.name);
+  if (notDone.length > 0) return `completed with steps not done: ${notDone.join(', ')}`;
+  const openRuns = status.workflows
+    .filter((wf) => wf.state !== 'completed')
+    .map((wf) => `${wf.name} ${wf.state}`);
+  if (openRuns.length > 0) return `completed with runs ${openRuns.join(', ')}`;
+  const result = (step: string) =>
+    status.steps.find((s) => s.name === step)?.result as Record<string, unknown> | undefined;
+  if (ev.kind === 'payment') {
+    const charge = fx.charges.get(keyOf('demo', ev.id, 'payment', 'charge'));
+    if (charge && result('charge')?.paymentId !== charge.id)
+      return `charge marker ${JSON.stringify(result('charge'))}, the API's payment ${charge.id}`;
+    const email = fx.emails.get(keyOf('demo', ev.id, 'payment', 'receipt'));
+    if (email && result('receipt')?.emailId !== email.id)
+      return `receipt marker ${JSON.stringify(result('receipt'))}, the API's email ${email.id}`;
+  }
+  if (ev.kind === 'invoice') {
+    const charge = fx.charges.get(keyOf(ev.source, ev.id, 'chaos-bill', 'charge'));
+    if (charge && result('chaos-bill/charge')?.paymentId !== charge.id)
+      return `charge marker ${JSON.stringify(result('chaos-bill/charge'))}, the API's payment ${charge.id}`;
+  }
+  if (ev.kind === 'subscription' && result('apply') === undefined) return 'no apply result';
+  return null;
+}
+
+/** Lanes left behind: any `:lane:` key holding a holder, a pending hand-off or waiting events. */
+async function checkLanes(topology: Topology, violate: (k: string, d: string) => void, notes: string[]) {
+  const redis = topology.store.redis;
+  const found = topology.store.keys(`${topology.prefix}:lane:*`);
+  for (const key of found) {
+    const type = await redis.type(key);
+    const content =
+      type === 'hash'
+        ? JSON.stringify(await redis.hgetall(key))
+        : type === 'zset'
+          ? JSON.stringify(await redis.zrange(key, '0', '-1', 'WITHSCORES'))
+          : type;
+    const held = type === 'zset' || (type === 'hash' && /"(holder|job|pending|d:[^"]*)"/.test(content));
+    if (held) violate('lane left held', `${key} (${type}): ${content.slice(0, 300)}`);
+    else notes.push(`lane key left, empty: ${key} ${content.slice(0, 120)}`);
+  }
+}
+
+/**
+ * Two runs of one ordering key in flight at once: the probe's (chaos accounts, with each run's
+ * process) and the fake API's (subscriptions, counted per object). A process frozen mid-step
+ * (SIGSTOP past its lock) finishes that step's code when it resumes, whatever the lane says: its
+ * writes are refused, but nothing can stop code already running. Such an overlap, by a process
+ * resumed just before, is a note; any other is a violation.
+ */
+function checkOverlaps(topology: Topology, violate: (k: string, d: string) => void, notes: string[]) {
+  const resumedJustBefore = (pid: string, at: number) =>
+    topology.pauses.some((p) => p.pid === pid && p.to !== undefined && p.to >= at - 10 && p.to <= at + 1);
+  for (const o of topology.probe.overlaps) {
+    const pids = o.runs.map((r) => /pid (\d+)/.exec(r)?.[1] ?? '');
+    const zombie = pids.some((pid) => resumedJustBefore(pid, o.at));
+    const what = `${o.key} at ${o.at}s: ${o.runs.join(' and ')}`;
+    if (o.sameEvent || zombie)
+      notes.push(
+        `${o.sameEvent ? "one event's run twice" : 'two runs of one key'} at once${zombie ? ' (a paused worker resumed mid-step)' : ''}: ${what}`,
+      );
+    else violate('ordered runs overlapped', what);
+  }
+  for (const [object, max] of topology.apis.concurrency.maxPerObject) {
+    if (max > 1)
+      violate(
+        'ordered runs overlapped',
+        `${object}: ${max} requests for it in flight at once at the payments API`,
+      );
+  }
+}

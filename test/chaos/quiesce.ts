@@ -1,0 +1,95 @@
+import { openQueues } from '@oncehook/shared';
+import { fetchStatus, pool, sleep } from '@oncehook/testing';
+import type { SentEvent } from './load.ts';
+import type { Topology } from './topology.ts';
+
+/** What GET /status said of an event: its HTTP status, and the answer when 200. */
+export interface StatusView {
+  code: number;
+  state: string;
+  status?: {
+    state: string;
+    waitingBehind?: string;
+    error?: string;
+    steps: { name: string; done: boolean; result?: unknown }[];
+    workflows: {
+      name: string;
+      state: string;
+      attempts: number;
+      error?: string;
+      steps: { name: string; done: boolean; result?: unknown }[];
+    }[];
+  };
+}
+
+const FINAL = new Set(['completed', 'failed', 'ignored', 'absent']);
+
+export async function readStatus(bases: string[], ev: SentEvent): Promise<StatusView> {
+  let last: StatusView = { code: 0, state: 'unreadable' };
+  for (const base of bases) {
+    try {
+      const res = await fetchStatus(base, ev.source, ev.id);
+      if (res.status === 404) return { code: 404, state: 'absent' };
+      if (res.ok) {
+        const status = (await res.json()) as NonNullable<StatusView['status']>;
+        return { code: 200, state: status.state, status };
+      }
+      last = { code: res.status, state: `http ${res.status}` };
+    } catch (err) {
+      last = { code: 0, state: `unreadable (${(err as Error).message})` };
+    }
+  }
+  return last;
+}
+
+/** Jobs not finished (waiting, active, delayed, ...) over every partition's queues. */
+async function unfinishedJobs(topology: Topology) {
+  const queues = openQueues(
+    { QUEUE_PREFIX: topology.prefix, QUEUE_PARTITIONS: Number(topology.env.QUEUE_PARTITIONS ?? 1) },
+    topology.store.redis,
+  );
+  try {
+    const counts = await Promise.all(
+      queues
+        .all()
+        .map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')),
+    );
+    return counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
+  } finally {
+    await queues.close();
+  }
+}
+
+/**
+ * Waits until every event's state is final (completed, failed, ignored, or no record) and no job
+ * is left to run, on two polls in a row; or until nothing has changed for `stillMs` (stuck), or
+ * `timeoutMs` passed. Returns the last views and whether it got quiet.
+ */
+export async function waitQuiet(
+  topology: Topology,
+  events: SentEvent[],
+  { timeoutMs = 180_000, stillMs = 45_000 } = {},
+) {
+  const deadline = Date.now() + timeoutMs;
+  let views = new Map<string, StatusView>();
+  let fingerprint = '';
+  let changedAt = Date.now();
+  let quietPolls = 0;
+  let jobs = -1;
+  for (;;) {
+    const bases = topology.bases();
+    const read = await pool(events, 16, async (ev) => [ev.id, await readStatus(bases, ev)] as const);
+    views = new Map(read);
+    jobs = await unfinishedJobs(topology).catch(() => -1);
+    const now = [...views.values()].map((v) => v.state).join() + jobs;
+    if (now !== fingerprint) {
+      fingerprint = now;
+      changedAt = Date.now();
+    }
+    const settled = [...views.values()].every((v) => FINAL.has(v.state)) && jobs === 0;
+    quietPolls = settled ? quietPolls + 1 : 0;
+    if (quietPolls >= 2) return { views, quiet: true, jobs };
+    if (Date.now() > deadline || Date.now() - changedAt > stillMs) return { views, quiet: false, jobs };
+    await sleep(1000);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * `pnpm chaos --seed N --minutes M [--mode sentinel|cluster] [--rate R] [--keep-logs]`: the
+ * fault-and-feature run (chaos.ts). The seed alone fixes the fault schedule and the load; a run
+ * that finds a violation prints both, and the line that reproduces it, and exits 1.
+ */
+import { parseArgs } from 'node:util';
+import { buildApps } from '../../scripts/build.mjs';
+import { runChaos } from './chaos.ts';
+import type { Mode } from './store.ts';
+
+const { values } = parseArgs({
+  options: {
+    seed: { type: 'string' },
+    minutes: { type: 'string', default: '2' },
+    mode: { type: 'string', default: 'sentinel' },
+    rate: { type: 'string', default: '8' },
+    'keep-logs': { type: 'boolean', default: false },
+  },
+});
+const fail = (message: string): never => {
+  console.error(`pnpm chaos: ${message}`);
+  process.exit(2);
+};
+const seed = values.seed === undefined ? Math.floor(Math.random() * 100_000) : Number(values.seed);
+const minutes = Number(values.minutes);
+const rate = Number(values.rate);
+if (!Number.isSafeInteger(seed) || seed < 0) fail(`--seed must be a whole number, not "${values.seed}"`);
+if (!(minutes > 0 && minutes <= 600))
+  fail(`--minutes must be a number of minutes (0-600], not "${values.minutes}"`);
+if (!(rate > 0 && rate <= 200)) fail(`--rate must be events a second (0-200], not "${values.rate}"`);
+if (values.mode !== 'sentinel' && values.mode !== 'cluster')
+  fail(`--mode is sentinel or cluster, not "${values.mode}"`);
+
+let teardown: (() => Promise<void>) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping every process the run started`);
+    void (teardown?.() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
+}
+
+await buildApps();
+const result = await runChaos({
+  seed,
+  minutes,
+  mode: values.mode as Mode,
+  rate,
+  keepLogs: values['keep-logs'],
+  onTeardown: (fn) => {
+    teardown = fn;
+  },
+});
+process.exit(result.violations.length === 0 ? 0 : 1);
