@@ -10,7 +10,9 @@ import {
   openRecord,
   type PartitionedQueues,
   type RedisClient,
+  type ReplicationMark,
   replicasHolding,
+  replicationMark,
   type SignedBodyClaim,
   signedBodyHash,
   takeOverSignedBody,
@@ -69,10 +71,12 @@ export interface Accepted {
 export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promise<Accepted> {
   const { redis, keys, queues, log } = deps;
   const tag = eventTag(event.source, event.eventId);
+  // Before anything is written: a reconnect after it means the WAIT below covers nothing.
+  const since = replicationMark(redis);
   try {
     if (deps.redisChecked?.() === false) throw new Error('the start-up checks of Redis have not passed yet');
     if (event.idUnsigned) {
-      const replay = await replayOf(deps, event, tag);
+      const replay = await replayOf(deps, event, tag, since);
       if (replay) return replay;
     }
     const payload = event.payload ?? event.rawBody.toString('utf8');
@@ -114,7 +118,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
         'same event id, different body: the first body is kept',
       );
     }
-    await durable(deps, [keys.event(tag), jobKey(queue, tag, opened.gen)]);
+    await durable(deps, [keys.event(tag), jobKey(queue, tag, opened.gen)], since);
     return { duplicate: opened.deliveries > 1, deliveries: opened.deliveries, conflict: opened.conflict };
   } catch (err) {
     throw unavailable(err);
@@ -126,9 +130,9 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
  * everything before it (its record, its job): then losing the primary cannot lose the event.
  * Too few in time: 503, and the provider's retry is deduplicated.
  */
-async function durable(deps: AcceptDeps, written: string[]): Promise<void> {
+async function durable(deps: AcceptDeps, written: string[], since: ReplicationMark): Promise<void> {
   if (!deps.ack || deps.ack.replicas === 0) return;
-  const acked = await replicasHolding(deps.redis, deps.ack.replicas, deps.ack.timeoutMs, written);
+  const acked = await replicasHolding(deps.redis, deps.ack.replicas, deps.ack.timeoutMs, written, since);
   if (acked < deps.ack.replicas) {
     throw new Error(
       `only ${acked} of ${deps.ack.replicas} replicas hold the event after ${deps.ack.timeoutMs} ms`,
@@ -150,7 +154,12 @@ const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) 
  * id with the same body is a replay — answered 200 only once the first event is durable (its job
  * exists); before that, 503, and the copy comes back later as a replay.
  */
-async function replayOf(deps: AcceptDeps, event: IncomingEvent, tag: string): Promise<Accepted | null> {
+async function replayOf(
+  deps: AcceptDeps,
+  event: IncomingEvent,
+  tag: string,
+  since: ReplicationMark,
+): Promise<Accepted | null> {
   const claim: SignedBodyClaim = {
     source: event.source,
     sha256: signedBodyHash(event.type, event.captureKey ?? event.rawBody),
@@ -172,6 +181,6 @@ async function replayOf(deps: AcceptDeps, event: IncomingEvent, tag: string): Pr
     { source: event.source, eventId: event.eventId, original: owner },
     'signed body already accepted under another event id: replay, not processed again',
   );
-  await durable(deps, [deps.keys.event(owner)]);
+  await durable(deps, [deps.keys.event(owner)], since);
   return { duplicate: true, deliveries: 0, conflict: false, replay: true };
 }

@@ -15,6 +15,11 @@ const shape = {
   METRICS_PORT: withDefault(int(0, 65535), 9464),
   /** A JSON POST (`{"text": …}`, Slack-compatible) when a workflow fails for good, once per failure. */
   ALERT_WEBHOOK_URL: optional(httpUrl),
+  /**
+   * How often an event parked in its ordering lane wakes to look at the lane (ms): a holder whose
+   * job is gone or finished without releasing it is then released for it.
+   */
+  PARKED_RECHECK_MS: withDefault(int(100, 24 * 60 * 60 * 1000), 5 * 60 * 1000),
   SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
   /**
    * The partitions this worker takes jobs from (`0,2`; counted from 0), of QUEUE_PARTITIONS.

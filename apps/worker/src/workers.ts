@@ -1,5 +1,4 @@
 import {
-  eventTag,
   JOB_NAMES,
   jobOptions,
   type Keys,
@@ -12,9 +11,11 @@ import {
   QUEUES,
   type RedisClient,
 } from '@oncehook/shared';
-import { type Job, Worker, type WorkerOptions } from 'bullmq';
+import { DelayedError, type Job, Worker, type WorkerOptions } from 'bullmq';
+import type { JobRef } from './engine/lane-scripts.ts';
 import {
   type JobAttempt,
+  type JobOutcome,
   type ProcessDeps,
   processEventJob,
   processWorkflowJob,
@@ -55,6 +56,7 @@ export interface WorkerDeps<Services> {
     | 'COMPLETED_JOBS_KEPT'
     | 'ACK_REPLICAS'
     | 'ACK_REPLICA_TIMEOUT_MS'
+    | 'PARKED_RECHECK_MS'
   >;
   redis: RedisClient;
   keys: Keys;
@@ -89,50 +91,75 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     .filter((i) => i < config.QUEUE_PARTITIONS)
     .map((i) => queues.pair(i, config.QUEUE_PARTITIONS).partition);
   const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
-  const attempt = (job: Job, token?: string): JobAttempt => ({
+  const attempt = (job: Job, partition: Partition, token?: string): JobAttempt => ({
     data: job.data,
-    ...(job.id ? { id: job.id } : {}),
+    ref: {
+      id: String(job.id),
+      queue: job.queueName as JobRef['queue'],
+      partition: [partition.index, partition.count],
+    },
     attemptsMade: job.attemptsMade,
     attemptsStarted: job.attemptsStarted,
     maxAttempts: job.opts.attempts ?? 1,
     // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
     ...(token ? { lock: { key: `${job.queueQualifiedName}:${job.id}:lock`, token } } : {}),
+    defer: (until) => job.moveToDelayed(until, token),
   });
   const onStalled = (queue: string) => (jobId: string) => {
     deps.metrics?.stalled(queue);
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
   };
   // A replayed run's first attempt: the admin API's replay (`replay` in its data, attempts reset),
-  // or a retry from the dashboard (attempts not reset: it starts past its last).
+  // or a retry from the dashboard (attempts not reset: it starts past its last). Not a parked job
+  // waking (it already started as a replay: `attemptsStarted` counts that start).
   const replayedRun = (job: Job) =>
-    (job.data?.replay !== undefined && job.attemptsMade === 0) ||
+    (job.data?.replay !== undefined && job.attemptsMade === 0 && job.attemptsStarted <= 1) ||
     job.attemptsMade >= (job.opts.attempts ?? 1);
   const workflowOf = (job: Job): string =>
     job.data?.workflow ?? registry.forEvent(job.data?.source, job.data?.type)[0]?.name ?? 'unknown';
   const processor =
-    <S>(engine: ProcessDeps<S>, process: typeof processEventJob<S>) =>
+    <S>(engine: ProcessDeps<S>, partition: Partition, process: typeof processEventJob<S>) =>
     async (job: Job, token?: string) => {
       deps.metrics?.active.inc();
+      let outcome: JobOutcome;
       try {
         if (replayedRun(job)) deps.metrics?.runEnded(workflowOf(job), 'replayed');
-        return await process(engine, attempt(job, token));
+        outcome = await process(engine, attempt(job, partition, token));
       } finally {
         deps.metrics?.active.dec();
       }
+      // Parked in its ordering lane, or waiting for replicas: the job was moved to `delayed`.
+      if (outcome.outcome === 'parked' || outcome.outcome === 'deferred') throw new DelayedError();
+      return outcome;
     };
 
-  // An ordering lane handed to a parked event: its job again, in the event's partition of the
-  // current layout (the job is self-contained; its id makes adding it twice one job). LIFO: the
-  // event already waited its turn in the lane, and its key is idle until it runs, so it goes
-  // ahead of the backlog; a key has at most one such job at a time.
-  const lanes = {
-    async handOff(data: unknown, jobId: string) {
-      const job = data as { source: string; eventId: string; windowSeconds: number; workflow?: string };
-      const pair = queues.forEvent(eventTag(job.source, job.eventId));
-      const opts = { ...jobOptions(config, job.windowSeconds), jobId, lifo: true };
-      if (job.workflow) await pair.workflows.add(JOB_NAMES.workflow, data, opts);
-      else await pair.events.add(JOB_NAMES.event, data, opts);
+  // The jobs of other events, as ordering lanes need them: a parked job is woken (promoted from
+  // `delayed`), or added again under its own id if it was removed (its data kept in the lane).
+  const queueOf = (ref: JobRef) => queues.pair(ref.partition[0], ref.partition[1])[ref.queue];
+  const jobs: ProcessDeps<unknown>['jobs'] = {
+    async wake(ref, data) {
+      const queue = queueOf(ref);
+      const job = await queue.getJob(ref.id);
+      if (!job) {
+        if (!data) return 'finished';
+        const { windowSeconds } = data as { windowSeconds: number };
+        const name = ref.queue === 'events' ? JOB_NAMES.event : JOB_NAMES.workflow;
+        await queue.add(name, data, { ...jobOptions(config, windowSeconds), jobId: ref.id });
+        return 'added';
+      }
+      try {
+        await job.promote();
+        return 'woken';
+      } catch {
+        const state = await job.getState();
+        return state === 'completed' || state === 'failed' ? 'finished' : 'running';
+      }
     },
+    async jobState(ref) {
+      const state = await queueOf(ref).getJobState(ref.id);
+      return state === 'unknown' ? null : state;
+    },
+    jobKey: (ref) => queueOf(ref).toKey(ref.id),
   };
 
   const consumers = new Map<string, Worker[]>();
@@ -149,7 +176,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       simulateCrash: config.SIMULATE_CRASH,
       observer: deps.observer,
       workflowsQueue: queues.pair(partition.index, partition.count).workflows,
-      lanes,
+      jobs,
     };
     const options: WorkerOptions = {
       connection: redis,
@@ -159,8 +186,8 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       autorun: false,
     };
     const pair = [
-      new Worker(QUEUES.events, processor(engine, processEventJob), options),
-      new Worker(QUEUES.workflows, processor(engine, processWorkflowJob), options),
+      new Worker(QUEUES.events, processor(engine, partition, processEventJob), options),
+      new Worker(QUEUES.workflows, processor(engine, partition, processWorkflowJob), options),
     ];
     for (const worker of pair) {
       worker.on('error', onError);

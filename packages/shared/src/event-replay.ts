@@ -1,3 +1,4 @@
+import { AGGREGATE_LUA } from './event-aggregate.ts';
 import type { Keys } from './keys.ts';
 import { luaScript } from './lua.ts';
 import type { RedisClient } from './redis.ts';
@@ -12,33 +13,29 @@ import type { RedisClient } from './redis.ts';
  * other is told `raced`), and a replay decided on a record of another generation does nothing.
  */
 
-// KEYS: event hash. ARGV: gen, reruns as read, runs to reset ('a,b'; '' when the event's job
-// failed before a workflow was chosen), keep until (ms).
-const CLAIM = luaScript(`
+// KEYS[1] the event hash
+// ARGV[1] the record's generation, as read
+// ARGV[2] reruns, as read
+// ARGV[3] the runs to reset ('a,b'; '' when the event's job failed before a workflow was chosen)
+// ARGV[4] keep the record until (ms)
+// Returns {'claimed', reruns} | {'completed', workflow} | {'gone'} | {'superseded'} | {'raced'}.
+const CLAIM = luaScript(`${AGGREGATE_LUA}
 local ev = KEYS[1]
-local rec = redis.call('HMGET', ev, 'receivedAt', 'reruns', 'workflows')
+local gen, readReruns, runList, keepUntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local rec = redis.call('HMGET', ev, 'receivedAt', 'reruns')
 if not rec[1] then return {'gone'} end
-if rec[1] ~= ARGV[1] then return {'superseded'} end
-if (rec[2] or '0') ~= ARGV[2] then return {'raced'} end
-local runs = {}
-for wf in string.gmatch(ARGV[3], '[^,]+') do
+if rec[1] ~= gen then return {'superseded'} end
+if (rec[2] or '0') ~= readReruns then return {'raced'} end
+local runs = split(runList)
+for _, wf in ipairs(runs) do
   if redis.call('HGET', ev, 's:' .. wf) == 'completed' then return {'completed', wf} end
-  table.insert(runs, wf)
 end
 for _, wf in ipairs(runs) do
   redis.call('HSET', ev, 's:' .. wf, 'queued')
   redis.call('HDEL', ev, 'e:' .. wf)
 end
-if #runs > 0 then
-  -- The event's state over its runs: queued, or processing while another run stays completed.
-  local state = 'queued'
-  for wf in string.gmatch(rec[3] or '', '[^,]+') do
-    if redis.call('HGET', ev, 's:' .. wf) == 'completed' then state = 'processing' end
-  end
-  redis.call('HSET', ev, 'state', state)
-  redis.call('HDEL', ev, 'error')
-end
-redis.call('PEXPIREAT', ev, ARGV[4], 'GT')
+if #runs > 0 then aggregate(ev) end
+keep(ev, keepUntil)
 return {'claimed', redis.call('HINCRBY', ev, 'reruns', 1)}
 `);
 

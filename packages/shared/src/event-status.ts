@@ -1,3 +1,4 @@
+import { aggregate } from './event-aggregate.ts';
 import { parseTag } from './event-tag.ts';
 import { eventJobId, workflowJobId } from './jobs.ts';
 import { EVENT_FIELDS, type Keys } from './keys.ts';
@@ -128,6 +129,8 @@ export async function readEventStatus(
   const names = list(record.workflows);
   const eventJob = eventJobId(tag, gen);
   const partitions = num(record.q) || 1;
+  // Parked in its ordering lane: its job waits `delayed` until the lane comes to it.
+  const parked = record[EVENT_FIELDS.waitingBehind] !== undefined;
 
   const workflows = await Promise.all(
     names.map(async (name): Promise<WorkflowStatus> => {
@@ -146,14 +149,18 @@ export async function readEventStatus(
       let error = record[EVENT_FIELDS.runError(name)];
       // One workflow runs in the event's own job; several each in their own.
       if (!FINAL.has(state) && jobState) {
-        const job = await (names.length === 1
+        let job = await (names.length === 1
           ? jobState(eventJob, 'events', partitions)
           : jobState(workflowJobId(tag, gen, name), 'workflows', partitions));
+        // Its job not added yet: the event's own job hands it out, and may have failed doing so.
+        if (job === null && names.length > 1 && state === 'queued')
+          job = (await jobState(eventJob, 'events', partitions)) === 'failed' ? 'failed' : null;
         // A run a worker started cannot go on without its job (removed by hand, lost with a Redis).
         if (job === null && (state === 'processing' || state === 'retrying')) {
           state = 'failed';
           error = 'its job is gone (removed by hand, or lost): replay the event to run it';
-        } else state = fromJob(job) ?? state;
+        } else if (job === 'delayed' && parked) state = 'queued';
+        else state = fromJob(job) ?? state;
       }
       return {
         name,
@@ -167,9 +174,11 @@ export async function readEventStatus(
 
   let state = asState(record.state, 'pending');
   if (workflows.length > 0) state = aggregate(workflows.map((wf) => wf.state));
-  else if (!FINAL.has(state) && jobState)
-    state = fromJob(await jobState(eventJob, 'events', partitions)) ?? state;
-  // Parked: its job completed as `parked`, its lane will add it again. Queued, and behind what.
+  else if (!FINAL.has(state) && jobState) {
+    const job = await jobState(eventJob, 'events', partitions);
+    state = job === 'delayed' && parked ? 'queued' : (fromJob(job) ?? state);
+  }
+  // Parked: queued, and behind what.
   const behind = record[EVENT_FIELDS.waitingBehind];
   const waitingBehind = behind && !FINAL.has(state) ? behind : undefined;
   if (waitingBehind && state === 'pending') state = 'queued';
@@ -192,17 +201,4 @@ export async function readEventStatus(
     ...(record.error ? { error: record.error } : {}),
     ...(waitingBehind ? { waitingBehind } : {}),
   };
-}
-
-/**
- * An event's state from its runs' (the worker computes the same in Lua): every run completed ->
- * completed; every run finished and one failed -> failed; else a run retrying and none
- * processing -> retrying; nothing started -> queued; else processing.
- */
-export function aggregate(states: EventState[]): EventState {
-  if (states.every((s) => s === 'completed')) return 'completed';
-  if (states.every((s) => s === 'completed' || s === 'failed')) return 'failed';
-  if (states.includes('retrying') && !states.includes('processing')) return 'retrying';
-  if (states.every((s) => s === 'queued')) return 'queued';
-  return 'processing';
 }

@@ -2,6 +2,7 @@ export * from './dedupe-window.ts';
 export * from './demo-ledger.ts';
 export * from './demo-subscriptions.ts';
 export * from './env.ts';
+export * from './event-aggregate.ts';
 export * from './event-record.ts';
 export * from './event-replay.ts';
 export * from './event-status.ts';

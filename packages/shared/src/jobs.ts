@@ -22,7 +22,11 @@ export type EventJob = z.infer<typeof eventJobSchema>;
  * workflow, so that each retries and fails on its own. (An event with one workflow runs it in its
  * `events` job.)
  */
-export const workflowJobSchema = eventJobSchema.extend({ workflow: z.string() });
+export const workflowJobSchema = eventJobSchema.extend({
+  workflow: z.string(),
+  /** Every workflow of the event: a record recreated by this job lists them all. */
+  workflows: z.array(z.string()).optional(),
+});
 
 export type WorkflowJob = z.infer<typeof workflowJobSchema>;
 
@@ -32,7 +36,5 @@ export type WorkflowJob = z.infer<typeof workflowJobSchema>;
  * job of a newer delivery.
  */
 export const eventJobId = (tag: string, gen: number) => `${tag}.${gen.toString(36)}`;
-// (An ordering lane handed to a parked event adds its job again as `<its job id>+<n>.<µs>`: the
-// lane's hand-off count and the time; `+` is in neither tags nor workflow names. lanes.ts.)
 export const workflowJobId = (tag: string, gen: number, workflow: string) =>
   `${eventJobId(tag, gen)}.${workflow}`;

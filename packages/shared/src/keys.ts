@@ -1,19 +1,23 @@
+import { slotTag } from './replicas.ts';
+
 /**
  * Every Redis key oncehook writes is built here, and nowhere else.
  *
  *   {prefix}:ev:{<tag>}              hash    the event: record, status, every run and marker (below)
  *   {prefix}:sig:<source>:<sha256>   string  sha256(type, body) -> tag: replay detection for providers
  *                                            whose event id is not covered by the signature
- *   {prefix}:commit:{<wtag>}:<tag>:<workflow>:<step>
+ *   {prefix}:commit:{<slot>}:<tag>:<gen>:<workflow>:<step>
  *                                    string  on a Redis Cluster only: a step's commit record (its
- *                                            result), beside the step's own writes (hash tag <wtag>)
+ *                                            result), in the slot of the step's own writes (<slot>:
+ *                                            `slotTag`, a tag that hashes there), per generation
  *   {prefix}:demo:{ledger-<n>}       list    one shard of the demo ledger's entries (JSON; demo-ledger.ts)
  *   {prefix}:demo:{ledger-<n>}:totals hash   currency -> sum of minor units
  *   {prefix}:demo:{ledger-<n>}:count string  entries ever booked in the shard
  *   {prefix}:demo:{sub-<id>}         hash    the subscription mirror: status, current_period_end, cancel_at,
  *                                            v (the version applied), seen (events counted)
- *   {prefix}:lane:{<lane>}           hash    one ordering lane (lanes.ts in the worker): holder, job, n,
- *                                            pending, d:<member> (a waiting job's data)
+ *   {prefix}:lane:{<lane>}           hash    one ordering lane (lanes.ts in the worker): holder, pending,
+ *                                            r:<member> (its job: id, queue, partition),
+ *                                            d:<member> (a waiting job's data, to add it again if removed)
  *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
  *   {prefix}:sim:{pay:<key>}         string  the payments simulator's idempotency records (24 h)
  *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
@@ -36,7 +40,8 @@
  *            m:<wf>:<step>        the step's completion marker: its result (JSON)
  *            t:<wf>:<step>        when the step was first attempted (ms; dropped once the run completed)
  *            n:<wf>               the failure the alert was sent for ('<reruns>.<attempt>')
- *            w                    parked in its ordering lane, behind '<workflow> <key>' (until START)
+ *            w                    parked in its ordering lane, behind '<workflow> <key>' (until START);
+ *                                 the record has no expiry meanwhile: it waits as long as the lane
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).
@@ -56,16 +61,16 @@
  * the same script, that the writer still holds the lock.
  *
  * A demo ledger shard's keys share its `{ledger-<n>}` tag so that one script can append an entry
- * and add it to the totals even on a Redis Cluster; a step's commit record carries the tag of the
- * keys that step writes, so that it lands in their slot and commits with them.
+ * and add it to the totals even on a Redis Cluster; a step's commit record carries a tag of the slot
+ * of the keys that step writes, so that it lands there and commits with them.
  */
 export function createKeys(prefix: string) {
   const event = (tag: string) => `${prefix}:ev:{${tag}}`;
   return {
     event,
     signedBody: (source: string, sha256: string) => `${prefix}:sig:${source}:${sha256}`,
-    stepCommit: (writesTag: string, tag: string, workflow: string, step: string) =>
-      `${prefix}:commit:{${writesTag}}:${tag}:${workflow}:${step}`,
+    stepCommit: (writesSlot: number, tag: string, gen: number, workflow: string, step: string) =>
+      `${prefix}:commit:{${slotTag(writesSlot)}}:${tag}:${gen.toString(36)}:${workflow}:${step}`,
     demoLedger: (shard: number) => `${prefix}:demo:{ledger-${shard}}`,
     demoLedgerTotals: (shard: number) => `${prefix}:demo:{ledger-${shard}}:totals`,
     demoLedgerCount: (shard: number) => `${prefix}:demo:{ledger-${shard}}:count`,

@@ -18,12 +18,3 @@ export function luaScript(source: string): LuaScript {
     }
   };
 }
-
-/** The part of a key Redis Cluster hashes: the first non-empty `{...}`, else the whole key. */
-export function hashTagOf(key: string): string {
-  const open = key.indexOf('{');
-  if (open === -1) return key;
-  const close = key.indexOf('}', open + 1);
-  if (close === -1 || close === open + 1) return key;
-  return key.slice(open + 1, close);
-}

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis.ts';
 
@@ -7,6 +8,12 @@ import type { RedisClient } from './redis.ts';
  * connection that wrote, returns once n replicas hold every write that connection made (and, the
  * replication stream being ordered, everything written before them).
  *
+ * A WAIT answers only for the connection it is sent on. After a reconnect — the client re-sends
+ * what was in flight, and a failover may have moved it to a promoted replica — a WAIT covers
+ * nothing written before it: the new connection has written nothing, and WAIT returns at once.
+ * So the caller takes a `replicationMark` before it writes, and a connection closed since then
+ * makes the answer 0 ("not replicated"), whatever the WAIT said.
+ *
  * On a cluster, `keys` name what was written: WAIT goes to each shard that holds one of them.
  * Returns the fewest replicas that acknowledged, over those shards.
  */
@@ -14,14 +21,47 @@ export async function replicasHolding(
   redis: RedisClient,
   replicas: number,
   timeoutMs: number,
-  keys: string[] = [],
+  keys: string[],
+  since: ReplicationMark,
 ): Promise<number> {
-  if (!(redis instanceof Cluster)) return Number(await redis.call('WAIT', replicas, timeoutMs));
-  const nodes = new Set(keys.map((key) => nodeOf(redis, key)).filter((n) => n !== undefined));
-  const acked = await Promise.all(
-    [...nodes].map(async (n) => Number(await n.call('WAIT', replicas, timeoutMs))),
-  );
-  return acked.length > 0 ? Math.min(...acked) : 0;
+  let acked: number;
+  if (!(redis instanceof Cluster)) acked = Number(await redis.call('WAIT', replicas, timeoutMs));
+  else {
+    const nodes = new Set(keys.map((key) => nodeOf(redis, key)).filter((n) => n !== undefined));
+    const each = await Promise.all(
+      [...nodes].map(async (n) => Number(await n.call('WAIT', replicas, timeoutMs))),
+    );
+    acked = each.length > 0 ? Math.min(...each) : 0;
+  }
+  return replicationMark(redis) === since ? acked : 0;
+}
+
+/** How many times the client's connections closed so far: see `replicasHolding`. */
+export type ReplicationMark = number;
+
+const closes = new WeakMap<object, { n: number }>();
+
+export function replicationMark(redis: RedisClient): ReplicationMark {
+  let counter = closes.get(redis);
+  if (!counter) {
+    const c = { n: 0 };
+    counter = c;
+    closes.set(redis, c);
+    const bump = () => {
+      c.n++;
+    };
+    if (redis instanceof Cluster) {
+      // Any node's connection: the shards a WAIT goes to change with failovers and slot moves.
+      const watch = (node: EventEmitter) => node.on('close', bump);
+      for (const node of redis.nodes()) watch(node);
+      redis.on('+node', (node: EventEmitter) => {
+        bump();
+        watch(node);
+      });
+      redis.on('-node', bump);
+    } else redis.on('close', bump);
+  }
+  return counter.n;
 }
 
 type Node = { call(...args: (string | number)[]): Promise<unknown> };
@@ -69,4 +109,26 @@ export async function connectedReplicas(redis: RedisClient): Promise<number | nu
   );
   if (counts.some((c) => c === null)) return null;
   return Math.min(...(counts as number[]));
+}
+
+const slotTags: string[] = [];
+
+/**
+ * A short hash tag for each cluster slot: a key wrapped around `{slotTag(s)}` lands in slot `s`,
+ * whatever characters the keys it must sit beside contain (`a{}b{c}`, `x}y`: their own tag could
+ * not be copied into another key).
+ */
+export function slotTag(slot: number): string {
+  if (slotTags.length === 0) {
+    let found = 0;
+    for (let n = 0; found < 16384; n++) {
+      const tag = n.toString(36);
+      const s = keySlot(tag);
+      if (slotTags[s] === undefined) {
+        slotTags[s] = tag;
+        found++;
+      }
+    }
+  }
+  return slotTags[slot] as string;
 }

@@ -117,15 +117,20 @@ async function requeue(
   if (job) {
     try {
       await job.updateData(withRun);
-      await job.retry('failed', { resetAttemptsMade: true });
-      return;
-    } catch (err) {
       const state = await job.getState();
-      // Retried from the dashboard meanwhile: it runs anyway.
+      // `completed` too: a job can end without running its event (it found it superseded, or
+      // handed off), and only a job back in the queue runs the replay.
+      if (state === 'failed' || state === 'completed') {
+        await job.retry(state, { resetAttemptsMade: true });
+        return;
+      }
       if (state !== 'unknown') {
+        // Retried from the dashboard meanwhile: it runs anyway.
         deps.log.info({ jobId: target.jobId, state }, `replay: the job was ${state} already`);
         return;
       }
+    } catch (err) {
+      if ((await job.getState()) !== 'unknown') throw err;
       deps.log.info({ jobId: target.jobId, err: (err as Error).message }, 'replay: the job went away');
     }
   }

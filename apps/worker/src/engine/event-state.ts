@@ -1,148 +1,32 @@
-import { EVENT_FIELDS, type Keys, luaScript, type RedisClient } from '@oncehook/shared';
-import { AGGREGATE } from './event-lua.ts';
+import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook/shared';
 
 /**
- * The worker's side of the event hash (keys.ts draws it): starting a run, committing a step,
- * recording a failure. One script each, so that every change to an event — its runs, markers,
- * aggregate state and expiry — is atomic, and two runs of one job (a worker that lost its lock and
- * the one that took over) can never interleave half-way.
+ * The worker's side of the event hash (keys.ts draws it), beside starting a run (event-start.ts)
+ * and committing a step (step-commit.ts): recording a failure, parking the event in its ordering
+ * lane, a field written beside a run. One script each, so that every change to an event — its
+ * runs, markers, aggregate state and expiry — is atomic, and two runs of one job (a worker that
+ * lost its lock and the one that took over) can never interleave half-way.
  *
  * Every script first checks the record's generation (`receivedAt`) against the job's: a job never
  * touches a record of another generation. Every expiry change is `PEXPIREAT … GT`: later, never
- * earlier, whoever writes it.
+ * earlier, whoever writes it — but for a parked event, whose record waits without one.
  */
 
-// KEYS: event hash. ARGV: gen, first start?, now, keep until, workflow names ('a,b', for an events
-// job), steps by workflow (JSON), the run (a workflow, or '' for an events job: decided here),
-// attempt, the type (to recreate a record that expired while its job waited), pure steps by
-// workflow (JSON).
-const START = luaScript(`${AGGREGATE}
-local ev = KEYS[1]
-local gen, now, run = ARGV[1], ARGV[3], ARGV[7]
-local rec = redis.call('HMGET', ev, 'receivedAt', 'state', 'w')
-if not rec[1] then
-  -- Gone while the job waited (workers down longer than the window): a job that never ran owns
-  -- nothing that could be repeated, and may recreate it. One that ran before lost its markers.
-  if ARGV[2] ~= '1' then return {'lost'} end
-  redis.call('HSET', ev, 'type', ARGV[9], 'receivedAt', gen, 'deliveries', 1)
-  redis.call('PEXPIREAT', ev, ARGV[4])
-elseif rec[1] ~= gen then
-  return {'superseded'}
-end
-keep(ev, ARGV[4])
--- Parked behind an earlier event of its ordering lane until now (markWaiting): no longer.
-if rec[3] then redis.call('HDEL', ev, 'w') end
-local stepsOf = cjson.decode(ARGV[6])
-if run == '' then
-  if rec[2] == 'completed' or rec[2] == 'ignored' then return {'finished', rec[2]} end
-  redis.call('HSETNX', ev, 'workflows', ARGV[5])
-  local names = split(redis.call('HGET', ev, 'workflows'))
-  if #names == 0 then
-    redis.call('HSET', ev, 'state', 'ignored')
-    return {'ignored'}
-  end
-  if #names > 1 then
-    for _, wf in ipairs(names) do
-      redis.call('HSETNX', ev, 's:' .. wf, 'queued')
-      if stepsOf[wf] then redis.call('HSETNX', ev, 'p:' .. wf, table.concat(stepsOf[wf], ',')) end
-    end
-    aggregate(ev)
-    return {'fanout', redis.call('HGET', ev, 'workflows')}
-  end
-  run = names[1]
-end
-if redis.call('HGET', ev, 's:' .. run) == 'completed' then return {'finished', 'completed'} end
-redis.call('HSET', ev, 's:' .. run, 'processing', 'a:' .. run, ARGV[8])
-local steps = stepsOf[run]
-if steps then redis.call('HSETNX', ev, 'p:' .. run, table.concat(steps, ','))
-else steps = split(redis.call('HGET', ev, 'p:' .. run)) end
-aggregate(ev)
--- The run's markers in one call, and when its first unmarked effectful step was first attempted.
-local out = {'run', run, ''}
-if #steps == 0 then return out end
-local fields = {}
-for i, step in ipairs(steps) do fields[i] = 'm:' .. run .. ':' .. step end
-local markers = redis.call('HMGET', ev, unpack(fields))
-local pure = {}
-for _, step in ipairs(cjson.decode(ARGV[10])[run] or {}) do pure[step] = true end
-local first = nil
-for i, step in ipairs(steps) do
-  if markers[i] then
-    table.insert(out, step)
-    table.insert(out, markers[i])
-  elseif not first and not pure[step] then
-    first = step
-  end
-end
-if first then
-  local f = 't:' .. run .. ':' .. first
-  redis.call('HSETNX', ev, f, now)
-  out[3] = redis.call('HGET', ev, f)
-end
-return out
-`);
-
-export interface StartArgs {
-  gen: number;
-  /** The job never ran before: it may recreate a record that expired while it waited. */
-  firstStart: boolean;
-  keepUntil: number;
-  /** For an events job: the workflows this worker runs for the event (the record's list wins). */
-  workflows: string[];
-  stepsOf: Record<string, string[]>;
-  /** Steps without markers (pure), by workflow: they are never "first attempted". */
-  pureOf: Record<string, string[]>;
-  /** A workflows job's workflow; undefined for an events job. */
-  run?: string;
-  attempt: number;
-  /** The event's type, to recreate a record that expired while its job waited. */
-  type: string;
-}
-
-export type Started =
-  | { kind: 'lost' | 'superseded' | 'ignored' }
-  | { kind: 'finished'; state: string }
-  | { kind: 'fanout'; workflows: string[] }
-  | { kind: 'run'; workflow: string; markers: Map<string, unknown>; nextStartedAt: number | null };
-
-export async function startRun(redis: RedisClient, keys: Keys, tag: string, a: StartArgs): Promise<Started> {
-  const reply = (await START(
-    redis,
-    [keys.event(tag)],
-    [
-      a.gen,
-      a.firstStart ? '1' : '0',
-      Date.now(),
-      a.keepUntil,
-      a.workflows.join(','),
-      JSON.stringify(a.stepsOf),
-      a.run ?? '',
-      a.attempt,
-      a.type,
-      JSON.stringify(a.pureOf),
-    ],
-  )) as string[];
-  const [kind, first = '', second = ''] = reply;
-  if (kind === 'finished') return { kind, state: first };
-  if (kind === 'fanout') return { kind, workflows: first.split(',') };
-  if (kind !== 'run') return { kind: kind as 'lost' | 'superseded' | 'ignored' };
-  const markers = new Map<string, unknown>();
-  for (let i = 3; i + 1 < reply.length; i += 2)
-    markers.set(reply[i] as string, JSON.parse(reply[i + 1] as string));
-  return { kind, workflow: first, markers, nextStartedAt: second ? Number(second) : null };
-}
-
-// KEYS: event hash. ARGV: gen, field, value. Never creates a record (one that expired stays
-// gone), never touches another generation's.
+// KEYS[1] the event hash
+// ARGV[1] the job's generation, ARGV[2] field, ARGV[3] value
+// Returns 1 if set. Never creates a record (one that expired stays gone), never touches another
+// generation's.
 const SET_FIELD = luaScript(`
-if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+local ev = KEYS[1]
+local gen, field, value = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('HGET', ev, 'receivedAt') ~= gen then return 0 end
+redis.call('HSET', ev, field, value)
 return 1
 `);
 
 /**
  * Sets one field of the event's record, only on the record of the job's generation: for what is
- * written beside a run rather than by one (the failure alert's mark, the parked mark). True if set.
+ * written beside a run rather than by one (the failure alert's mark). True if set.
  */
 export async function setRecordField(
   redis: RedisClient,
@@ -153,33 +37,71 @@ export async function setRecordField(
   return (await SET_FIELD(redis, [keys.event(tag)], [f.gen, f.field, f.value])) === 1;
 }
 
+// KEYS[1] the event hash
+// ARGV[1] the job's generation
+// ARGV[2] '1' if the job never started before (it may recreate a record gone meanwhile)
+// ARGV[3] what it waits behind: '<workflow> <ordering key>'
+// ARGV[4] the run (the workflow of the lane)
+// ARGV[5] the event's type, ARGV[6] QUEUE_PARTITIONS of its queue (for a recreated record)
+// Returns {'parked', what it waited behind before ('' if nothing)} | {'lost'} | {'superseded'}
+//       | {'finished'} (its run completed: nothing to wait for).
+const PARK = luaScript(`
+local ev = KEYS[1]
+local gen, firstStart, behind, run, eventType, partitions = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local rec = redis.call('HMGET', ev, 'receivedAt', 'w', 's:' .. run)
+if not rec[1] then
+  if firstStart ~= '1' then return {'lost'} end
+  redis.call('HSET', ev, 'type', eventType, 'receivedAt', gen, 'deliveries', 1)
+  if partitions ~= '1' then redis.call('HSET', ev, 'q', partitions) end
+elseif rec[1] ~= gen then
+  return {'superseded'}
+elseif rec[3] == 'completed' then
+  return {'finished'}
+end
+-- However long the lane takes, the event's markers must outlive the wait: no expiry until START.
+redis.call('HSET', ev, 'w', behind)
+redis.call('PERSIST', ev)
+return {'parked', rec[2] or ''}
+`);
+
+export type Parked =
+  | { kind: 'parked'; previously: string | null }
+  | { kind: 'lost' | 'superseded' | 'finished' };
+
 /**
- * An event parked in its ordering lane: its record says behind what, for /status (START clears
- * it). A separate write from the lane's script: the lane and the record live in different slots.
+ * An event parked in its ordering lane: its record says behind what (for /status), and lives
+ * until the event runs. A separate write from the lane's script: the two live in different slots.
  */
-export async function markWaiting(
+export async function parkRecord(
   redis: RedisClient,
   keys: Keys,
   tag: string,
-  w: { gen: number; behind: string },
-): Promise<void> {
-  await setRecordField(redis, keys, tag, { gen: w.gen, field: EVENT_FIELDS.waitingBehind, value: w.behind });
+  p: { gen: number; firstStart: boolean; behind: string; run: string; type: string; partitions: number },
+): Promise<Parked> {
+  const [kind, previously] = (await PARK(
+    redis,
+    [keys.event(tag)],
+    [p.gen, p.firstStart ? '1' : '0', p.behind, p.run, p.type, p.partitions],
+  )) as [string, string?];
+  if (kind === 'parked') return { kind, previously: previously || null };
+  return { kind: kind as 'lost' | 'superseded' | 'finished' };
 }
 
-// Checks that a batch of writes can apply before applying any: a Lua script has no rollback, so a
-// write failing half-way (a key of the wrong type) would leave the earlier ones applied, without a
-// marker, and the retry would apply them again.
-// KEYS: event hash. ARGV: gen, workflow, state (retrying | failed), attempt, error, keep until.
-const FAIL = luaScript(`${AGGREGATE}
+// KEYS[1] the event hash
+// ARGV[1] the job's generation, ARGV[2] the workflow, ARGV[3] 'retrying' | 'failed',
+// ARGV[4] the attempt, ARGV[5] the error, ARGV[6] keep the record until (ms)
+// Returns the event's state after it, or 'superseded' | 'unstarted' | 'completed' (unchanged).
+const FAIL = luaScript(`${AGGREGATE_LUA}
 local ev = KEYS[1]
-local rec = redis.call('HMGET', ev, 'receivedAt', 's:' .. ARGV[2])
-if rec[1] ~= ARGV[1] then return 'superseded' end
+local gen, run, state, attempt, err, keepUntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local rec = redis.call('HMGET', ev, 'receivedAt', 's:' .. run)
+if rec[1] ~= gen then return 'superseded' end
 -- No run state: the record lost this run's start (a failover). Writing one now would make an
 -- event without its workflow list look finished; the job's retry starts the run again instead.
 if not rec[2] then return 'unstarted' end
 if rec[2] == 'completed' then return 'completed' end
-redis.call('HSET', ev, 's:' .. ARGV[2], ARGV[3], 'a:' .. ARGV[2], ARGV[4], 'e:' .. ARGV[2], ARGV[5])
-keep(ev, ARGV[6])
+redis.call('HSET', ev, 's:' .. run, state, 'a:' .. run, attempt, 'e:' .. run, err)
+keep(ev, keepUntil)
 return aggregate(ev)
 `);
 

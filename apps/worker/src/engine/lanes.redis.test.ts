@@ -1,15 +1,11 @@
-import {
-  claimReplay,
-  type EventJob,
-  eventJobId,
-  hashTagOf,
-  keySlot,
-  type RedisClient,
-} from '@oncehook/shared';
+import { claimReplay, type EventJob, eventJobId, keySlot, type RedisClient } from '@oncehook/shared';
+import { UnrecoverableError } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
-import { type LaneDeps, release, type Seat, seatFor, take } from './lanes.ts';
+import { releaseLane, takeLane } from './lane-scripts.ts';
+import { seatFor } from './lanes.ts';
+import { createRegistry } from './registry.ts';
 import { PermanentError } from './workflow.ts';
 
 /** The runs of the ordered test workflow, in the order they happened; a gate holds one open. */
@@ -22,18 +18,19 @@ function testServices() {
 }
 type Services = ReturnType<typeof testServices>;
 
+const touch = async (event: { eventId: string }, ctx: { services: Services }) => {
+  const fault = ctx.services.fail.get(event.eventId);
+  if (fault) {
+    ctx.services.fail.delete(event.eventId);
+    throw fault;
+  }
+  ctx.services.ran.push(event.eventId);
+  if (ctx.services.gate) await ctx.services.gate;
+  return { ok: true };
+};
 const ordered = defineWorkflow<Services>('ordered', { source: 'demo', type: 'object.changed' })
   .orderedBy()
-  .step('touch', async (event, ctx) => {
-    const fault = ctx.services.fail.get(event.eventId);
-    if (fault) {
-      ctx.services.fail.delete(event.eventId);
-      throw fault;
-    }
-    ctx.services.ran.push(event.eventId);
-    if (ctx.services.gate) await ctx.services.gate;
-    return { ok: true };
-  });
+  .step('touch', touch);
 const unordered = defineWorkflow<Services>('unordered', { source: 'demo', type: 'object.other' }).step(
   'touch',
   (event, ctx) => void ctx.services.ran.push(event.eventId),
@@ -74,6 +71,8 @@ async function drainHanded() {
   }
 }
 
+const jobIdOf = (e: EventJob) => eventJobId(tagOf(e), e.receivedAt);
+
 describe('ordering lanes', () => {
   it('parks the events of a key while one runs, then runs them by provider time, ties by arrival', async () => {
     const first = await accept('e1', 1000);
@@ -86,8 +85,11 @@ describe('ordering lanes', () => {
     });
     const running = t.run(first);
     await expect.poll(() => services.ran).toEqual(['e1']);
-    // No slot held, no polling: each job completes as parked.
-    for (const job of [later, tieB, tieA]) expect(await t.run(job)).toEqual({ outcome: 'parked' });
+    // No slot held, no polling, no attempt used: each job waits `delayed`.
+    for (const job of [later, tieB, tieA]) {
+      expect(await t.run(job)).toEqual({ outcome: 'parked' });
+      expect(t.jobs.get(jobIdOf(job))?.state).toBe('delayed');
+    }
     expect(t.handed).toEqual([]);
     // /status says what a parked event waits for.
     expect(await t.status('e3')).toMatchObject({ state: 'queued', waitingBehind: 'ordered obj_1' });
@@ -95,11 +97,8 @@ describe('ordering lanes', () => {
     open();
     expect(await running).toMatchObject({ outcome: 'completed' });
 
-    // Handed to the earliest waiting event, as a new job whose id says which hand-off it is.
-    const tieAJob = eventJobId(tagOf(tieA), tieA.receivedAt).replace(/[.+]/g, '\\$&');
-    expect(t.handed.map((h) => h.jobId)).toEqual([
-      expect.stringMatching(new RegExp(`^${tieAJob}\\+1\\.\\d+$`)),
-    ]);
+    // Handed to the earliest waiting event: its own job is woken, under its own id.
+    expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(tieA)]);
     await drainHanded();
     expect(services.ran).toEqual(['e1', 'e2a', 'e2b', 'e3']);
     expect(await laneKeys()).toEqual([]);
@@ -139,6 +138,7 @@ describe('ordering lanes', () => {
     services.gate = null;
     open();
     expect(await running).toMatchObject({ outcome: 'completed' });
+    expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(a)]);
     await drainHanded();
     expect(services.ran).toEqual(['rb', 'ra']);
     expect((await t.status('ra'))?.state).toBe('completed');
@@ -160,6 +160,8 @@ describe('ordering lanes', () => {
     expect(await t.run(c)).toEqual({ outcome: 'parked' });
     const handedB = t.handed.shift()!;
     await expect(t.run(handedB.data, { id: handedB.jobId })).rejects.toThrow('bad data');
+    // The run that failed for good is b's own job: the one a replay retries, and /status reads.
+    expect(t.jobs.get(jobIdOf(b))?.state).toBe('failed');
     await drainHanded();
     expect(services.ran).toEqual(['a', 'c']);
     expect(await laneKeys()).toEqual([]);
@@ -174,9 +176,9 @@ describe('ordering lanes', () => {
     expect(await t.run(twinA)).toMatchObject({ outcome: 'completed' });
     expect(await laneKeys()).toEqual([]);
     // While another run of the key holds the twin's lane, b's twin parks; b's audit does not wait.
-    const holder = seatFor(orderedTwin, twinA, { id: 'held', baseId: () => 'held', data: twinA }) as Seat;
-    const laneDeps = { redis: t.redis, keys: t.keys, log: t.engine.log, handOff: async () => {} };
-    expect(await take(laneDeps, holder)).toBe('hold');
+    const holder = seatFor(orderedTwin, twinA, 'held') as NonNullable<ReturnType<typeof seatFor>>;
+    await takeLane(t.redis, t.keys, holder.lane, { ...holder, ref: ref('held'), data: twinA });
+    t.jobs.set('held', { data: twinA, state: 'active', attemptsStarted: 1 });
     expect(await t.run(t.jobFor({ job: b }, 'ordered-twin'))).toEqual({ outcome: 'parked' });
     expect(await t.run(t.jobFor({ job: b }, 'audit'))).toMatchObject({ outcome: 'completed' });
     expect(services.ran).toEqual(['twin:fa', 'audit:fb']);
@@ -191,76 +193,171 @@ describe('ordering lanes', () => {
   });
 });
 
-describe('lane scripts, crashes and hand-offs', () => {
-  const handedOff: { data: unknown; jobId: string }[] = [];
-  let crashOnAdd = false;
-  const deps = (): LaneDeps => ({
-    redis: t.redis,
-    keys: t.keys,
-    log: t.engine.log,
-    async handOff(data, jobId) {
-      if (crashOnAdd) throw new Error('worker died before adding the job');
-      handedOff.push({ data, jobId });
-    },
-  });
-  const seat = (id: string, at: number, jobId = `${id}-job`): Seat => {
-    const event: EventJob = {
-      source: 'demo',
-      eventId: id,
-      type: 'object.changed',
-      payload: '{}',
-      receivedAt: at,
-      windowSeconds: 60,
-      order: { key: 'obj_9', at },
-    };
-    return seatFor(ordered, event, { id: jobId, baseId: () => `${id}-job`, data: { id } }) as Seat;
-  };
-  beforeEach(() => {
-    handedOff.length = 0;
-    crashOnAdd = false;
-  });
-
-  it('a stalled job run again resumes holding its lane; another job of the same event does not', async () => {
-    const a = seat('a', 1000);
-    expect(await take(deps(), a)).toBe('hold');
-    expect(await take(deps(), seat('b', 2000))).toBe('parked');
-    // Stalled-job recovery runs the same job id again: still the holder.
-    expect(await take(deps(), a)).toBe('hold');
-    expect(await take(deps(), { ...a, jobId: 'some-other-job' })).toBe('parked');
-    await release(deps(), a);
-    const handedB = handedOff[0]?.jobId as string;
-    expect(handedB).toMatch(/^b-job\+1\.\d+$/);
-    // The parked first job of b, run again (its worker died after parking), yields to the handed one.
-    expect(await take(deps(), seat('b', 2000))).toBe('parked');
-    expect(await take(deps(), seat('b', 2000, handedB))).toBe('hold');
+describe('a parked event and its record', () => {
+  it('outlives its window while it waits, and runs once when its turn comes', async () => {
+    const a = await accept('pa', 1000);
+    const b = await accept('pb', 2000);
+    services.fail.set('pb', new Error('flaky'));
+    // b ran once and failed (its record holds that run), then was replayed behind a slow holder.
+    let open = () => {};
+    services.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const running = t.run(a);
+    await expect.poll(() => services.ran).toEqual(['pa']);
+    const key = t.keys.event(tagOf(b));
+    // The window, shortened: the record has 300 ms left when b parks.
+    await t.redis.pexpire(key, 300);
+    expect(await t.run(b, { attemptsStarted: 2 })).toEqual({ outcome: 'parked' });
+    expect(await t.redis.pttl(key)).toBe(-1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await t.redis.exists(key)).toBe(1);
+    services.gate = null;
+    open();
+    await running;
+    // Its turn: its own job runs (not a first start), finds its record, and gets an expiry back.
+    const handed = t.handed.shift()!;
+    await expect(t.run(handed.data, { id: handed.jobId })).rejects.toThrow('flaky');
+    expect(await t.redis.pttl(key)).toBeGreaterThan(0);
+    expect(await t.run(handed.data, { id: handed.jobId, attemptsMade: 1 })).toMatchObject({
+      outcome: 'completed',
+    });
+    expect(services.ran).toEqual(['pa', 'pb']);
   });
 
-  it('a crash between release and adding the next job strands nothing', async () => {
-    const a = seat('a', 1000);
-    expect(await take(deps(), a)).toBe('hold');
-    expect(await take(deps(), seat('b', 2000))).toBe('parked');
-    crashOnAdd = true;
-    await expect(release(deps(), a)).rejects.toThrow('worker died');
-    crashOnAdd = false;
-    // The releaser's job, run again by stalled-job recovery, parks and adds b's job.
-    expect(await take(deps(), a)).toBe('parked');
-    const handedB = handedOff[0]?.jobId as string;
-    expect(handedOff).toEqual([{ data: { id: 'b' }, jobId: expect.stringMatching(/^b-job\+1\./) }]);
-    // So does any event that parks before b's job starts (the same id: one job).
-    expect(await take(deps(), seat('c', 3000))).toBe('parked');
-    expect(handedOff.map((h) => h.jobId)).toEqual([handedB, handedB]);
-    // Once b's job took the lane, nothing is pending any more.
-    expect(await take(deps(), seat('b', 2000, handedB))).toBe('hold');
-    expect(await take(deps(), seat('d', 4000))).toBe('parked');
-    expect(handedOff).toHaveLength(2);
-  });
-
-  it('a released lane with nobody waiting is deleted', async () => {
-    const a = seat('a', 1000);
-    expect(await take(deps(), a)).toBe('hold');
-    await release(deps(), a);
+  it('an event that already ran, whose job runs again behind the next one, does not run again', async () => {
+    const a = await accept('ra1', 1000);
+    const b = await accept('ra2', 2000);
+    expect(await t.run(a)).toMatchObject({ outcome: 'completed' });
+    // b holds the lane now; a's worker died after its release, before its job completed: stalled
+    // recovery runs a's job again, behind b.
+    let open = () => {};
+    services.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const running = t.run(b);
+    await expect.poll(() => services.ran).toEqual(['ra1', 'ra2']);
+    expect(await t.run(a, { attemptsStarted: 2 })).toEqual({ outcome: 'noop' });
+    services.gate = null;
+    open();
+    await running;
+    expect(services.ran).toEqual(['ra1', 'ra2']);
+    expect(t.handed).toEqual([]);
     expect(await laneKeys()).toEqual([]);
-    expect(handedOff).toEqual([]);
+  });
+
+  it('a record gone while the job waited: recreated by a first start (with its layout), lost otherwise', async () => {
+    const a = await accept('ga', 1000);
+    const b = await accept('gb', 2000);
+    const c = await accept('gc', 3000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref('holder'), data: a });
+    t.jobs.set('holder', { data: a, state: 'active', attemptsStarted: 1 });
+    await t.redis.del(t.keys.event(tagOf(b)), t.keys.event(tagOf(c)));
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    expect(await t.redis.hgetall(t.keys.event(tagOf(b)))).toMatchObject({
+      receivedAt: String(b.receivedAt),
+      w: 'ordered obj_1',
+    });
+    // c ran before: its markers went with its record. It fails for good, and leaves the lane.
+    const err = await t.run(c, { attemptsStarted: 2 }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnrecoverableError);
+    expect(await t.redis.zrange(t.keys.laneWaiting(seatOf(a).lane), '0', '-1')).toEqual([seatOf(b).member]);
+  });
+});
+
+describe('a lane whose holder will not release it', () => {
+  it('is released for a holder whose job is gone, by the next event that parks or wakes', async () => {
+    const a = await accept('ha', 1000);
+    const b = await accept('hb', 2000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref('removed-by-hand'), data: a });
+    expect(await t.run(b)).toMatchObject({ outcome: 'completed' });
+    expect(services.ran).toEqual(['hb']);
+    expect(await laneKeys()).toEqual([]);
+  });
+
+  it('is released for a holder whose job completed without releasing it (a release lost)', async () => {
+    const a = await accept('ca', 1000);
+    const b = await accept('cb', 2000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref('done'), data: a });
+    t.jobs.set('done', { data: a, state: 'active', attemptsStarted: 1 });
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    t.jobs.set('done', { data: a, state: 'completed', attemptsStarted: 1 });
+    // b wakes (PARKED_RECHECK_MS) and looks again.
+    expect(await t.run(b)).toMatchObject({ outcome: 'completed' });
+    expect(await laneKeys()).toEqual([]);
+  });
+
+  it('wakes an event the lane was handed to whose job was never woken (a crash after the release)', async () => {
+    const a = await accept('wa', 1000);
+    const b = await accept('wb', 2000);
+    const c = await accept('wc', 3000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref(jobIdOf(a)), data: a });
+    t.jobs.set(jobIdOf(a), { data: a, state: 'active', attemptsStarted: 1 });
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    // a's worker released the lane to b and died before waking b's job.
+    expect(await releaseLane(t.redis, t.keys, seatOf(a).lane, seatOf(a).member)).toMatchObject({
+      kind: 'handed',
+    });
+    expect(t.handed).toEqual([]);
+    expect(await t.run(c)).toEqual({ outcome: 'parked' });
+    expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(b)]);
+    await drainHanded();
+    expect(services.ran).toEqual(['wb', 'wc']);
+    expect(await laneKeys()).toEqual([]);
+  });
+
+  it('a job handed the lane while it was parking wakes itself', async () => {
+    const a = await accept('sa', 1000);
+    const b = await accept('sb', 2000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref(jobIdOf(a)), data: a });
+    t.jobs.set(jobIdOf(a), { data: a, state: 'active', attemptsStarted: 1 });
+    // a releases exactly while b parks: b's job is still active, so a cannot wake it.
+    const jobState = t.engine.jobs.jobState;
+    t.engine.jobs.jobState = async (r) => {
+      const released = await releaseLane(t.redis, t.keys, seatOf(a).lane, seatOf(a).member);
+      expect(released).toMatchObject({ kind: 'handed' });
+      expect(await t.engine.jobs.wake(ref(jobIdOf(b)), b)).toBe('running');
+      t.engine.jobs.jobState = jobState;
+      return jobState(r);
+    };
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(b)]);
+    await drainHanded();
+    expect(await laneKeys()).toEqual([]);
+  });
+
+  it('a deploy that makes the workflow unordered lets the parked events run, and leaves no lane', async () => {
+    const a = await accept('ua', 1000);
+    const b = await accept('ub', 2000);
+    await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref(jobIdOf(a)), data: a });
+    t.jobs.set(jobIdOf(a), { data: a, state: 'active', attemptsStarted: 1 });
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    // The new version of the workflow has no ordering: b's job wakes and runs without a lane…
+    const plain = defineWorkflow<Services>('ordered', { source: 'demo', type: 'object.changed' }).step(
+      'touch',
+      touch,
+    );
+    t.engine.registry = createRegistry([plain, unordered, orderedTwin, audit]);
+    expect(await t.run(b)).toMatchObject({ outcome: 'completed' });
+    expect(await t.status('ub')).toMatchObject({ state: 'completed' });
+    // …and leaves it; a's job, run again by the new version, completes (no lane); the sweep of a
+    // later parked event (or none) is not needed: only a's hold is left, released when its job is
+    // found completed.
+    expect(await t.redis.zcard(t.keys.laneWaiting(seatOf(a).lane))).toBe(0);
+    expect(await t.redis.hget(t.keys.lane(seatOf(a).lane), `d:${seatOf(b).member}`)).toBeNull();
+  });
+});
+
+describe('lane scripts', () => {
+  it('a released lane with nobody waiting is deleted', async () => {
+    const a = await accept('da', 1000);
+    expect(await takeLane(t.redis, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref('x'), data: a })).toEqual(
+      {
+        kind: 'hold',
+      },
+    );
+    expect(await releaseLane(t.redis, t.keys, seatOf(a).lane, seatOf(a).member)).toEqual({ kind: 'free' });
+    expect(await laneKeys()).toEqual([]);
   });
 
   it('every script touches only its lane: one Redis Cluster slot, never the event record', async () => {
@@ -271,21 +368,24 @@ describe('lane scripts, crashes and hand-offs', () => {
         if (name !== 'evalsha' && name !== 'eval')
           return typeof value === 'function' ? value.bind(target) : value;
         return (script: string, count: number, ...rest: string[]) => {
-          slots.push(rest.slice(0, count).map((k) => keySlot(hashTagOf(k))));
+          slots.push(rest.slice(0, count).map((k) => keySlot(k)));
           return value.call(target, script, count, ...rest);
         };
       },
     }) as RedisClient;
-    const d = { ...deps(), redis: recording };
-    const a = seat('a', 1000);
-    await take(d, a);
-    await take(d, seat('b', 2000));
-    await release(d, a);
+    const a = await accept('sa1', 1000);
+    const b = await accept('sa2', 2000);
+    await takeLane(recording, t.keys, seatOf(a).lane, { ...seatOf(a), ref: ref('a'), data: a });
+    await takeLane(recording, t.keys, seatOf(b).lane, { ...seatOf(b), ref: ref('b'), data: b });
+    await releaseLane(recording, t.keys, seatOf(a).lane, seatOf(a).member);
     expect(slots.length).toBe(3);
     for (const call of slots) expect(new Set(call).size).toBe(1);
-    expect(slots[0]?.[0]).not.toBe(keySlot(hashTagOf(t.keys.event(tagOf({ source: 'demo', eventId: 'a' })))));
+    expect(slots[0]?.[0]).not.toBe(keySlot(t.keys.event(tagOf(a))));
   });
 });
+
+const ref = (id: string) => ({ id, queue: 'events' as const, partition: [0, 1] as [number, number] });
+const seatOf = (e: EventJob) => seatFor(ordered, e, jobIdOf(e)) as NonNullable<ReturnType<typeof seatFor>>;
 
 function tagOf(e: { source: string; eventId: string }) {
   return `${e.source}.${Buffer.from(e.eventId).toString('base64url')}`;

@@ -3,135 +3,103 @@ import {
   type Keys,
   type Logger,
   laneTag,
-  luaScript,
   type OrderingKey,
   type RedisClient,
 } from '@oncehook/shared';
 import { isPermanent, LockLostError } from './errors.ts';
+import type { Parked } from './event-state.ts';
+import { type Fence, NotReplicatedError } from './fence.ts';
+import { type JobRef, laneHolder, type Released, releaseLane, takeLane } from './lane-scripts.ts';
 import type { WorkflowDefinition, WorkflowEvent } from './workflow.ts';
 
 /**
  * Ordering lanes: the runs of an ordered workflow for one key, one at a time, in provider order.
  *
- * A lane is two keys under the lane's own hash tag (keys.ts): a hash naming the holder (the event
- * running now, and the one job allowed to run it) and a sorted set of the events waiting, scored
- * by provider time; members start with the zero-padded arrival time, so equal scores sort by
- * arrival. A job first asks TAKE for the lane. Free: it holds it and runs. Held: the event is
- * parked in the lane with its job's data, and the job completes `parked` — no worker slot is held
- * and nobody polls. When the holder's run ends (completed, or failed for good), RELEASE hands the
- * lane to the head of the queue in the same script, and the worker adds that event's job again
- * under an id made of its job id, the lane's hand-off count and the time (`<job id>+<n>.<µs>`):
- * adding it twice is one job.
+ * A lane (lane-scripts.ts) names its holder, the event running now, and keeps the events waiting
+ * in a sorted set by provider time (ties by arrival). A job first takes the lane. Free: it holds
+ * it and runs. Held: the event is parked — its record kept without an expiry, its own job moved to
+ * `delayed` (no worker slot held, no attempt used) — and when the holder's run ends (completed,
+ * or failed for good) the lane goes to the head of the queue, whose job is woken: the same job,
+ * so its attempts, /status and a replay of it all follow one job id.
  *
  * Crashes. A worker killed mid-run keeps holding the lane; stalled-job recovery runs the same job
- * id again, which TAKE recognises as the holder. A crash between RELEASE and the add leaves the
- * lane `pending` a job: every job that parks meanwhile adds it — the releaser's own job, run again
- * by stalled-job recovery, first of all (it parks, and later runs as a no-op: its event is done).
- * TAKE clears `pending` when the handed job starts. A job never skips the lane because its event
- * held it before: a replay of an event that failed for good waits its turn like any other.
- *
- * The lane never shares a script with the event's record (another slot on a Redis Cluster).
+ * again, which the lane recognises as its holder. A parked job also wakes by itself every
+ * `recheckMs` and looks at its holder: a holder whose job is gone or finished without releasing
+ * (removed by hand, a deploy made its workflow unordered, a release lost) is released for it, and
+ * one handed the lane whose job was never woken (a crash right after the release) is woken.
  */
 
-// KEYS: lane hash, waiting set. ARGV: member, score, job id, job data (JSON).
-// Returns {'hold'} | {'parked', [the pending holder's job id, its data]}.
-const TAKE = luaScript(`
-local lane, waiting, member, job = KEYS[1], KEYS[2], ARGV[1], ARGV[3]
-local h = redis.call('HMGET', lane, 'holder', 'job', 'n', 'pending')
-local holder, pending = h[1], h[4]
-local function pendingJob(outcome)
-  if not pending or not holder then return {outcome} end
-  return {outcome, h[2], redis.call('HGET', lane, 'd:' .. holder)}
-end
-if holder == member then
-  if h[2] == job then
-    if pending then redis.call('HDEL', lane, 'pending', 'd:' .. member) end
-    return {'hold'}
-  end
-  -- The lane was handed to this event's hand-off job: this one (its first job run again) yields.
-  return pendingJob('parked')
-end
-if not holder then
-  redis.call('HSET', lane, 'holder', member, 'job', job)
-  redis.call('HDEL', lane, 'd:' .. member)
-  redis.call('ZREM', waiting, member)
-  return {'hold'}
-end
-redis.call('ZADD', waiting, ARGV[2], member)
-redis.call('HSET', lane, 'd:' .. member, ARGV[4])
-return pendingJob('parked')
-`);
+/** Where one job stands in one lane. */
+export interface Seat {
+  source: string;
+  lane: string;
+  /** `<arrival, zero-padded> <the event's job id>`: provider-time ties go by arrival. */
+  member: string;
+  /** Provider time (ms), or arrival. */
+  score: number;
+  /** What a person reads, and what the record keeps while parked: `<workflow> <ordering key>`. */
+  label: string;
+}
 
-// KEYS: lane hash, waiting set. ARGV: member, job id.
-// Returns {'free'} | {'handed', next job id, its data} | {'not-holder'}.
-const RELEASE = luaScript(`
-local lane, waiting, member = KEYS[1], KEYS[2], ARGV[1]
-local h = redis.call('HMGET', lane, 'holder', 'job', 'n')
-if h[1] ~= member or h[2] ~= ARGV[2] then return {'not-holder'} end
-local head = redis.call('ZRANGE', waiting, 0, 0)[1]
-if not head then
-  redis.call('DEL', lane)
-  return {'free'}
-end
-redis.call('ZREM', waiting, head)
-local n = (tonumber(h[3]) or 0) + 1
--- The time too: a lane left empty is deleted, its count with it, and an earlier hand-off's job may
--- still be kept under the same count (adding it again would then be a no-op).
-local now = redis.call('TIME')
-local job = string.match(head, '^%S+ (.+)$') .. '+' .. n .. '.' .. now[1] .. string.format('%06d', now[2])
-redis.call('HSET', lane, 'holder', head, 'job', job, 'n', n, 'pending', 1)
-return {'handed', job, redis.call('HGET', lane, 'd:' .. head)}
-`);
+/** The job asking for a lane. */
+export interface LaneJob {
+  ref: JobRef;
+  data: unknown;
+  /** Its run may end for good now: a failure then releases the lane. */
+  lastAttempt: boolean;
+  /** Moves the job to `delayed` until then, without using an attempt (BullMQ's moveToDelayed). */
+  defer(untilMs: number): Promise<void>;
+}
 
 export interface LaneDeps {
   redis: RedisClient;
   keys: Keys;
   log: Logger;
-  /** Adds the job of an event the lane was handed to (idempotent: its id is fixed). */
-  handOff(data: unknown, jobId: string): Promise<void>;
-  /** The event was parked: say so where /status reads (best effort). */
-  parked?(seat: Seat): Promise<void>;
+  fence: Fence;
+  /** How long a parked job sleeps before it looks at its lane again. */
+  recheckMs: number;
+  /** Wakes a parked job, or adds it again under its id if it was removed. */
+  wake(ref: JobRef, data: unknown): Promise<'woken' | 'added' | 'running' | 'finished'>;
+  /** BullMQ's state of a job; null when it is gone. */
+  jobState(ref: JobRef): Promise<string | null>;
+  /** The Redis key of a job (what a wait for replicas covers on a cluster). */
+  jobKey(ref: JobRef): string;
+  /** Marks the event's record parked behind `label` (it then outlives the wait). */
+  park(label: string): Promise<Parked>;
 }
 
-/** Where one job stands in one lane. */
-export interface Seat {
-  lane: string;
-  /** `<arrival, zero-padded> <the job id the event's lane jobs derive from>` */
-  member: string;
-  /** Provider time (ms), or arrival. */
-  score: number;
-  /** The id of the job asking: only that job may run the event while it holds the lane. */
-  jobId: string;
-  /** The job's data, to add it again when the lane is handed to it. */
-  data: unknown;
-  /** What a person reads: `<workflow> <ordering key>`. */
-  label: string;
-}
+type HandOnDeps = Pick<LaneDeps, 'redis' | 'keys' | 'log' | 'fence' | 'wake' | 'jobKey'>;
 
-export type LaneOutcome = { outcome: 'parked' };
+export type LaneOutcome =
+  | { outcome: 'parked' }
+  | { outcome: 'left'; why: 'lost' | 'superseded' | 'finished' };
 
 /**
- * The seat of a job of `workflow` in its lane, or null when the workflow is not ordered or the
- * event has no ordering key (it then runs at once, with no lane and no extra round trip).
+ * The seat of an event's job in its workflow's lane, or null when the workflow is not ordered or
+ * the event has no ordering key (it then runs at once, with no lane and no extra round trip).
  */
 export function seatFor(
   workflow: Pick<WorkflowDefinition<unknown>, 'name' | 'ordered'> | undefined,
   event: EventJob,
-  job: { id: string | undefined; baseId: () => string; data: unknown },
+  jobId: string,
 ): Seat | null {
   const ordered = workflow?.ordered;
   if (!ordered) return null;
   const order = ordered === true ? event.order : ownKey(ordered, event);
   if (!order) return null;
-  const baseId = job.baseId();
   return {
+    source: event.source,
     lane: laneTag(event.source, workflow.name, order.key),
-    member: `${String(event.receivedAt).padStart(15, '0')} ${baseId}`,
+    member: `${String(event.receivedAt).padStart(15, '0')} ${jobId}`,
     score: order.at ?? event.receivedAt,
-    jobId: job.id ?? baseId,
-    data: job.data,
     label: `${workflow.name} ${order.key}`,
   };
+}
+
+/** The lane a record's parked mark (`<workflow> <ordering key>`) names. */
+export function laneOfLabel(source: string, label: string): string {
+  const space = label.indexOf(' ');
+  return laneTag(source, label.slice(0, space), label.slice(space + 1));
 }
 
 function ownKey(by: (event: WorkflowEvent) => OrderingKey | null, event: EventJob): OrderingKey | null {
@@ -147,56 +115,111 @@ function ownKey(by: (event: WorkflowEvent) => OrderingKey | null, event: EventJo
 
 /**
  * Runs `run` holding the seat's lane (or at once, without a seat). A run that ends for good
- * (returns, fails permanently, or on its last attempt) releases the lane and hands it on; one
- * that will be retried keeps it, so the next event still waits for it.
+ * (returns, fails permanently, or on its last attempt) releases the lane and wakes the next; one
+ * that will be tried again keeps it, so the next event still waits for it.
  */
 export async function inLane<T>(
   deps: LaneDeps,
   seat: Seat | null,
-  lastAttempt: boolean,
+  job: LaneJob,
   run: () => Promise<T>,
 ): Promise<T | LaneOutcome> {
   if (!seat) return run();
-  const taken = await take(deps, seat);
-  if (taken === 'parked') {
-    await deps
-      .parked?.(seat)
-      .catch((err: Error) => deps.log.warn({ err: err.message }, 'could not mark parked'));
-    return { outcome: taken };
+  for (let round = 0; ; round++) {
+    const taken = await takeLane(deps.redis, deps.keys, seat.lane, { ...seat, ref: job.ref, data: job.data });
+    deps.fence.touch(deps.keys.lane(seat.lane));
+    if (taken.kind === 'hold') break;
+    const parked = await deps.park(seat.label);
+    if (parked.kind !== 'parked') {
+      // Nothing to wait for (its run completed, its record is another generation's or lost).
+      await handOn(
+        deps,
+        seat.lane,
+        await releaseLane(deps.redis, deps.keys, seat.lane, seat.member, 'leave'),
+      );
+      return { outcome: 'left', why: parked.kind };
+    }
+    if (parked.previously && parked.previously !== seat.label) await leaveOld(deps, seat, parked.previously);
+    if (round < 3 && (await unstick(deps, seat, taken.holder))) continue;
+    await deps.fence.wait('parking in its ordering lane');
+    await job.defer(Date.now() + deps.recheckMs);
+    // The lane may have come to this event while it parked (its holder found the job still
+    // active and could not wake it): wake itself.
+    if ((await laneHolder(deps.redis, deps.keys, seat.lane)) === seat.member)
+      await deps.wake(job.ref, job.data);
+    return { outcome: 'parked' };
   }
   let result: T;
   try {
     result = await run();
   } catch (err) {
-    // A worker that lost the job's lock has not finished: the worker that took the job over has.
-    if (!(err instanceof LockLostError) && (lastAttempt || isPermanent(err))) await release(deps, seat);
+    // Not finished: a worker that lost the job's lock (the one that took it over goes on), or a
+    // run whose writes are not on enough replicas yet (it is tried again).
+    const unfinished = err instanceof LockLostError || err instanceof NotReplicatedError;
+    if (!unfinished && (job.lastAttempt || isPermanent(err))) await release(deps, seat);
     throw err;
   }
   await release(deps, seat);
   return result;
 }
 
-export async function take(deps: LaneDeps, seat: Seat): Promise<'hold' | 'parked'> {
-  const [outcome, pendingJob, pendingData] = (await TAKE(
-    deps.redis,
-    [deps.keys.lane(seat.lane), deps.keys.laneWaiting(seat.lane)],
-    [seat.member, seat.score, seat.jobId, JSON.stringify(seat.data)],
-  )) as [string, string?, string?];
-  if (pendingJob && pendingData) {
-    deps.log.info({ lane: seat.lane, jobId: pendingJob }, 'lane handed on without its job: adding it');
-    await deps.handOff(JSON.parse(pendingData), pendingJob);
-  }
-  if (outcome !== 'hold') deps.log.debug({ lane: seat.lane, member: seat.member }, `lane: ${outcome}`);
-  return outcome as 'hold' | 'parked';
+/** The seat's run ended for good: the lane goes to the next event, whose job is woken. */
+export async function release(deps: LaneDeps, seat: Seat): Promise<void> {
+  const released = await releaseLane(deps.redis, deps.keys, seat.lane, seat.member);
+  if (released.kind === 'not-holder')
+    deps.log.warn({ lane: seat.lane, member: seat.member }, 'lane released by a job that does not hold it');
+  await handOn(deps, seat.lane, released);
 }
 
-export async function release(deps: LaneDeps, seat: Seat): Promise<void> {
-  const [outcome, jobId, data] = (await RELEASE(
-    deps.redis,
-    [deps.keys.lane(seat.lane), deps.keys.laneWaiting(seat.lane)],
-    [seat.member, seat.jobId],
-  )) as [string, string?, string?];
-  if (outcome === 'handed' && jobId && data) await deps.handOff(JSON.parse(data), jobId);
-  else if (outcome === 'not-holder')
-    deps.log.warn({ lane: seat.lane, member: seat.member }, 'lane released by a job that does not hold it');
+/**
+ * Wakes the job of the event a lane was handed to. One whose job finished meanwhile (it will not
+ * run again to release the lane) is passed over: the lane goes on to the next.
+ */
+async function handOn(deps: HandOnDeps, lane: string, released: Released): Promise<void> {
+  let next = released;
+  while (next.kind === 'handed') {
+    const { member, ref, data } = next.next;
+    const woken = ref ? await deps.wake(ref, data) : 'finished';
+    if (ref) deps.fence.touch(deps.keys.lane(lane), deps.jobKey(ref));
+    if (woken !== 'finished') return;
+    deps.log.warn({ lane, member }, 'lane handed to an event whose job has finished: passing it on');
+    next = await releaseLane(deps.redis, deps.keys, lane, member);
+  }
+}
+
+/**
+ * A parked job looks at its lane's holder: one handed the lane but never woken is woken; one whose
+ * job is gone or finished (it will never release) is released. True if the lane came to `seat`.
+ */
+async function unstick(
+  deps: LaneDeps,
+  seat: Seat,
+  holder: { member: string; ref: JobRef | null; data: unknown; pending: boolean },
+): Promise<boolean> {
+  if (!holder.ref) return false;
+  if (holder.pending) {
+    if ((await deps.wake(holder.ref, holder.data)) !== 'finished') return false;
+  } else {
+    const state = await deps.jobState(holder.ref);
+    if (state !== null && state !== 'completed' && state !== 'failed') return false;
+  }
+  deps.log.warn(
+    { lane: seat.lane, holder: holder.member },
+    "the lane's holder will not run again (its job is gone or finished): releasing the lane for it",
+  );
+  const released = await releaseLane(deps.redis, deps.keys, seat.lane, holder.member);
+  if (released.kind === 'handed' && released.next.member === seat.member) return true;
+  await handOn(deps, seat.lane, released);
+  return false;
+}
+
+/** The event waited in another lane before (a deploy changed its workflow's key): it leaves it. */
+export async function leaveOld(
+  deps: HandOnDeps,
+  seat: Pick<Seat, 'source' | 'lane' | 'member'>,
+  label: string,
+) {
+  const old = laneOfLabel(seat.source, label);
+  deps.log.info({ lane: seat.lane, old }, 'event moved to another ordering lane: leaving the old one');
+  await handOn(deps, old, await releaseLane(deps.redis, deps.keys, old, seat.member, 'leave'));
 }

@@ -162,7 +162,7 @@ describe('a step’s own writes', () => {
 });
 
 describe('a worker that lost its lock', () => {
-  it('stops before its next effect, and the one that took the job over finishes it once', async () => {
+  it('commits nothing and stops; the one that took the job over finishes it once', async () => {
     await setup();
     const event = await t.acceptEvent('evt_zombie', {});
     // BullMQ gave the job's lock to another worker.
@@ -171,9 +171,33 @@ describe('a worker that lost its lock', () => {
     const err = await t.run(event.job, { lock }).catch((e) => e);
     expect(err).toBeInstanceOf(LockLostError);
     expect(services.calls).toEqual(['charge']);
+    expect(await t.redis.hget(t.keys.event(event.tag), EVENT_FIELDS.marker('flow', 'charge'))).toBeNull();
 
+    // The request repeats with the step's idempotency key (the API answers with the same charge).
     await t.run(event.job, { attemptsStarted: 2 });
-    expect(services.calls).toEqual(['charge', 'book', 'mail']);
+    expect(services.calls).toEqual(['charge', 'charge', 'book', 'mail']);
+    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
+  });
+
+  it("writes nothing in its last step either: a newer value is never overwritten by a zombie's", async () => {
+    await setup();
+    const event = await t.acceptEvent('evt_zombie_last', {});
+    const lockKey = `${t.config.QUEUE_PREFIX}:lock:evt_zombie_last`;
+    // This worker ran charge and book, then paused past its lock while in mail.
+    await t.redis.set(lockKey, 'this-worker', 'EX', 60);
+    services.fail.set('mail', () => new Error('mail API down'));
+    await expect(t.run(event.job, { lock: { key: lockKey, token: 'this-worker' } })).rejects.toThrow(
+      'mail API down',
+    );
+    services.fail.delete('mail');
+    // Meanwhile another worker took the job over: the zombie's commit of the last step (which
+    // writes, here: the ledger would be booked again by a `book` it never committed) is refused.
+    await t.redis.set(lockKey, 'the-other-worker', 'EX', 60);
+    await t.redis.hdel(t.keys.event(event.tag), EVENT_FIELDS.marker('flow', 'book'));
+    const err = await t
+      .run(event.job, { attemptsMade: 1, lock: { key: lockKey, token: 'this-worker' } })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(LockLostError);
     expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
   });
 

@@ -1,7 +1,6 @@
 import {
   type BaseEnv,
   type EventJob,
-  eventJobId,
   eventJobSchema,
   eventTag,
   JOB_NAMES,
@@ -10,9 +9,12 @@ import {
   workflowJobSchema,
 } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
-import { forBullmq } from './errors.ts';
-import { failRun, markWaiting, type Started, startRun } from './event-state.ts';
-import { inLane, type LaneDeps, type LaneOutcome, seatFor } from './lanes.ts';
+import { forBullmq, isPermanent, messageOf } from './errors.ts';
+import { type Started, startRun } from './event-start.ts';
+import { failRun, parkRecord } from './event-state.ts';
+import { createFence, type Fence, NotReplicatedError } from './fence.ts';
+import type { JobRef } from './lane-scripts.ts';
+import { inLane, type LaneDeps, type LaneOutcome, leaveOld, seatFor } from './lanes.ts';
 import { keepUntil } from './lifetimes.ts';
 import type { WorkflowRegistry } from './registry.ts';
 import { type EngineDeps, type RunOutcome, runWorkflow } from './run-workflow.ts';
@@ -20,19 +22,22 @@ import type { JobLock } from './step-commit.ts';
 
 export interface ProcessDeps<Services> extends EngineDeps<Services> {
   registry: WorkflowRegistry<Services>;
-  /** The `workflows` queue, for events with several workflows. */
+  /** The `workflows` queue of the partition, for events with several workflows. */
   workflowsQueue: Queue;
-  /** Ordering lanes: how a job handed a lane is added again. */
-  lanes: Pick<LaneDeps, 'handOff'>;
+  /** The jobs of other events: ordering lanes wake them, and look at their state. */
+  jobs: Pick<LaneDeps, 'wake' | 'jobState' | 'jobKey'>;
   env: EngineDeps<Services>['env'] &
-    Pick<BaseEnv, 'MAX_ATTEMPTS' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'>;
+    Pick<BaseEnv, 'MAX_ATTEMPTS' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'> & {
+      /** How often a parked job wakes to look at its lane (ms). */
+      PARKED_RECHECK_MS: number;
+    };
 }
 
 /** The parts of a BullMQ job the engine needs (so tests can run it without a queue). */
 export interface JobAttempt {
   data: unknown;
-  /** BullMQ's job id (default: the id the ingest or the fan-out gives the job). */
-  id?: string;
+  /** Where the job lives: its id, queue and partition. */
+  ref: JobRef;
   /** Failed attempts so far (BullMQ's `attemptsMade`). */
   attemptsMade: number;
   /** Times a worker has started the job, this time included (BullMQ's `attemptsStarted`). */
@@ -40,13 +45,16 @@ export interface JobAttempt {
   maxAttempts: number;
   /** BullMQ's lock on the job, to check before each effect that this worker still holds it. */
   lock?: JobLock;
+  /** Moves the job to `delayed` until then, without using an attempt. */
+  defer(untilMs: number): Promise<void>;
 }
 
 export type JobOutcome =
   | RunOutcome
   | { outcome: 'dispatched'; workflows: string[] }
   | { outcome: 'ignored' | 'noop' | 'superseded' }
-  | LaneOutcome;
+  /** Waiting: in its ordering lane, or for replicas to hold what it wrote. The job is `delayed`. */
+  | { outcome: 'parked' | 'deferred' };
 
 /**
  * An `events` job: the event's first stop in the worker. The record decides which workflows run
@@ -60,43 +68,10 @@ export async function processEventJob<Services>(
   const event = parse(eventJobSchema, job.data, 'event');
   const workflows = deps.registry.forEvent(event.source, event.type);
   // An ordered workflow runs in its lane; with several workflows each orders its own job.
-  const baseId = () => eventJobId(eventTag(event.source, event.eventId), event.receivedAt);
-  const seat = workflows.length === 1 ? seatFor(workflows[0], event, jobIds(job, baseId)) : null;
-  return inLane(laneDeps(deps, event), seat, lastAttempt(job), () =>
-    runEventJob(deps, job, event, workflows),
+  const run = workflows.length === 1 ? workflows[0]?.name : undefined;
+  return attempt(deps, job, event, run, (fence) =>
+    dispatch(deps, job, event, fence, { workflows: workflows.map((wf) => wf.name) }),
   );
-}
-
-async function runEventJob<Services>(
-  deps: ProcessDeps<Services>,
-  job: JobAttempt,
-  event: EventJob,
-  workflows: readonly { name: string }[],
-): Promise<JobOutcome> {
-  const names = workflows.map((wf) => wf.name);
-  const started = await start(deps, job, event, { workflows: names });
-  if (started.kind === 'fanout') {
-    const tag = eventTag(event.source, event.eventId);
-    await deps.workflowsQueue.addBulk(
-      started.workflows.map((workflow) => ({
-        name: JOB_NAMES.workflow,
-        data: { ...event, workflow },
-        opts: {
-          ...jobOptions(deps.env, event.windowSeconds),
-          jobId: workflowJobId(tag, event.receivedAt, workflow),
-        },
-      })),
-    );
-    deps.log.debug(
-      { source: event.source, eventId: event.eventId, workflows: started.workflows },
-      'dispatched',
-    );
-    return { outcome: 'dispatched', workflows: started.workflows };
-  }
-  if (started.kind === 'ignored') {
-    deps.log.info({ source: event.source, eventId: event.eventId, type: event.type }, 'no workflow: ignored');
-  }
-  return finishOrRun(deps, job, event, started);
 }
 
 /** A `workflows` job: one workflow of an event that has several. */
@@ -105,33 +80,226 @@ export async function processWorkflowJob<Services>(
   job: JobAttempt,
 ): Promise<JobOutcome> {
   const data = parse(workflowJobSchema, job.data, 'workflow');
-  const baseId = () => workflowJobId(eventTag(data.source, data.eventId), data.receivedAt, data.workflow);
-  const seat = seatFor(deps.registry.byName(data.workflow), data, jobIds(job, baseId));
-  return inLane(laneDeps(deps, data), seat, lastAttempt(job), async () => {
-    const started = await start(deps, job, data, { workflows: [], run: data.workflow });
-    return finishOrRun(deps, job, data, started);
+  return attempt(deps, job, data, data.workflow, (fence) =>
+    dispatch(deps, job, data, fence, {
+      workflows: [],
+      run: data.workflow,
+      ...(data.workflows ? { allWorkflows: data.workflows } : {}),
+    }),
+  );
+}
+
+/**
+ * One attempt of a job: in its ordering lane if its workflow is ordered, and, with ACK_REPLICAS,
+ * completing only once what it wrote is on enough replicas (else it waits, `deferred`).
+ */
+async function attempt<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  workflow: string | undefined,
+  body: (fence: Fence) => Promise<JobOutcome>,
+): Promise<JobOutcome> {
+  const fence = createFence(deps.redis, deps.env);
+  let tag: string;
+  try {
+    tag = eventTag(event.source, event.eventId);
+  } catch (err) {
+    throw forBullmq(err);
+  }
+  const seat = seatFor(workflow ? deps.registry.byName(workflow) : undefined, event, job.ref.id);
+  const laneDeps: LaneDeps = {
+    ...deps.jobs,
+    redis: deps.redis,
+    keys: deps.keys,
+    log: deps.log,
+    fence,
+    recheckMs: deps.env.PARKED_RECHECK_MS,
+    park: (label) => {
+      fence.touch(deps.keys.event(tag));
+      return parkRecord(deps.redis, deps.keys, tag, {
+        gen: event.receivedAt,
+        firstStart: job.attemptsStarted <= 1,
+        behind: label,
+        run: workflow ?? '',
+        type: event.type,
+        partitions: job.ref.partition[1],
+      });
+    },
+  };
+  try {
+    const outcome = await inLane(laneDeps, seat, { ...job, lastAttempt: lastAttempt(job) }, async () => {
+      const out = await body(fence);
+      await fence.wait('the job');
+      return out;
+    });
+    // What the lane's release and hand-off wrote, too, before the job completes.
+    if (seat && outcome.outcome !== 'parked') await fence.wait('the lane it released');
+    return laneEnd(deps, event, outcome);
+  } catch (err) {
+    if (!(err instanceof NotReplicatedError)) throw err;
+    deps.log.warn({ source: event.source, eventId: event.eventId, err: err.message }, 'waiting for replicas');
+    await job.defer(Date.now() + Math.max(deps.env.BACKOFF_MS, 1000));
+    return { outcome: 'deferred' };
+  }
+}
+
+function laneEnd<Services>(
+  deps: ProcessDeps<Services>,
+  event: EventJob,
+  outcome: JobOutcome | LaneOutcome,
+): JobOutcome {
+  if (outcome.outcome !== 'left') return outcome;
+  if (outcome.why === 'lost') lost(deps, event);
+  return { outcome: outcome.why === 'finished' ? 'noop' : 'superseded' };
+}
+
+async function dispatch<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  fence: Fence,
+  which: { workflows: string[]; run?: string; allWorkflows?: string[] },
+): Promise<JobOutcome> {
+  const tag = eventTag(event.source, event.eventId);
+  const started = await start(deps, job, event, which);
+  fence.touch(deps.keys.event(tag));
+  if (started.kind === 'run' && started.parkedBehind) await leaveLaneOf(deps, job, event, fence, started);
+  if (started.kind === 'fanout') return fanOut(deps, job, event, fence, started.workflows);
+  if (started.kind === 'ignored')
+    deps.log.info({ source: event.source, eventId: event.eventId, type: event.type }, 'no workflow: ignored');
+  switch (started.kind) {
+    case 'lost':
+      return lost(deps, event);
+    case 'superseded':
+      deps.log.warn(
+        { source: event.source, eventId: event.eventId },
+        'a newer delivery of this event owns its record now: this old job does nothing',
+      );
+      return { outcome: 'superseded' };
+    case 'finished':
+    case 'ignored':
+      return { outcome: started.kind === 'ignored' ? 'ignored' : 'noop' };
+    case 'run':
+      return runStarted(deps, job, event, fence, started);
+  }
+}
+
+/** Several workflows: one `workflows` job each, in the event's partition. */
+async function fanOut<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  fence: Fence,
+  workflows: string[],
+): Promise<JobOutcome> {
+  const tag = eventTag(event.source, event.eventId);
+  const jobs = workflows.map((workflow) => ({
+    name: JOB_NAMES.workflow,
+    data: { ...event, workflow, workflows },
+    opts: {
+      ...jobOptions(deps.env, event.windowSeconds),
+      jobId: workflowJobId(tag, event.receivedAt, workflow),
+    },
+  }));
+  try {
+    await deps.workflowsQueue.addBulk(jobs);
+  } catch (err) {
+    // The event's runs cannot start without their jobs: on the last attempt they fail with it, so
+    // that the event reads failed (a dead letter to replay), not queued for good.
+    if (lastAttempt(job) || isPermanent(err)) {
+      const error = `could not hand the event to its workflows: ${messageOf(err)}`.slice(0, 1000);
+      for (const workflow of workflows)
+        await failRun(deps.redis, deps.keys, tag, {
+          gen: event.receivedAt,
+          workflow,
+          state: 'failed',
+          attempt: job.attemptsMade + 1,
+          error,
+          keepUntil: keepUntil('failed', { env: deps.env, windowSeconds: event.windowSeconds, attempt: 1 }),
+        });
+    }
+    throw forBullmq(err);
+  }
+  fence.touch(...jobs.map((j) => deps.workflowsQueue.toKey(j.opts.jobId)));
+  deps.log.debug({ source: event.source, eventId: event.eventId, workflows }, 'dispatched');
+  return { outcome: 'dispatched', workflows };
+}
+
+async function runStarted<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  fence: Fence,
+  started: Extract<Started, { kind: 'run' }>,
+): Promise<JobOutcome> {
+  const tag = eventTag(event.source, event.eventId);
+  const workflow = deps.registry.byName(started.workflow);
+  if (!workflow) {
+    const error = `no workflow named "${started.workflow}" in this worker`;
+    await failRun(deps.redis, deps.keys, tag, {
+      gen: event.receivedAt,
+      workflow: started.workflow,
+      state: 'failed',
+      attempt: job.attemptsMade + 1,
+      error,
+      keepUntil: keepUntil('failed', { env: deps.env, windowSeconds: event.windowSeconds, attempt: 1 }),
+    });
+    throw new UnrecoverableError(error);
+  }
+  return runWorkflow(deps, {
+    event,
+    tag,
+    workflow: workflow as never,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: job.maxAttempts,
+    markers: started.markers,
+    startedAt: started.nextStartedAt,
+    fence,
+    ...(job.lock ? { lock: job.lock } : {}),
   });
 }
 
-const jobIds = (job: JobAttempt, baseId: () => string) => ({ id: job.id, baseId, data: job.data });
-const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
-const laneDeps = <S>(deps: ProcessDeps<S>, event: EventJob): LaneDeps => ({
-  redis: deps.redis,
-  keys: deps.keys,
-  log: deps.log,
-  handOff: deps.lanes.handOff,
-  parked: (seat) =>
-    markWaiting(deps.redis, deps.keys, eventTag(event.source, event.eventId), {
-      gen: event.receivedAt,
-      behind: seat.label,
-    }),
-});
+/**
+ * The event was parked in a lane it no longer runs in (a deploy made its workflow unordered, or
+ * changed its key): it leaves that lane, so that the events behind it go on.
+ */
+async function leaveLaneOf<Services>(
+  deps: ProcessDeps<Services>,
+  job: JobAttempt,
+  event: EventJob,
+  fence: Fence,
+  started: { workflow: string; parkedBehind: string | null },
+) {
+  const seat = seatFor(deps.registry.byName(started.workflow), event, job.ref.id);
+  if (!started.parkedBehind || seat?.label === started.parkedBehind) return;
+  const member = `${String(event.receivedAt).padStart(15, '0')} ${job.ref.id}`;
+  await leaveOld(
+    { ...deps.jobs, redis: deps.redis, keys: deps.keys, log: deps.log, fence },
+    {
+      source: event.source,
+      lane: seat?.lane ?? '',
+      member,
+    },
+    started.parkedBehind,
+  );
+}
+
+function lost<Services>(deps: ProcessDeps<Services>, event: EventJob): never {
+  deps.log.error(
+    { source: event.source, eventId: event.eventId },
+    'the event record is gone and this job ran before: refusing to repeat its steps',
+  );
+  throw new UnrecoverableError(
+    'the event record expired or was deleted after this job first ran: its markers are gone, so its steps are not run again',
+  );
+}
 
 async function start<Services>(
   deps: ProcessDeps<Services>,
   job: JobAttempt,
   event: EventJob,
-  which: { workflows: string[]; run?: string },
+  which: { workflows: string[]; run?: string; allWorkflows?: string[] },
 ): Promise<Started> {
   const attempt = job.attemptsMade + 1;
   const stepsOf: Record<string, string[]> = {};
@@ -151,62 +319,17 @@ async function start<Services>(
       stepsOf,
       pureOf,
       ...(which.run ? { run: which.run } : {}),
+      ...(which.allWorkflows ? { allWorkflows: which.allWorkflows } : {}),
       attempt,
       type: event.type,
+      partitions: job.ref.partition[1],
     });
   } catch (err) {
     throw forBullmq(err);
   }
 }
 
-async function finishOrRun<Services>(
-  deps: ProcessDeps<Services>,
-  job: JobAttempt,
-  event: EventJob,
-  started: Started,
-): Promise<JobOutcome> {
-  const about = { source: event.source, eventId: event.eventId };
-  switch (started.kind) {
-    case 'lost':
-      deps.log.error(about, 'the event record is gone and this job ran before: refusing to repeat its steps');
-      throw new UnrecoverableError(
-        'the event record expired or was deleted after this job first ran: its markers are gone, so its steps are not run again',
-      );
-    case 'superseded':
-      deps.log.warn(about, 'a newer delivery of this event owns its record now: this old job does nothing');
-      return { outcome: 'superseded' };
-    case 'finished':
-    case 'ignored':
-      return { outcome: started.kind === 'ignored' ? 'ignored' : 'noop' };
-    case 'fanout':
-      throw new Error('a workflows job cannot fan out');
-    case 'run': {
-      const workflow = deps.registry.byName(started.workflow);
-      if (!workflow) {
-        const error = `no workflow named "${started.workflow}" in this worker`;
-        await failRun(deps.redis, deps.keys, eventTag(event.source, event.eventId), {
-          gen: event.receivedAt,
-          workflow: started.workflow,
-          state: 'failed',
-          attempt: job.attemptsMade + 1,
-          error,
-          keepUntil: keepUntil('failed', { env: deps.env, windowSeconds: event.windowSeconds, attempt: 1 }),
-        });
-        throw new UnrecoverableError(error);
-      }
-      return runWorkflow(deps, {
-        event,
-        tag: eventTag(event.source, event.eventId),
-        workflow: workflow as never,
-        attempt: job.attemptsMade + 1,
-        maxAttempts: job.maxAttempts,
-        markers: started.markers,
-        startedAt: started.nextStartedAt,
-        ...(job.lock ? { lock: job.lock } : {}),
-      });
-    }
-  }
-}
+const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
 
 function parse<T>(
   schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Error } },

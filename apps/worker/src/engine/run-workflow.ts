@@ -1,10 +1,11 @@
 import type { BaseEnv, EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
 import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
 import { failRun } from './event-state.ts';
+import { type Fence, NotReplicatedError } from './fence.ts';
 import { idempotencyKey } from './idempotency-key.ts';
 import { commitRecordUntil, keepUntil, type LifetimeEnv } from './lifetimes.ts';
 import { commitStep, type JobLock } from './step-commit.ts';
-import { expectCommitted, markerReplicated, parseBody, storable } from './step-outcome.ts';
+import { expectCommitted, parseBody, storable } from './step-outcome.ts';
 import { StepWriteBuffer } from './step-writes.ts';
 import type { StepContext, WorkflowDefinition, WorkflowEvent } from './workflow.ts';
 
@@ -49,8 +50,10 @@ export interface RunAttempt {
   markers: Map<string, unknown>;
   /** When the first step to run was first attempted (recorded when the run started). */
   startedAt: number | null;
-  /** The job's lock: a worker that lost it (a zombie) must stop before its next effect. */
+  /** The job's lock: a worker that lost it (a zombie) commits nothing, and stops. */
   lock?: JobLock;
+  /** With ACK_REPLICAS: each step's commit is on replicas before the next effect. */
+  fence: Fence;
 }
 
 export interface RunOutcome {
@@ -135,8 +138,9 @@ export async function runWorkflow<Services>(
         ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
         writes: writes.batch(step.name),
         commitRecordUntil: commitRecordUntil(deps.env, event.windowSeconds),
-        ...(next && run.lock ? { lock: run.lock } : {}),
+        ...(run.lock ? { lock: run.lock } : {}),
       });
+      if (committed.kind === 'lock-lost') throw new LockLostError(workflow.name);
       const ok = expectCommitted(committed, step.name);
       if (!ok) return { workflow: workflow.name, outcome: 'superseded', ran, skipped };
       if (!ok.fresh) log().info({ step: step.name }, 'another run committed this step first');
@@ -145,10 +149,10 @@ export async function runWorkflow<Services>(
       deps.observer?.stepDone(workflow.name, step.name, (performance.now() - began) / 1000);
       if (next && ok.nextMarker !== undefined) markers.set(next, ok.nextMarker);
       startedAt = ok.nextStartedAt;
-      if (!ok.owned) throw new LockLostError(workflow.name);
       // The last commit too: its job completes next, and a completion the promoted replica never
       // saw is re-sent to it by the client (the job then reads completed while its steps do not).
-      await markerReplicated(deps, tag, step.name);
+      run.fence.touch(...ok.wrote);
+      await run.fence.wait(`step "${step.name}"`);
     }
     if (deps.log.isLevelEnabled('info'))
       log().info({ ran, skipped, attempt: run.attempt }, 'workflow completed');
@@ -157,6 +161,19 @@ export async function runWorkflow<Services>(
   } catch (err) {
     if (err instanceof LockLostError) {
       log().warn({ ran }, err.message);
+      throw err;
+    }
+    if (err instanceof NotReplicatedError) {
+      // Not the run's fault: it waits (its job deferred, no attempt used) and goes on from START.
+      // Unchanged if the run completed: then only its job waits for the replicas.
+      await failRun(deps.redis, deps.keys, tag, {
+        gen: event.receivedAt,
+        workflow: workflow.name,
+        state: 'retrying',
+        attempt: run.attempt,
+        error: err.message,
+        keepUntil: keepUntil('retrying', window),
+      }).catch(() => {});
       throw err;
     }
     const final = isPermanent(err) || run.attempt >= run.maxAttempts;

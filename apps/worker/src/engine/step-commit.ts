@@ -1,40 +1,53 @@
-import { type Keys, luaScript, type RedisClient } from '@oncehook/shared';
-import { AGGREGATE, WRITES } from './event-lua.ts';
+import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook/shared';
+import { WRITES } from './event-lua.ts';
 
 /**
  * Committing a step: its marker (its result), its own Redis writes, and — on the last step — the
  * run's completion, in one script, only if no run of the step committed before (two runs of one
- * job at once still write once). In the same round trip it reports whether the next step was
- * committed meanwhile by a run that took the job over, and when that step was first attempted.
+ * job at once still write once) and only by the worker that holds the job's lock (a worker paused
+ * past its lock, a zombie, writes nothing: the one that took the job over does the step). In the
+ * same round trip it reports whether the next step was committed meanwhile by a run that took the
+ * job over, and when that step was first attempted.
  */
 
-// KEYS: event hash, then the step's write keys (single Redis). ARGV: gen, workflow, step, result
-// (JSON), now, keep until, next step ('' if none), finish ('1' on the last step), keep until once
-// completed, writes (JSON [command, key index, args…]), the job's lock token ('' not to check;
-// the lock key is then the last key).
-const COMMIT = luaScript(`${AGGREGATE}${WRITES}
+// KEYS[1]      the event hash
+// KEYS[2..n]   the step's write keys (single Redis), then the job's lock key if ARGV[11] is set
+// ARGV[1]  the job's generation
+// ARGV[2]  the workflow, ARGV[3] the step
+// ARGV[4]  the step's result (JSON)
+// ARGV[5]  now (ms), ARGV[6] keep the record until (ms)
+// ARGV[7]  the next step ('' if none)
+// ARGV[8]  '1' on the last step: the run completes
+// ARGV[9]  keep the record until, once completed (ms)
+// ARGV[10] the writes (JSON [command, KEYS index, args…])
+// ARGV[11] the job's lock token ('' not to check; the lock key is then not passed)
+// Returns {'superseded'} | {'unstarted'} | {'lock-lost'} | {'invalid', why}
+//       | {'ok', fresh (1 | 0), stored result, next step's marker, next step's first attempt, state}
+const COMMIT = luaScript(`${AGGREGATE_LUA}${WRITES}
 local ev = KEYS[1]
-local run, step, now, nextStep = ARGV[2], ARGV[3], ARGV[5], ARGV[7]
+local gen, run, step, result, now, keepUntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local nextStep, finish, keepCompleted, writes, lockToken = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local m = 'm:' .. run .. ':'
 local rec = redis.call('HMGET', ev, 'receivedAt', m .. step, nextStep ~= '' and (m .. nextStep) or 'receivedAt', 's:' .. run)
-if rec[1] ~= ARGV[1] then return {'superseded'} end
+if rec[1] ~= gen then return {'superseded'} end
 -- START wrote the run's state before any step ran: a record without it lost the start (a failover
 -- promoted a replica that never saw it). Nothing is written; the attempt is retried from START.
 if not rec[4] then return {'unstarted'} end
+if lockToken ~= '' and redis.call('GET', KEYS[#KEYS]) ~= lockToken then return {'lock-lost'} end
 local stored = rec[2]
 local fresh = 0
 if not stored then
-  if ARGV[10] ~= '[]' then
-    local ops = cjson.decode(ARGV[10])
+  if writes ~= '[]' then
+    local ops = cjson.decode(writes)
     local bad = invalid(ops)
     if bad then return {'invalid', bad} end
     apply(ops)
   end
-  redis.call('HSET', ev, m .. step, ARGV[4])
-  stored = ARGV[4]
+  redis.call('HSET', ev, m .. step, result)
+  stored = result
   fresh = 1
 end
-keep(ev, ARGV[6])
+keep(ev, keepUntil)
 local nextMarker, nextStarted, state = '', '', ''
 if nextStep ~= '' then
   nextMarker = rec[3] or ''
@@ -44,10 +57,7 @@ if nextStep ~= '' then
     nextStarted = redis.call('HGET', ev, f)
   end
 end
--- Before the next effect: does this worker still hold the job's lock? (single Redis: same script)
-local owned = 1
-if ARGV[11] ~= '' and redis.call('GET', KEYS[#KEYS]) ~= ARGV[11] then owned = 0 end
-if ARGV[8] == '1' then
+if finish == '1' then
   redis.call('HSET', ev, 's:' .. run, 'completed')
   -- First-attempt times matter only while a step may still run: not kept past completion.
   local fields = {'e:' .. run}
@@ -56,22 +66,28 @@ if ARGV[8] == '1' then
   end
   redis.call('HDEL', ev, unpack(fields))
   state = aggregate(ev)
-  if state == 'completed' then keep(ev, ARGV[9]) end
+  if state == 'completed' then keep(ev, keepCompleted) end
 end
-return {'ok', fresh, stored, nextMarker, nextStarted, state, owned}
+return {'ok', fresh, stored, nextMarker, nextStarted, state}
 `);
 
 // On a Redis Cluster the writes live in another slot than the event: they commit with a commit
-// record beside them (the step's result), and the marker follows in the event's own script.
+// record beside them (the step's result, per generation), and the marker follows in the event's
+// own script.
+// KEYS[1] the commit record, KEYS[2..n] the write keys (all in one slot)
+// ARGV[1] the step's result (JSON), ARGV[2] keep the commit record until (ms), ARGV[3] the writes
+// Returns {'ok', fresh (1 | 0), stored result} | {'invalid', why}.
 const COMMIT_WRITES = luaScript(`${WRITES}
-local committed = redis.call('GET', KEYS[1])
+local commit = KEYS[1]
+local result, keepUntil, writes = ARGV[1], ARGV[2], ARGV[3]
+local committed = redis.call('GET', commit)
 if committed then return {'ok', 0, committed} end
-local ops = cjson.decode(ARGV[3])
+local ops = cjson.decode(writes)
 local bad = invalid(ops)
 if bad then return {'invalid', bad} end
 apply(ops)
-redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-return {'ok', 1, ARGV[1]}
+redis.call('SET', commit, result, 'PXAT', keepUntil)
+return {'ok', 1, result}
 `);
 
 export interface WriteBatch {
@@ -79,8 +95,8 @@ export interface WriteBatch {
   keys: string[];
   /** `[command, index into keys, ...args]`. */
   ops: (string | number)[][];
-  /** The hash tag all keys share (cluster: the commit record goes there too). */
-  hashTag: string;
+  /** The Redis Cluster slot all keys share (cluster: the commit record goes there too). */
+  slot: number;
 }
 
 export interface CommitArgs {
@@ -96,7 +112,7 @@ export interface CommitArgs {
   writes?: WriteBatch;
   /** Cluster: how long a commit record lives (at least as long as the event can be retried). */
   commitRecordUntil: number;
-  /** Check, in the same round trip, that this worker still holds the job's lock. */
+  /** Commit only while this worker holds the job's lock. */
   lock?: JobLock;
 }
 
@@ -104,6 +120,8 @@ export type Committed =
   | { kind: 'superseded' }
   /** The record lost the run's start (a failover): nothing written. */
   | { kind: 'unstarted' }
+  /** Another worker holds the job's lock now: nothing written. */
+  | { kind: 'lock-lost' }
   | { kind: 'invalid'; reason: string }
   | {
       kind: 'ok';
@@ -114,8 +132,8 @@ export type Committed =
       nextMarker?: unknown;
       nextStartedAt: number | null;
       eventState: string | null;
-      /** False if the job's lock is held by another worker now (only checked when `lock` is given). */
-      owned: boolean;
+      /** The keys written (a wait for replicas covers their shards). */
+      wrote: string[];
     };
 
 export interface JobLock {
@@ -135,19 +153,30 @@ export async function commitStep(
 ): Promise<Committed> {
   let result = c.resultJson;
   let writes = c.writes;
+  const wrote = [keys.event(tag)];
   if (writes && writes.ops.length > 0 && redis.isCluster) {
-    const commitKey = keys.stepCommit(writes.hashTag, tag, c.workflow, c.step);
+    // The writes' slot is not the event's: what the event's script checks atomically is checked
+    // first here (generation, lock), then the writes commit. What a pause between the two can
+    // still do is in docs/guarantees.md's known limits.
+    const [gen, lock] = await Promise.all([
+      redis.hget(keys.event(tag), 'receivedAt'),
+      c.lock ? redis.get(c.lock.key) : undefined,
+    ]);
+    if (gen !== String(c.gen)) return { kind: 'superseded' };
+    if (c.lock && lock !== c.lock.token) return { kind: 'lock-lost' };
+    const commitKey = keys.stepCommit(writes.slot, tag, c.gen, c.workflow, c.step);
     const [kind, , stored] = (await COMMIT_WRITES(
       redis,
       [commitKey, ...writes.keys],
       [result, c.commitRecordUntil, JSON.stringify(scriptOps(writes))],
     )) as [string, number, string];
     if (kind === 'invalid') return { kind, reason: String(stored ?? '') };
+    wrote.push(commitKey);
     result = stored;
     writes = undefined;
   }
   // On a single Redis the lock is checked inside the script; on a cluster it lives in another slot
-  // and is read alongside, in the same round trip.
+  // and was read before the writes (above), or is read alongside a commit without writes.
   const lockInScript = c.lock && !redis.isCluster ? c.lock : undefined;
   const lockAlongside = c.lock && redis.isCluster ? redis.get(c.lock.key) : undefined;
   const reply = (await COMMIT(
@@ -166,12 +195,11 @@ export async function commitStep(
       JSON.stringify(writes ? scriptOps(writes) : []),
       lockInScript?.token ?? '',
     ],
-  )) as [string, number, string, string, string, string, number];
-  const [kind, fresh, stored, nextMarker, nextStarted, state, ownedInScript] = reply;
-  const owned = lockAlongside ? (await lockAlongside) === c.lock?.token : ownedInScript !== 0;
-  if (kind === 'superseded') return { kind };
-  if (kind === 'unstarted') return { kind };
+  )) as [string, number, string, string, string, string];
+  const [kind, fresh, stored, nextMarker, nextStarted, state] = reply;
+  if (kind === 'superseded' || kind === 'unstarted' || kind === 'lock-lost') return { kind };
   if (kind === 'invalid') return { kind, reason: String(fresh) };
+  if (lockAlongside && (await lockAlongside) !== c.lock?.token) return { kind: 'lock-lost' };
   return {
     kind: 'ok',
     fresh: fresh === 1,
@@ -179,6 +207,6 @@ export async function commitStep(
     ...(nextMarker ? { nextMarker: JSON.parse(nextMarker) } : {}),
     nextStartedAt: nextStarted ? Number(nextStarted) : null,
     eventState: state || null,
-    owned,
+    wrote: [...wrote, ...(writes?.keys ?? [])],
   };
 }

@@ -1,34 +1,13 @@
-import { replicasHolding } from '@oncehook/shared';
-import type { EngineDeps } from './run-workflow.ts';
 import type { Committed } from './step-commit.ts';
 import { PermanentError } from './workflow.ts';
 
 /**
  * What a step's outcome must satisfy before the run goes on: its result storable, its commit
- * applied to the run this attempt started, its marker on enough replicas.
+ * applied to the run this attempt started (its marker on enough replicas: fence.ts).
  */
-
-/**
- * With ACK_REPLICAS, the next effect (or the job's completion, after the last step) waits until
- * that many replicas hold this step's marker: a failover can then not make the worker forget a
- * step whose effect happened. Too few in time: the attempt fails and is retried (the marker is
- * there; the step is not run again).
- */
-export async function markerReplicated(
-  deps: Pick<EngineDeps<unknown>, 'redis' | 'keys' | 'env'>,
-  tag: string,
-  step: string,
-): Promise<void> {
-  const replicas = deps.env.ACK_REPLICAS ?? 0;
-  if (replicas === 0) return;
-  const timeout = deps.env.ACK_REPLICA_TIMEOUT_MS ?? 500;
-  const acked = await replicasHolding(deps.redis, replicas, timeout, [deps.keys.event(tag)]);
-  if (acked < replicas)
-    throw new Error(`step "${step}" is on ${acked} of ${replicas} replicas after ${timeout} ms`);
-}
 
 /** The committed step, or null when a newer generation of the event owns the record now. */
-export function expectCommitted(c: Committed, step: string) {
+export function expectCommitted(c: Exclude<Committed, { kind: 'lock-lost' }>, step: string) {
   if (c.kind === 'superseded') return null;
   if (c.kind === 'unstarted') {
     // Retryable: the step's effect carries its idempotency key, so running it again is safe.

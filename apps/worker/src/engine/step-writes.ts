@@ -1,4 +1,4 @@
-import { hashTagOf } from '@oncehook/shared';
+import { keySlot } from '@oncehook/shared';
 import type { WriteBatch } from './step-commit.ts';
 import type { StepWrites } from './workflow.ts';
 
@@ -39,17 +39,17 @@ export class StepWriteBuffer implements StepWrites {
     if (this.ops.length === 0) return undefined;
     const keys = [...new Set(this.ops.map((op) => op.key))];
     const ops = this.ops.map((op) => [op.command, keys.indexOf(op.key), ...op.args]);
-    return { keys, ops, hashTag: this.hashTag(step) };
+    return { keys, ops, slot: this.slot(step, keys) };
   }
 
-  /** The one hash tag all writes share; a step writing across slots could not commit atomically. */
-  private hashTag(step: string): string {
-    const tags = new Set(this.ops.map((op) => hashTagOf(op.key)));
-    const [tag] = tags;
-    if (tags.size !== 1 || tag === undefined) {
-      throw new Error(`step "${step}" writes keys of ${tags.size} hash slots; give them one {tag}`);
+  /** The one Redis Cluster slot all writes share; a step writing across slots could not commit atomically. */
+  private slot(step: string, keys: string[]): number {
+    const slots = new Set(keys.map(keySlot));
+    const [slot] = slots;
+    if (slots.size !== 1 || slot === undefined) {
+      throw new Error(`step "${step}" writes keys of ${slots.size} hash slots; give them one {tag}`);
     }
-    return tag;
+    return slot;
   }
 }
 

@@ -4,6 +4,7 @@ import {
   createLogger,
   createRedis,
   type EventJob,
+  eventJobId,
   eventTag,
   type Keys,
   type Logger,
@@ -13,10 +14,17 @@ import {
   readEventStatus,
   type WorkflowJob,
   waitForRedis,
+  workflowJobId,
 } from '@oncehook/shared';
 import { randomPrefix } from '@oncehook/testing';
 import { Queue } from 'bullmq';
-import { type ProcessDeps, processEventJob, processWorkflowJob } from '../engine/process-job.ts';
+import { isPermanent } from '../engine/errors.ts';
+import {
+  type JobAttempt,
+  type ProcessDeps,
+  processEventJob,
+  processWorkflowJob,
+} from '../engine/process-job.ts';
 import { createRegistry } from '../engine/registry.ts';
 import type { WorkflowDefinition } from '../engine/workflow.ts';
 import { parseWorkerEnv, type WorkerEnv } from '../env.ts';
@@ -44,10 +52,13 @@ export async function createTestEngine<Services>(
   const keys = createKeys(config.QUEUE_PREFIX);
   const log = createLogger(config, 'worker-test');
   const workflowsQueue = new Queue(QUEUES.workflows, { connection: redis, prefix: bullPrefix(config) });
-  /** The jobs ordering lanes handed on (a worker would add them to the queue). */
+  /**
+   * The jobs, as BullMQ would hold them: by id, with their state. A job that parks (or waits for
+   * replicas) is `delayed`; one an ordering lane wakes, or adds again, is `waiting` and listed in
+   * `handed`, for the test to run as a worker would take it.
+   */
+  const jobs = new Map<string, { data: unknown; state: string; attemptsStarted: number }>();
   const handed: { data: EventJob | WorkflowJob; jobId: string }[] = [];
-  // As BullMQ: adding a job id that was added before is a no-op.
-  const handedIds = new Set<string>();
   const engine: ProcessDeps<Services> = {
     redis,
     keys,
@@ -57,12 +68,24 @@ export async function createTestEngine<Services>(
     env: config,
     simulateCrash: config.SIMULATE_CRASH,
     workflowsQueue,
-    lanes: {
-      handOff: async (data, jobId) => {
-        if (handedIds.has(jobId)) return;
-        handedIds.add(jobId);
-        handed.push({ data: data as EventJob, jobId });
+    jobs: {
+      async wake(ref, data) {
+        const job = jobs.get(ref.id);
+        if (!job) {
+          if (!data) return 'finished';
+          jobs.set(ref.id, { data, state: 'waiting', attemptsStarted: 0 });
+          handed.push({ data: data as EventJob, jobId: ref.id });
+          return 'added';
+        }
+        if (job.state === 'delayed') {
+          job.state = 'waiting';
+          handed.push({ data: job.data as EventJob, jobId: ref.id });
+          return 'woken';
+        }
+        return job.state === 'completed' || job.state === 'failed' ? 'finished' : 'running';
       },
+      jobState: async (ref) => jobs.get(ref.id)?.state ?? null,
+      jobKey: (ref) => `${bullPrefix(config)}:${ref.queue}:${ref.id}`,
     },
   };
 
@@ -116,12 +139,16 @@ export async function createTestEngine<Services>(
     acceptEvent,
     /** The `workflows` job of one workflow of an event (for events with several). */
     jobFor: (event: { job: EventJob }, workflow: string): WorkflowJob => ({ ...event.job, workflow }),
-    /** Hands a job to its processor, as a worker would on attempt `attemptsMade + 1`. */
-    run: (
+    jobs,
+    /**
+     * Hands a job to its processor, as a worker would on attempt `attemptsMade + 1`, and keeps its
+     * state as BullMQ would: `delayed` when it parked, `completed`, `failed` on its last attempt.
+     */
+    run: async (
       data: EventJob | WorkflowJob,
       {
         attemptsMade = 0,
-        attemptsStarted = attemptsMade + 1,
+        attemptsStarted,
         maxAttempts = config.MAX_ATTEMPTS,
         lock,
         id,
@@ -133,15 +160,39 @@ export async function createTestEngine<Services>(
         lock?: { key: string; token: string };
       } = {},
     ) => {
-      const job = {
+      const isWorkflow = 'workflow' in data;
+      let jobId = id ?? 'malformed';
+      try {
+        const tag = eventTag(data.source, data.eventId);
+        jobId =
+          id ??
+          (isWorkflow
+            ? workflowJobId(tag, data.receivedAt, data.workflow)
+            : eventJobId(tag, data.receivedAt));
+      } catch {} // a poison job: the processor says what is wrong with it
+      const stored = jobs.get(jobId) ?? { data, state: 'waiting', attemptsStarted: 0 };
+      jobs.set(jobId, stored);
+      stored.state = 'active';
+      stored.attemptsStarted = attemptsStarted ?? Math.max(stored.attemptsStarted + 1, attemptsMade + 1);
+      const job: JobAttempt = {
         data,
+        ref: { id: jobId, queue: isWorkflow ? 'workflows' : 'events', partition: [0, 1] },
         attemptsMade,
-        attemptsStarted,
+        attemptsStarted: stored.attemptsStarted,
         maxAttempts,
         ...(lock ? { lock } : {}),
-        ...(id ? { id } : {}),
+        defer: async () => {
+          stored.state = 'delayed';
+        },
       };
-      return 'workflow' in data ? processWorkflowJob(engine, job) : processEventJob(engine, job);
+      try {
+        const outcome = await (isWorkflow ? processWorkflowJob(engine, job) : processEventJob(engine, job));
+        if (outcome.outcome !== 'parked' && outcome.outcome !== 'deferred') stored.state = 'completed';
+        return outcome;
+      } catch (err) {
+        stored.state = isPermanent(err) || attemptsMade + 1 >= maxAttempts ? 'failed' : 'waiting';
+        throw err;
+      }
     },
     status: (eventId: string, source = 'demo') => readEventStatus(redis, keys, eventTag(source, eventId)),
     async close() {
