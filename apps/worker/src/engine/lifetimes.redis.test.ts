@@ -114,6 +114,26 @@ describe('generations', () => {
     expect(await t.status('evt_waited')).toMatchObject({ state: 'completed', deliveries: 1 });
   });
 
+  it('a recreated record keeps the queue layout of its job, and the workflows of its event', async () => {
+    await setup();
+    const event = await t.acceptEvent('evt_waited_3', {}, { partitions: 3 });
+    expect(await t.redis.hget(t.keys.event(event.tag), 'q')).toBe('3');
+    await t.redis.del(t.keys.event(event.tag));
+    await t.run(event.job, { attemptsStarted: 1, partitions: 3 });
+    // /status and a replay look for the event's jobs in the layout its record names.
+    expect(await t.redis.hget(t.keys.event(event.tag), 'q')).toBe('3');
+
+    // A workflows job (one of several) recreating the record lists them all: the event is not
+    // completed until each has run.
+    const fanned = await t.acceptEvent('evt_waited_fan', {});
+    await t.redis.del(t.keys.event(fanned.tag));
+    expect(
+      await t.run({ ...fanned.job, workflow: 'flow', workflows: ['flow', 'other'] }, { attemptsStarted: 1 }),
+    ).toMatchObject({ outcome: 'completed' });
+    expect(await t.redis.hget(t.keys.event(fanned.tag), 'workflows')).toBe('flow,other');
+    expect((await t.status('evt_waited_fan'))?.state).toBe('processing');
+  });
+
   it('refuses to run a job that ran before once its record is gone: its markers went with it', async () => {
     await setup();
     const event = await t.acceptEvent('evt_lost', {});

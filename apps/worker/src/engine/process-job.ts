@@ -26,6 +26,8 @@ export interface ProcessDeps<Services> extends EngineDeps<Services> {
   workflowsQueue: Queue;
   /** The jobs of other events: ordering lanes wake them, and look at their state. */
   jobs: Pick<LaneDeps, 'wake' | 'jobState' | 'jobKey'>;
+  /** One per job attempt (tests look through it at what is waited for). */
+  createFence?: typeof createFence;
   env: EngineDeps<Services>['env'] &
     Pick<BaseEnv, 'MAX_ATTEMPTS' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'> & {
       /** How often a parked job wakes to look at its lane (ms). */
@@ -100,7 +102,7 @@ async function attempt<Services>(
   workflow: string | undefined,
   body: (fence: Fence) => Promise<JobOutcome>,
 ): Promise<JobOutcome> {
-  const fence = createFence(deps.redis, deps.env);
+  const fence = (deps.createFence ?? createFence)(deps.redis, deps.env);
   let tag: string;
   try {
     tag = eventTag(event.source, event.eventId);

@@ -171,7 +171,7 @@ export async function commitStep(
       [result, c.commitRecordUntil, JSON.stringify(scriptOps(writes))],
     )) as [string, number, string];
     if (kind === 'invalid') return { kind, reason: String(stored ?? '') };
-    wrote.push(commitKey);
+    wrote.push(commitKey, ...writes.keys);
     result = stored;
     writes = undefined;
   }

@@ -152,8 +152,11 @@ export async function createTestEngine<Services>(
         maxAttempts = config.MAX_ATTEMPTS,
         lock,
         id,
+        partitions = 1,
       }: {
         id?: string;
+        /** QUEUE_PARTITIONS of the queue the job is taken from. */
+        partitions?: number;
         attemptsMade?: number;
         attemptsStarted?: number;
         maxAttempts?: number;
@@ -176,7 +179,7 @@ export async function createTestEngine<Services>(
       stored.attemptsStarted = attemptsStarted ?? Math.max(stored.attemptsStarted + 1, attemptsMade + 1);
       const job: JobAttempt = {
         data,
-        ref: { id: jobId, queue: isWorkflow ? 'workflows' : 'events', partition: [0, 1] },
+        ref: { id: jobId, queue: isWorkflow ? 'workflows' : 'events', partition: [0, partitions] },
         attemptsMade,
         attemptsStarted: stored.attemptsStarted,
         maxAttempts,
