@@ -1,6 +1,4 @@
 import {
-  JOB_NAMES,
-  jobOptions,
   type Keys,
   knownLayouts,
   type Logger,
@@ -24,6 +22,7 @@ import { createRegistry } from './engine/registry.ts';
 import type { RunObserver } from './engine/run-workflow.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
 import type { WorkerEnv } from './env.ts';
+import { laneJobs } from './lane-jobs.ts';
 import type { WorkerMetrics } from './observability/metrics.ts';
 
 /**
@@ -133,34 +132,7 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       return outcome;
     };
 
-  // The jobs of other events, as ordering lanes need them: a parked job is woken (promoted from
-  // `delayed`), or added again under its own id if it was removed (its data kept in the lane).
-  const queueOf = (ref: JobRef) => queues.pair(ref.partition[0], ref.partition[1])[ref.queue];
-  const jobs: ProcessDeps<unknown>['jobs'] = {
-    async wake(ref, data) {
-      const queue = queueOf(ref);
-      const job = await queue.getJob(ref.id);
-      if (!job) {
-        if (!data) return 'finished';
-        const { windowSeconds } = data as { windowSeconds: number };
-        const name = ref.queue === 'events' ? JOB_NAMES.event : JOB_NAMES.workflow;
-        await queue.add(name, data, { ...jobOptions(config, windowSeconds), jobId: ref.id });
-        return 'added';
-      }
-      try {
-        await job.promote();
-        return 'woken';
-      } catch {
-        const state = await job.getState();
-        return state === 'completed' || state === 'failed' ? 'finished' : 'running';
-      }
-    },
-    async jobState(ref) {
-      const state = await queueOf(ref).getJobState(ref.id);
-      return state === 'unknown' ? null : state;
-    },
-    jobKey: (ref) => queueOf(ref).toKey(ref.id),
-  };
+  const jobs = laneJobs(queues, config);
 
   const consumers = new Map<string, Worker[]>();
   let running = false;
