@@ -109,10 +109,10 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
   };
   // A replayed run's first attempt: the admin API's replay (`replay` in its data, attempts reset),
-  // or a retry from the dashboard (attempts not reset: it starts past its last). Not a parked job
-  // waking (it already started as a replay: `attemptsStarted` counts that start).
+  // or a retry from the dashboard (attempts not reset: it starts past its last). Counted when it
+  // runs, not when it parks in its ordering lane (it runs once woken).
   const replayedRun = (job: Job) =>
-    (job.data?.replay !== undefined && job.attemptsMade === 0 && job.attemptsStarted <= 1) ||
+    (job.data?.replay !== undefined && job.attemptsMade === 0) ||
     job.attemptsMade >= (job.opts.attempts ?? 1);
   const workflowOf = (job: Job): string =>
     job.data?.workflow ?? registry.forEvent(job.data?.source, job.data?.type)[0]?.name ?? 'unknown';
@@ -120,12 +120,13 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     <S>(engine: ProcessDeps<S>, partition: Partition, process: typeof processEventJob<S>) =>
     async (job: Job, token?: string) => {
       deps.metrics?.active.inc();
-      let outcome: JobOutcome;
+      let outcome: JobOutcome | undefined;
       try {
-        if (replayedRun(job)) deps.metrics?.runEnded(workflowOf(job), 'replayed');
         outcome = await process(engine, attempt(job, partition, token));
       } finally {
         deps.metrics?.active.dec();
+        const waits = outcome?.outcome === 'parked' || outcome?.outcome === 'deferred';
+        if (!waits && replayedRun(job)) deps.metrics?.runEnded(workflowOf(job), 'replayed');
       }
       // Parked in its ordering lane, or waiting for replicas: the job was moved to `delayed`.
       if (outcome.outcome === 'parked' || outcome.outcome === 'deferred') throw new DelayedError();
