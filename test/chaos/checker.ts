@@ -1,4 +1,5 @@
 import { createKeys, readDemoLedgerEntries, readDemoSubscription } from '@oncehook/shared';
+import { sleep } from '@oncehook/testing';
 import type { Load, SentEvent } from './load.ts';
 import { windowOf } from './load.ts';
 import type { Operator } from './operator.ts';
@@ -68,26 +69,31 @@ export async function check({
   );
 
   // Every failed event is listed; every dead letter is replayed once, now that the APIs are up.
-  const dead = await admin.deadLetters();
-  if (dead === null) violate('dead letters unreadable', 'GET /admin/events?state=failed did not answer 200');
-  const listed = new Set((dead ?? []).map((d) => `${d.source}/${d.eventId}`));
-  for (const ev of acked) {
-    if (first.views.get(ev.id)?.state === 'failed' && !listed.has(`${ev.source}/${ev.id}`))
+  let listed = await admin.deadLetters();
+  for (let tries = 1; !listed.ok && tries < 5; tries++) {
+    await sleep(2000);
+    listed = await admin.deadLetters();
+  }
+  if (!listed.ok) violate('dead letters unreadable', `GET /admin/events?state=failed: ${listed.refused}`);
+  const dead = listed.ok ? listed.letters : undefined;
+  const deadIds = new Set((dead ?? []).map((d) => `${d.source}/${d.eventId}`));
+  for (const ev of listed.ok ? acked : []) {
+    if (first.views.get(ev.id)?.state === 'failed' && !deadIds.has(`${ev.source}/${ev.id}`))
       violate('failed, not listed', `${ev.source}/${ev.id} is failed but not in /admin/events`);
   }
-  counts['dead letters at the end'] = listed.size;
+  counts['dead letters at the end'] = deadIds.size;
   for (const d of dead ?? []) {
     if (!d.replayable)
       violate('dead letter not replayable', `${d.source}/${d.eventId} (${d.workflow}): ${d.error}`);
   }
-  for (const key of listed) {
+  for (const key of deadIds) {
     const [source = '', ...rest] = key.split('/');
     const res = await admin.replayOne(source, rest.join('/'));
     if (res.status !== 200 || res.body?.replayed !== true)
       violate('replay refused', `${key}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
   }
 
-  const second = listed.size > 0 ? await waitQuiet(topology, acked) : first;
+  const second = deadIds.size > 0 ? await waitQuiet(topology, acked) : first;
   if (!second.quiet) notes.push(`not quiet at the end: ${second.jobs} unfinished jobs`);
   const views = second.views;
 

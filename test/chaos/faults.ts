@@ -83,8 +83,9 @@ export function runFaults({
         later(f.seconds, `master ${f.master} SIGCONT`, () => store.pauseMaster?.(f.master, false));
         return;
       case 'replay-one': {
-        const dead = await admin.deadLetters();
-        if (dead === null) return log('operator: the dead letters could not be listed');
+        const listed = await admin.deadLetters();
+        if (!listed.ok) return log(`operator: the dead letters could not be listed: ${listed.refused}`);
+        const dead = listed.letters;
         if (dead.length === 0) return log('operator: no dead letters');
         const pick = rng.pick(dead);
         const res = await admin.replayOne(pick.source, pick.eventId);
@@ -93,7 +94,8 @@ export function runFaults({
         );
       }
       case 'replay-bulk': {
-        const dead = await admin.deadLetters();
+        const listed = await admin.deadLetters();
+        const dead = listed.ok ? listed.letters : undefined;
         const res = await admin.replayBulk(f.limit);
         const replayed = res.status === 200 ? res.body.replayed.length : '?';
         const skipped = res.status === 200 ? JSON.stringify(res.body.skipped).slice(0, 160) : '';

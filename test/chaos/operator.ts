@@ -45,16 +45,17 @@ export function operator(bases: () => string[], say: (line: string) => void) {
 
   return {
     call,
-    /** Every dead letter listed now (null: the list could not be read). */
-    async deadLetters(): Promise<DeadLetter[] | null> {
-      const all: DeadLetter[] = [];
+    /** Every dead letter listed now, or the answer that refused to list them. */
+    async deadLetters(): Promise<{ ok: true; letters: DeadLetter[] } | { ok: false; refused: string }> {
+      const letters: DeadLetter[] = [];
       for (let cursor: string | null = '0'; cursor !== null; ) {
         const page = await call('GET', `/admin/events?state=failed&limit=500&cursor=${cursor}`);
-        if (page.status !== 200) return null;
-        all.push(...(page.body.events as DeadLetter[]));
+        if (page.status !== 200)
+          return { ok: false, refused: `${page.status} ${JSON.stringify(page.body).slice(0, 300)}` };
+        letters.push(...(page.body.events as DeadLetter[]));
         cursor = page.body.nextCursor;
       }
-      return all;
+      return { ok: true, letters };
     },
     replayOne: (source: string, eventId: string) =>
       call('POST', `/admin/replay/${encodeURIComponent(source)}/${encodeURIComponent(eventId)}`),

@@ -33,6 +33,7 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
   let apiFree = 0;
   let storeFree = 0;
   let stalled = false;
+  const storeFault = mode === 'sentinel' ? 'kill-primary' : 'pause-master';
 
   for (let at = round(rng.between(3, 6)); at < seconds - 3; at = round(at + rng.between(2, 7))) {
     const idleWorkers = [0, 1, 2].filter((i) => (workerFree[i] ?? 0) <= at);
@@ -45,7 +46,10 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
       ...(storeFree <= at ? (mode === 'sentinel' ? { 'kill-primary': 1.5 } : { 'pause-master': 2 }) : {}),
     };
     if (Object.keys(weights).length === 0) continue;
-    const kind = rng.weighted<Fault['kind']>(weights);
+    // Every run loses its Redis primary (or pauses a master) at least once, by a third of the way in.
+    const storeDue =
+      !faults.some((f) => f.kind === 'kill-primary' || f.kind === 'pause-master') && at > seconds / 3;
+    const kind = storeDue && storeFree <= at ? storeFault : rng.weighted<Fault['kind']>(weights);
     let fault: Fault;
     switch (kind) {
       case 'kill-worker':
