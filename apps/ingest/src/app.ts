@@ -1,7 +1,7 @@
 import type { Logger } from '@oncehook/shared';
-import { Hono } from 'hono';
-import type { AdminCredentials } from './admin-auth.ts';
-import { errorBody, toErrorResponse } from './errors.ts';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { type AdminCredentials, adminAuth } from './admin-auth.ts';
+import { ApiError, errorBody, toErrorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { demoLedgerRoutes } from './routes/demo-ledger.ts';
 import { demoSubscriptionRoutes } from './routes/demo-subscriptions.ts';
@@ -16,21 +16,37 @@ export interface AppDeps extends WebhookDeps {
   adminToken?: AdminCredentials | undefined;
   /** STATUS_PUBLIC: GET /status without credentials. */
   statusPublic?: boolean | undefined;
+  /** ADMIN_DASHBOARD_WRITE: the dashboard's writes beyond retrying failed jobs. */
+  dashboardWrite?: boolean | undefined;
+  /** NODE_ENV=production: the demo's read routes take the admin credentials. */
+  production?: boolean | undefined;
   /** HTTP_LINGER_MS: how long a connection closed under a client still sending reads on. */
   lingerMs: number;
 }
 
 /** The ingest's HTTP surface, built from its dependencies: no port, no process. */
 export function createApp(deps: AppDeps) {
+  // One auth for every guarded route: wrong tokens are counted per client across all of them.
+  const admin = deps.adminToken ? adminAuth(deps.adminToken, { log: deps.log }) : undefined;
+  // The demo's ledger and subscriptions hold what the Stripe workflows write (revenue, customers'
+  // subscriptions): open for a first try, an operator's view in production.
+  const demoGuard = deps.production ? (admin ?? adminDisabled) : undefined;
   const app = new Hono();
   app.use(closeUnreadRequests(deps.lingerMs));
   app.route('/', webhookRoutes(deps));
-  app.route('/', statusRoutes(deps));
-  app.route('/', healthRoutes(deps));
-  app.route('/', demoLedgerRoutes(deps));
-  app.route('/', demoSubscriptionRoutes(deps));
-  app.route('/', adminRoutes(deps));
+  app.route('/', statusRoutes({ ...deps, admin }));
+  app.route('/', healthRoutes({ ...deps, admin }));
+  app.route('/', demoLedgerRoutes({ ...deps, guard: demoGuard }));
+  app.route('/', demoSubscriptionRoutes({ ...deps, guard: demoGuard }));
+  app.route('/', adminRoutes({ ...deps, admin }));
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
   app.onError((err, c) => toErrorResponse(err, c, deps.log));
   return app;
 }
+
+const adminDisabled: MiddlewareHandler = () => {
+  throw new ApiError(
+    'admin_disabled',
+    'This route takes the admin credentials: set ADMIN_TOKEN to enable it.',
+  );
+};

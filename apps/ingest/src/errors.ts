@@ -20,6 +20,8 @@ export const ERRORS = {
   invalid_query: 400,
   invalid_signature: 401,
   unauthorized: 401,
+  cross_site_request: 403,
+  dashboard_read_only: 403,
   not_found: 404,
   unknown_source: 404,
   admin_disabled: 404,
@@ -32,6 +34,7 @@ export const ERRORS = {
   invalid_event_id: 422,
   invalid_event_type: 422,
   invalid_challenge: 422,
+  too_many_attempts: 429,
   internal: 500,
   unavailable: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;

@@ -61,6 +61,8 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     metrics,
     adminToken: admins,
     statusPublic: config.STATUS_PUBLIC,
+    dashboardWrite: config.ADMIN_DASHBOARD_WRITE,
+    production: config.NODE_ENV === 'production',
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { userInfo } from 'node:os';
 import { eventTag } from '@oncehook/shared';
 import { ROOT } from '@oncehook/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +15,8 @@ afterEach(async () => {
 });
 
 /** `pnpm replay …` as an operator runs it. */
-const replay = (...args: string[]) => {
+const replay = (...args: string[]) => replayLogging('silent', ...args);
+const replayLogging = (level: string, ...args: string[]) => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'apps/ingest/src/cli/replay.ts', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -22,7 +24,7 @@ const replay = (...args: string[]) => {
       ...process.env,
       REDIS_URL: t.config.REDIS_URL,
       QUEUE_PREFIX: t.config.QUEUE_PREFIX,
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: level,
     },
     timeout: 60_000,
   });
@@ -58,5 +60,29 @@ describe('pnpm replay', () => {
     const wrong = replay('--failed', '--since', 'soon');
     expect(wrong.code).toBe(2);
     expect(wrong.err).toMatch(/usage: pnpm replay/);
+  });
+
+  it('logs every request to stderr, with who asked and what it answered, refusals included', async () => {
+    await failedAtCharge(t, ['evt_logged']);
+    const lines = (run: { err: string }) =>
+      run.err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
+    const unknown = replayLogging('info', '--source', 'demo', '--event', 'evt_nobody');
+    expect(JSON.parse(unknown.out)).toMatchObject({ kind: 'not_found' });
+    const login = userInfo().username;
+    expect(lines(unknown)).toContainEqual(
+      expect.objectContaining({
+        by: `cli:${login}`,
+        via: 'cli',
+        eventId: 'evt_nobody',
+        outcome: 'not_found',
+      }),
+    );
+    const bulk = replayLogging('info', '--failed');
+    expect(lines(bulk)).toContainEqual(
+      expect.objectContaining({ by: `cli:${login}`, via: 'cli', outcome: 'done', replayed: 1 }),
+    );
   });
 });

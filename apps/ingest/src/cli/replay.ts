@@ -3,13 +3,15 @@ import { createKeys, createLogger, createRedis, openQueues, waitForRedis } from 
 import { orExit, parseIngestEnv } from '../env.ts';
 import { replayEvent } from '../replay/replay-event.ts';
 import { replayFailed } from '../replay/replay-failed.ts';
+import { logBulkReplay, logReplay } from '../replay-log.ts';
 import { parseReplayArgs, USAGE } from './replay-args.ts';
 
 /**
  * pnpm replay --source demo --event evt_1 | --failed [--since 24h] [--source demo] [--limit 100]
  *
  * The admin API's replay (the same functions), straight against Redis: prints the outcome as JSON
- * and exits 0 when the event was replayed or needed nothing, 1 when it could not be.
+ * and exits 0 when the event was replayed or needed nothing, 1 when it could not be. Each request
+ * is logged (to stderr) with who asked and what it answered, as the API's are.
  */
 const args = parseReplayArgs(process.argv.slice(2));
 if (!args.ok) {
@@ -17,7 +19,8 @@ if (!args.ok) {
   process.exit(2);
 }
 const config = orExit(() => parseIngestEnv());
-const log = createLogger(config, 'replay');
+// stdout carries the JSON answer alone: the log lines go to stderr.
+const log = createLogger(config, 'replay', process.stderr);
 const redis = createRedis(config, 'fail-fast', 'oncehook-replay');
 redis.on('error', () => {});
 try {
@@ -32,12 +35,23 @@ const deps = { redis, keys: createKeys(config.QUEUE_PREFIX), queues, retry: conf
 const by = `cli:${userInfo().username}`;
 let code = 0;
 if (args.mode === 'one') {
-  const result = await replayEvent(deps, args.source, args.eventId, by);
+  const asked = { by, via: 'cli' as const, source: args.source, eventId: args.eventId };
+  const result = await replayEvent(deps, args.source, args.eventId, by).catch((err) => {
+    logReplay(log, asked, 'unavailable');
+    throw err;
+  });
+  logReplay(log, asked, result.kind, 'state' in result ? result.state : undefined);
   console.log(JSON.stringify(result, null, 2));
   if (result.kind !== 'replayed' && result.kind !== 'noop') code = 1;
 } else {
   const since = args.sinceSeconds === undefined ? undefined : Date.now() - args.sinceSeconds * 1000;
-  const report = await replayFailed(deps, { limit: args.limit, source: args.source, since }, by);
+  const query = { limit: args.limit, source: args.source, since };
+  const asked = { by, via: 'cli' as const, query };
+  const report = await replayFailed(deps, query, by).catch((err) => {
+    logBulkReplay(log, asked, { outcome: 'unavailable' });
+    throw err;
+  });
+  logBulkReplay(log, asked, report);
   console.log(JSON.stringify(report, null, 2));
 }
 await queues.close();

@@ -1,10 +1,22 @@
 import { type Keys, type RedisClient, readDemoSubscription } from '@oncehook/shared';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { ApiError, unavailable } from '../errors.ts';
 
-/** GET /demo/subscriptions/:id: the subscription mirror's state of one Stripe subscription. */
-export function demoSubscriptionRoutes({ redis, keys }: { redis: RedisClient; keys: Keys }) {
+/**
+ * GET /demo/subscriptions/:id: the subscription mirror's state of one Stripe subscription.
+ * `guard`, in production: the admin credentials (app.ts).
+ */
+export function demoSubscriptionRoutes({
+  redis,
+  keys,
+  guard,
+}: {
+  redis: RedisClient;
+  keys: Keys;
+  guard?: MiddlewareHandler | undefined;
+}) {
   const app = new Hono();
+  if (guard) app.use('/demo/subscriptions/*', guard);
   app.get('/demo/subscriptions/:id', async (c) => {
     let found: Awaited<ReturnType<typeof readDemoSubscription>>;
     try {

@@ -22,6 +22,25 @@ describe('health, readiness, metrics, ledger', () => {
     expect(await t.redis.exists(t.keys.readyProbe)).toBe(1);
   });
 
+  it('/readyz tells anyone ready or not, and only the admin credentials why', async () => {
+    const open = await t.app.request('/readyz');
+    expect(open.status).toBe(200);
+    expect(await readJson(open)).toEqual({ ok: true });
+    const detailed = await readJson(await t.get('/readyz'));
+    expect(detailed).toMatchObject({ ok: true, redis: 'ok' });
+    expect(detailed).toHaveProperty('checks');
+    const wrong = await t.app.request('/readyz', { headers: { authorization: 'Bearer not-the-token' } });
+    expect(wrong.status).toBe(401);
+
+    t.redis.disconnect();
+    const down = await t.app.request('/readyz');
+    expect(down.status).toBe(503);
+    // Not Redis's own error text (it names the host and port).
+    expect(await readJson(down)).toEqual({ ok: false });
+    while (t.redis.status !== 'end') await new Promise((r) => setTimeout(r, 10));
+    await t.redis.connect();
+  });
+
   it('/readyz answers 503 once Redis is gone', async () => {
     t.redis.disconnect();
     const res = await t.app.request('/readyz');
@@ -48,7 +67,7 @@ describe('health, readiness, metrics, ledger', () => {
         10_000,
         'replica online',
       );
-      const ready = await app.app.request('/readyz');
+      const ready = await app.get('/readyz');
       expect(ready.status).toBe(200);
       expect(await readJson(ready)).toMatchObject({ replicas: 1, ackReplicas: 1 });
       expect((await app.post('/webhook', { event_id: 'evt_wait_1' })).status).toBe(200);
@@ -59,9 +78,10 @@ describe('health, readiness, metrics, ledger', () => {
         10_000,
         'replica gone',
       );
-      const notReady = await app.app.request('/readyz');
+      const notReady = await app.get('/readyz');
       expect(notReady.status).toBe(503);
       expect(await readJson(notReady)).toMatchObject({ replicas: 0, ackReplicas: 1 });
+      expect(await readJson(await app.app.request('/readyz'))).toEqual({ ok: false });
       const refused = await app.post('/webhook', { event_id: 'evt_wait_2' });
       expect(refused.status).toBe(503);
       expect((await readJson(refused)).error.code).toBe('unavailable');
@@ -95,6 +115,29 @@ describe('health, readiness, metrics, ledger', () => {
       entries: 3,
       totals: { USD: 6000, EUR: 100 },
     });
+  });
+
+  it('/demo/ledger and /demo/subscriptions take the admin credentials in production', async () => {
+    const prod = await createTestApp({ NODE_ENV: 'production' });
+    try {
+      for (const path of ['/demo/ledger', '/demo/subscriptions/sub_1']) {
+        const anonymous = await prod.app.request(path);
+        expect(anonymous.status).toBe(401);
+        expect((await readJson(anonymous)).error.code).toBe('unauthorized');
+      }
+      expect((await prod.get('/demo/ledger')).status).toBe(200);
+      expect((await prod.get('/demo/subscriptions/sub_1')).status).toBe(404);
+    } finally {
+      await prod.close();
+    }
+    const noAdmin = await createTestApp({ NODE_ENV: 'prod', ADMIN_TOKEN: '' });
+    try {
+      expect((await readJson(await noAdmin.app.request('/demo/ledger'))).error.code).toBe('admin_disabled');
+    } finally {
+      await noAdmin.close();
+    }
+    // Open in development, for the quickstart's curl.
+    expect((await t.app.request('/demo/ledger')).status).toBe(200);
   });
 
   it('unknown routes answer 404 in the error shape', async () => {

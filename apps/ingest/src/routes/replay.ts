@@ -1,10 +1,12 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { AdminEnv } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
+import { JSON_TYPE } from '../providers/json-body.ts';
 import { parseDuration } from '../reconciler/duration.ts';
 import { listDeadLetters } from '../replay/dead-letters.ts';
 import { type ReplayDeps, type ReplayResult, replayEvent } from '../replay/replay-event.ts';
 import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX, replayFailed } from '../replay/replay-failed.ts';
+import { logBulkReplay, logReplay } from '../replay-log.ts';
 
 const PAGE_MAX = 500;
 
@@ -13,34 +15,49 @@ const PAGE_MAX = 500;
  *   POST /admin/replay/:source/:eventId   one event
  *   POST /admin/replay?state=failed&source=&since=&limit=   failed events, newest first, bounded
  *   GET  /admin/events?state=failed&source=&since=&cursor=&limit=   the dead letters, a page at a time
+ * Every replay request is logged with who asked and what it answered (replay-log.ts).
  */
 export function replayRoutes(deps: ReplayDeps) {
   // `operator`: the name of the token the admin auth took ("admin" for ADMIN_TOKEN), for the logs.
   const app = new Hono<AdminEnv>();
 
+  // Bodies are not read here; a form (or text) body is refused all the same: it is what a page on
+  // another site can send without asking the browser first.
+  app.use('/admin/replay', jsonOrNoBody).use('/admin/replay/*', jsonOrNoBody);
+
   app.post('/admin/replay/:source/:eventId{.+}', async (c) => {
-    const result = await replayEvent(
-      deps,
-      c.req.param('source'),
-      c.req.param('eventId'),
-      c.get('operator'),
-    ).catch((err) => {
+    const asked = {
+      by: c.get('operator'),
+      via: 'api' as const,
+      source: c.req.param('source'),
+      eventId: c.req.param('eventId'),
+    };
+    const result = await replayEvent(deps, asked.source, asked.eventId, asked.by).catch((err) => {
+      logReplay(deps.log, asked, 'unavailable');
       throw unavailable(err);
     });
+    logReplay(deps.log, asked, result.kind, 'state' in result ? result.state : undefined);
     return c.json(answer(result));
   });
 
   app.post('/admin/replay', async (c) => {
-    const query = filters(c.req.query());
-    const limit = bounded(c.req.query('limit'), BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX);
-    const report = await replayFailed(deps, { ...query, limit }, c.get('operator')).catch((err) => {
-      throw unavailable(err);
-    });
-    return c.json({
-      replayed: report.replayed.map(({ kind: _, ...r }) => r),
-      skipped: report.skipped,
-      more: report.more,
-    });
+    const asked = { by: c.get('operator'), via: 'api' as const, query: c.req.query() };
+    try {
+      const query = filters(c.req.query());
+      const limit = bounded(c.req.query('limit'), BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX);
+      const report = await replayFailed(deps, { ...query, limit }, asked.by).catch((err) => {
+        throw unavailable(err);
+      });
+      logBulkReplay(deps.log, asked, report);
+      return c.json({
+        replayed: report.replayed.map(({ kind: _, ...r }) => r),
+        skipped: report.skipped,
+        more: report.more,
+      });
+    } catch (err) {
+      logBulkReplay(deps.log, asked, { outcome: err instanceof ApiError ? err.code : 'internal' });
+      throw err;
+    }
   });
 
   app.get('/admin/events', async (c) => {
@@ -112,3 +129,17 @@ function bounded(value: string | undefined, fallback: number, max: number, min =
     throw new ApiError('invalid_query', `"${value}" is not a whole number from ${min} to ${max}.`);
   return n;
 }
+
+/** A POST to the admin API carries JSON or nothing. */
+const jsonOrNoBody: MiddlewareHandler = async function jsonOrNoBody(c, next) {
+  if (c.req.method !== 'POST') return next();
+  const type = c.req.header('content-type');
+  const hasBody =
+    Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
+  if (type ? !JSON_TYPE.test(type) : hasBody)
+    throw new ApiError(
+      'unsupported_media_type',
+      'The admin API takes a JSON body (Content-Type: application/json), or none.',
+    );
+  return next();
+};

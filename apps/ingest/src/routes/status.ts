@@ -6,8 +6,8 @@ import {
   readEventStatus,
   SOURCE_NAME,
 } from '@oncehook/shared';
-import { Hono } from 'hono';
-import { type AdminCredentials, adminAuth } from '../admin-auth.ts';
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { AdminEnv } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
 import { jobStateLookup } from '../replay/event-jobs.ts';
 
@@ -23,18 +23,19 @@ export function statusRoutes({
   redis,
   keys,
   queues,
-  adminToken,
+  admin,
   statusPublic = false,
 }: {
   redis: RedisClient;
   keys: Keys;
   queues: PartitionedQueues;
-  adminToken?: AdminCredentials | undefined;
+  /** The admin auth (admin-auth.ts); none: /status is off unless public. */
+  admin?: MiddlewareHandler<AdminEnv> | undefined;
   statusPublic?: boolean | undefined;
 }) {
-  const app = new Hono();
+  const app = new Hono<AdminEnv>();
   if (!statusPublic) {
-    if (adminToken) app.use('/status', adminAuth(adminToken)).use('/status/*', adminAuth(adminToken));
+    if (admin) app.use('/status', admin).use('/status/*', admin);
     else
       app.all('/status*', () => {
         throw new ApiError(

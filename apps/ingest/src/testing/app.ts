@@ -1,4 +1,12 @@
-import { createKeys, createLogger, createRedis, eventTag, openQueues, waitForRedis } from '@oncehook/shared';
+import {
+  createKeys,
+  createLogger,
+  createRedis,
+  eventTag,
+  type Logger,
+  openQueues,
+  waitForRedis,
+} from '@oncehook/shared';
 import { adminHeaders, randomPrefix, TEST_ADMIN_TOKEN } from '@oncehook/testing';
 import { adminCredentials } from '../admin-auth.ts';
 import { createApp } from '../app.ts';
@@ -9,9 +17,13 @@ import { createProviders } from '../providers/registry.ts';
 /**
  * An ingest app for route tests: real Redis (REDIS_URL or 127.0.0.1:6379), a fresh random
  * QUEUE_PREFIX so tests never see each other's keys, no port, ADMIN_TOKEN TEST_ADMIN_TOKEN (unless
- * `env` sets it; '' for none), short secrets allowed. `close()` deletes every key made.
+ * `env` sets it; '' for none), short secrets allowed, silent unless `opts.log` is given. `close()`
+ * deletes every key made.
  */
-export async function createTestApp(env: Record<string, string> = {}, opts: { now?: () => number } = {}) {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  opts: { now?: () => number; log?: Logger } = {},
+) {
   const config = parseIngestEnv({
     REDIS_URL: process.env.REDIS_URL,
     QUEUE_PREFIX: randomPrefix(),
@@ -32,7 +44,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     keys,
     queues,
     retry: config,
-    log: createLogger(config, 'ingest-test'),
+    log: opts.log ?? createLogger(config, 'ingest-test'),
     providers: createProviders(config),
     publicUrl: config.PUBLIC_URL,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -41,6 +53,8 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { no
     now: opts.now,
     adminToken: adminCredentials(config),
     statusPublic: config.STATUS_PUBLIC,
+    dashboardWrite: config.ADMIN_DASHBOARD_WRITE,
+    production: config.NODE_ENV === 'production',
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
   });
 
