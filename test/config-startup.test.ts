@@ -1,5 +1,12 @@
 import { createServer } from 'node:net';
-import { type AppProcess, sleep, spawnApp, startIngest, startTestRedis } from '@oncehook/testing';
+import {
+  type AppProcess,
+  adminHeaders,
+  sleep,
+  spawnApp,
+  startIngest,
+  startTestRedis,
+} from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 
 // Each app reads its own variables (apps/*/src/env.ts) on top of the shared ones.
@@ -36,11 +43,39 @@ describe('a bad configuration stops the process at start-up', () => {
     }
   });
 
-  it('the ingest’s /readyz shows each start-up check of Redis', async () => {
+  it.each([
+    [
+      'Twilio in production without PUBLIC_URL',
+      { TWILIO_AUTH_TOKEN: '0123456789abcdef0123456789abcdef', NODE_ENV: 'Production' },
+      /PUBLIC_URL: required with TWILIO_AUTH_TOKEN in production/,
+      '0123456789abcdef',
+    ],
+    [
+      'a webhook secret shorter than 16 bytes',
+      { GITHUB_WEBHOOK_SECRET: 'hunter2', ALLOW_SHORT_SECRETS: '0' },
+      /GITHUB_WEBHOOK_SECRET: the secret is shorter than 16 bytes/,
+      'hunter2',
+    ],
+    [
+      'an ADMIN_TOKENS entry without a name',
+      { ADMIN_TOKENS: 'pasted-token-without-name' },
+      /ADMIN_TOKENS: entry 1: each entry is name:token/,
+      'pasted-token',
+    ],
+  ])('the ingest stops (78) on %s, saying why, never printing the secret', async (_, env, says, secret) => {
+    const proc = spawnApp('ingest', { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    const { code } = await proc.exited;
+    expect(code).toBe(78);
+    expect(proc.output()).toMatch(says);
+    expect(proc.output()).not.toContain(secret);
+  });
+
+  it('the ingest’s /readyz says ready to anyone, and shows each start-up check of Redis to an admin', async () => {
     const redis = await startTestRedis();
     const ingest = await startIngest({ REDIS_URL: redis.url });
     try {
-      const ready = (await (await fetch(`${ingest.base}/readyz`)).json()) as {
+      expect(await (await fetch(`${ingest.base}/readyz`)).json()).toEqual({ ok: true });
+      const ready = (await (await fetch(`${ingest.base}/readyz`, { headers: adminHeaders() })).json()) as {
         checks: Record<string, { ok: boolean; value: string }>;
       };
       const byCheck = Object.fromEntries(
