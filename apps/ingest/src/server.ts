@@ -85,6 +85,16 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     }
     if (admins) log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: an admin token)`);
     else log.info('admin dashboard off: set ADMIN_TOKEN (or ADMIN_TOKENS) to enable /admin/queues');
+    if (admins && config.ADMIN_DASHBOARD_WRITE)
+      log.warn(
+        'ADMIN_DASHBOARD_WRITE=true: the dashboard can add jobs (no signature covers them), edit their data, clean and obliterate queues. Unset it unless an operator needs that now.',
+      );
+    if (providers.has('twilio') && !config.PUBLIC_URL)
+      log.warn(
+        'Twilio without PUBLIC_URL: the URL it signed is rebuilt from each request’s Host header. Set PUBLIC_URL to the address Twilio is configured with.',
+      );
+    if (config.ALLOW_SHORT_SECRETS && config.NODE_ENV === 'production')
+      log.warn('ALLOW_SHORT_SECRETS in production: a short webhook secret can be guessed from one delivery.');
     if (config.STATUS_PUBLIC)
       log.warn(
         'GET /status is open to anyone (STATUS_PUBLIC=true): its step results hold payment ids, amounts and e-mail addresses. Unset it in production: /status then takes the admin credentials.',
