@@ -9,7 +9,7 @@ import { operator } from './operator.ts';
 import { random } from './random.ts';
 import { formatSchedule, schedule } from './schedule.ts';
 import type { Mode } from './store.ts';
-import { startTopology, type Topology } from './topology.ts';
+import { retries, startTopology, type Topology } from './topology.ts';
 
 export interface ChaosOptions {
   seed: number;
@@ -54,6 +54,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const faultCount = faults.filter((f) => !f.kind.startsWith('replay')).length;
   say(`oncehook chaos: seed ${seed}, mode ${mode}, ${minutes} min of load and faults, ${rate} new events/s`);
   say(`reproduce: ${reproduce(options)}`);
+  say(
+    `retries: ${Object.entries(retries(seed))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   say(`fault schedule (${faultCount} faults, ${faults.length - faultCount} operator actions):`);
   say(formatSchedule(faults));
 

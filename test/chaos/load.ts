@@ -113,6 +113,11 @@ export function startLoad({
     const offsets = [delay];
     for (let c = 1; c < ev.copies; c++)
       offsets.push(rng.chance(0.35) ? delay : delay + rng.between(0.1, c === 1 ? 2 : 4));
+    // Now and then a provider's retry much later, still well within the shortest window.
+    if (rng.chance(0.1)) {
+      offsets.push(delay + rng.between(15, 40));
+      ev.copies++;
+    }
     offsets.forEach((offset, copy) => {
       const p = sleep(offset * 1000).then(() => (aborted ? undefined : deliver(ev, copy)));
       copies.add(p);
@@ -197,9 +202,26 @@ export function startLoad({
     return burst.length;
   }
 
-  const makers = { payment, invoice, subscription, account };
-  // Weights per burst: about 40 % payments, 25 % subscription events, 20 % account events, 15 % invoices.
-  const weights = { payment: 40, invoice: 15, subscription: 5, account: 5 };
+  // A few accounts get an event every few seconds all run long: their lanes are never idle for
+  // long, events park behind failing and frozen runs, and windows run out while they wait.
+  const HOT = 3;
+  for (let i = 0; i < HOT; i++) {
+    apis.subscriptions.set(`acct_hot_${i}`, { id: `acct_hot_${i}`, status: 'active' });
+    accounts.set(`acct_hot_${i}`, []);
+  }
+  function hot() {
+    const acct = `acct_hot_${rng.int(0, HOT - 1)}`;
+    const id = `hot_${++n}`;
+    // In ms: the provider's order is the sending order, to the millisecond.
+    const body = { id, type: 'account.updated', created: Date.now(), data: { account: acct, version: n } };
+    accounts.get(acct)?.push(id);
+    send(event('account', CHAOS_SOURCE, id, `/webhooks/${CHAOS_SOURCE}`, body, { object: acct }), 0);
+    return 1;
+  }
+
+  const makers = { payment, invoice, subscription, account, hot };
+  // About 40 % payments, 25 % subscription events, 15 % account events, 10 % hot accounts', 10 % invoices.
+  const weights = { payment: 40, invoice: 10, subscription: 5, account: 3.75, hot: 10 };
   let budget = 0;
   const ticker = setInterval(() => {
     if (!making) return;

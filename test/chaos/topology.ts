@@ -12,6 +12,7 @@ import {
   waitFor,
 } from '@oncehook/testing';
 import { startProbe } from './probe.ts';
+import { random } from './random.ts';
 import { sourcesEnv } from './sources.ts';
 import { type Mode, startStore } from './store.ts';
 
@@ -24,6 +25,19 @@ export interface Slot {
   /** Ingests only: the port it listens on, the same after every restart. */
   port: number;
   base: string;
+}
+
+/**
+ * Retries as the seed draws them: quick ones (a failing run gives its key up within seconds) or
+ * production-like ones (a failing run holds its key through 15 s of retries while the events
+ * behind it park, some past their window).
+ */
+export function retries(seed: number) {
+  const rng = random(seed, 'config');
+  return rng.pick([
+    { MAX_ATTEMPTS: '4', BACKOFF_MS: '250' },
+    { MAX_ATTEMPTS: '5', BACKOFF_MS: '1000' },
+  ]);
 }
 
 /** A worker paused by the faults: its pid, and from when to when (seconds into the run). */
@@ -105,8 +119,7 @@ export async function startTopology({
     PAYMENTS_URL: apis.url,
     MAILER_URL: apis.url,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    MAX_ATTEMPTS: '4',
-    BACKOFF_MS: '250',
+    ...retries(seed),
     // Dead letters stay replayable however long the run: the check replays every one at the end.
     FAILED_RETENTION: '86400',
     WORKER_CONCURRENCY: '16',
