@@ -49,4 +49,14 @@ it('logs each replay request with the operator and its outcome, refusals and no-
     ['alice', 'invalid_query', undefined],
   ]);
   expect(bulk[1]?.query).toEqual({ state: 'completed' });
+
+  const text = await t.app.request('/admin/replay/demo/evt_dead', {
+    method: 'POST',
+    headers: { authorization: 'Bearer bob-token-22', 'content-type': 'text/plain' },
+    body: 'x',
+  });
+  expect(text.status).toBe(415);
+  expect(captured.matching(/^replay request: unsupported_media_type/)).toMatchObject([
+    { by: 'bob', path: '/admin/replay/demo/evt_dead' },
+  ]);
 });

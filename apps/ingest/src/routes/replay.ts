@@ -1,3 +1,4 @@
+import type { Logger } from '@oncehook/shared';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AdminEnv } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
@@ -23,7 +24,8 @@ export function replayRoutes(deps: ReplayDeps) {
 
   // Bodies are not read here; a form (or text) body is refused all the same: it is what a page on
   // another site can send without asking the browser first.
-  app.use('/admin/replay', jsonOrNoBody).use('/admin/replay/*', jsonOrNoBody);
+  const bodyCheck = jsonOrNoBody(deps.log);
+  app.use('/admin/replay', bodyCheck).use('/admin/replay/*', bodyCheck);
 
   app.post('/admin/replay/:source/:eventId{.+}', async (c) => {
     const asked = {
@@ -130,16 +132,22 @@ function bounded(value: string | undefined, fallback: number, max: number, min =
   return n;
 }
 
-/** A POST to the admin API carries JSON or nothing. */
-const jsonOrNoBody: MiddlewareHandler = async function jsonOrNoBody(c, next) {
-  if (c.req.method !== 'POST') return next();
-  const type = c.req.header('content-type');
-  const hasBody =
-    Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
-  if (type ? !JSON_TYPE.test(type) : hasBody)
-    throw new ApiError(
-      'unsupported_media_type',
-      'The admin API takes a JSON body (Content-Type: application/json), or none.',
-    );
-  return next();
-};
+/** A POST to the admin API carries JSON or nothing; a refused one is logged like any replay request. */
+const jsonOrNoBody = (log: Logger): MiddlewareHandler<AdminEnv> =>
+  async function jsonOrNoBody(c, next) {
+    if (c.req.method !== 'POST') return next();
+    const type = c.req.header('content-type');
+    const hasBody =
+      Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined;
+    if (type ? !JSON_TYPE.test(type) : hasBody) {
+      log.info(
+        { by: c.get('operator'), via: 'api', path: c.req.path, outcome: 'unsupported_media_type' },
+        'replay request: unsupported_media_type',
+      );
+      throw new ApiError(
+        'unsupported_media_type',
+        'The admin API takes a JSON body (Content-Type: application/json), or none.',
+      );
+    }
+    return next();
+  };
