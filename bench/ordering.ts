@@ -8,6 +8,7 @@ import { bullPrefix, createKeys, QUEUES } from '@oncehook/shared';
 import { type AppProcess, randomPrefix, sleep, spawnApp, startTestRedis } from '@oncehook/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { demoKeys } from '../examples/payments/src/keys.ts';
 import { CONCURRENCY, env, storedEventJob } from './worker.ts';
 
 export interface OrderingRun {
@@ -90,7 +91,7 @@ export async function orderingRun(
     }
     const seconds = (performance.now() - started) / 1000;
     // Off the clock: every event ran once through the mirror (or failed).
-    const subs = Array.from({ length: subscriptions }, (_, i) => keys.demoSubscription(`sub_${i}`));
+    const subs = Array.from({ length: subscriptions }, (_, i) => demoKeys(keys.prefix).demoSubscription(`sub_${i}`));
     const seen = (await Promise.all(subs.map((k) => client.hget(k, 'seen')))).reduce(
       (s, v) => s + Number(v ?? 0),
       0,

@@ -105,9 +105,9 @@ if (!process.env.STATUS_PUBLIC) {
   );
 }
 // After ensureDeps: the build needs esbuild from node_modules.
-const { buildApps } = await import('./build.mjs');
+const { buildApps, builtFile } = await import('./build.mjs');
 await buildApps();
-run('ingest', process.execPath, ['--enable-source-maps', 'apps/ingest/dist/main.mjs'], env);
-run('worker', process.execPath, ['--enable-source-maps', 'apps/worker/dist/main.mjs'], env);
+run('ingest', process.execPath, ['--enable-source-maps', builtFile('ingest')], env);
+run('worker', process.execPath, ['--enable-source-maps', builtFile('worker')], env);
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));

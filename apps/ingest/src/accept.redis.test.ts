@@ -1,7 +1,7 @@
+import { createLogger } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acceptEvent } from './accept.ts';
+import { type AcceptDeps, acceptEvent } from './accept.ts';
 import { createTestApp, type TestApp } from './testing/app.ts';
-import { reconcilerDeps } from './testing/reconciler.ts';
 
 /**
  * A copy of an event listed from the provider's API (the reconciler) next to deliveries of it:
@@ -28,7 +28,7 @@ const listed = { id: 'evt_listed', pending_webhooks: 1 };
 
 describe('a listed copy (acceptEvent with listed: true)', () => {
   it('of a delivered event is a duplicate, and no conflict', async () => {
-    const { accept } = reconcilerDeps(t);
+    const accept = acceptDeps(t);
     await acceptEvent(accept, event(delivered));
     const copy = await acceptEvent(accept, event(listed, true));
     expect(copy).toEqual({ duplicate: true, deliveries: 2, conflict: false });
@@ -36,7 +36,7 @@ describe('a listed copy (acceptEvent with listed: true)', () => {
   });
 
   it('of an event never delivered opens it; a later delivery is a duplicate, and its body is then the one compared', async () => {
-    const { accept } = reconcilerDeps(t);
+    const accept = acceptDeps(t);
     expect(await acceptEvent(accept, event(listed, true))).toEqual({
       duplicate: false,
       deliveries: 1,
@@ -50,11 +50,20 @@ describe('a listed copy (acceptEvent with listed: true)', () => {
   });
 
   it('of a listed copy is a duplicate too', async () => {
-    const { accept } = reconcilerDeps(t);
+    const accept = acceptDeps(t);
     await acceptEvent(accept, event(listed, true));
     expect(await acceptEvent(accept, event(delivered, true))).toMatchObject({
       duplicate: true,
       conflict: false,
     });
   });
+});
+
+/** What the accept path needs, on a test app's Redis, prefix and queues (what the reconciler gives it). */
+const acceptDeps = (t: TestApp): AcceptDeps => ({
+  redis: t.redis,
+  keys: t.keys,
+  queues: t.queues,
+  retry: t.config,
+  log: createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' }, 'accept-test'),
 });

@@ -1,10 +1,8 @@
-import type { Logger } from '@oncehook/shared';
+import type { Logger, RedisClient } from '@oncehook/shared';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { type AdminCredentials, adminAuth } from './admin-auth.ts';
 import { ApiError, errorBody, toErrorResponse } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
-import { demoLedgerRoutes } from './routes/demo-ledger.ts';
-import { demoSubscriptionRoutes } from './routes/demo-subscriptions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { statusRoutes } from './routes/status.ts';
 import { type WebhookDeps, webhookRoutes } from './routes/webhooks.ts';
@@ -18,8 +16,10 @@ export interface AppDeps extends WebhookDeps {
   statusPublic?: boolean | undefined;
   /** ADMIN_DASHBOARD_WRITE: the dashboard's writes beyond retrying failed jobs. */
   dashboardWrite?: boolean | undefined;
-  /** NODE_ENV=production: the demo's read routes take the admin credentials. */
+  /** NODE_ENV=production: routes added with `routes` take the admin credentials. */
   production?: boolean | undefined;
+  /** Routes of the embedding application (runIngest's `routes`). */
+  routes?: ExtraRoutes | undefined;
   /** HTTP_LINGER_MS: how long a connection closed under a client still sending reads on. */
   lingerMs: number;
 }
@@ -28,21 +28,29 @@ export interface AppDeps extends WebhookDeps {
 export function createApp(deps: AppDeps) {
   // One auth for every guarded route: wrong tokens are counted per client across all of them.
   const admin = deps.adminToken ? adminAuth(deps.adminToken, { log: deps.log }) : undefined;
-  // The demo's ledger and subscriptions hold what the Stripe workflows write (revenue, customers'
+  // What an embedding application shows (the example's ledger: revenue, customers'
   // subscriptions): open for a first try, an operator's view in production.
-  const demoGuard = deps.production ? (admin ?? adminDisabled) : undefined;
+  const operatorsInProduction = deps.production ? (admin ?? adminDisabled) : undefined;
   const app = new Hono();
   app.use(closeUnreadRequests(deps.lingerMs));
   app.route('/', webhookRoutes(deps));
   app.route('/', statusRoutes({ ...deps, admin }));
   app.route('/', healthRoutes({ ...deps, admin }));
-  app.route('/', demoLedgerRoutes({ ...deps, guard: demoGuard }));
-  app.route('/', demoSubscriptionRoutes({ ...deps, guard: demoGuard }));
+  deps.routes?.(app, { redis: deps.redis, prefix: deps.keys.prefix, guard: operatorsInProduction });
   app.route('/', adminRoutes({ ...deps, admin }));
   app.notFound((c) => c.json(errorBody(c, 'not_found', 'No such route.'), 404));
   app.onError((err, c) => toErrorResponse(err, c, deps.log));
   return app;
 }
+
+/**
+ * Routes an application adds to the ingest's HTTP surface (`runIngest({ routes })`). `guard`, set
+ * in production, asks for the admin credentials: put it before routes that show business data.
+ */
+export type ExtraRoutes = (
+  app: Hono,
+  ctx: { redis: RedisClient; prefix: string; guard?: MiddlewareHandler | undefined },
+) => void;
 
 const adminDisabled: MiddlewareHandler = () => {
   throw new ApiError(

@@ -9,13 +9,13 @@ import {
   superviseRedis,
 } from '@oncehook/shared';
 import { adminCredentials } from './admin-auth.ts';
-import { createApp } from './app.ts';
+import { createApp, type ExtraRoutes } from './app.ts';
 import { type IngestEnv, orExit } from './env.ts';
 import { createMetrics } from './metrics.ts';
 import { createProviders } from './providers/registry.ts';
 
 /** One ingest process: connects, serves HTTP on PORT, and shuts down on SIGTERM/SIGINT. */
-export function runIngestServer(config: IngestEnv, log: Logger) {
+export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRoutes) {
   // Before connecting: a bad SOURCES_FILE or key stops the process here, with a message naming it.
   const providers = orExit(() => createProviders(config));
 
@@ -65,6 +65,7 @@ export function runIngestServer(config: IngestEnv, log: Logger) {
     production: config.NODE_ENV === 'production',
     redisChecked: () => redisChecked,
     ack: { replicas: config.ACK_REPLICAS, timeoutMs: config.ACK_REPLICA_TIMEOUT_MS },
+    routes,
   });
 
   // What one client may hold: the headers within ~10 s, the whole request within ~30 s (a trickling

@@ -5,10 +5,6 @@ import { z } from 'zod';
 const shape = {
   ...baseEnv,
   WORKER_CONCURRENCY: withDefault(int(1, 1000), 50),
-  PAYMENTS_URL: optional(httpUrl),
-  // The secret key sent to PAYMENTS_URL (a real Stripe needs one; test doubles accept any).
-  PAYMENTS_API_KEY: optional(z.string().min(1)),
-  MAILER_URL: optional(httpUrl),
   /** A step result larger than this fails the step instead of being stored with its marker. */
   STEP_RESULT_MAX_BYTES: withDefault(int(256, 16 * 1024 * 1024), 64 * 1024),
   /** /metrics, /healthz and /readyz on this port; 0 turns that HTTP server off. */
@@ -20,7 +16,8 @@ const shape = {
    * job is gone or finished without releasing it is then released for it.
    */
   PARKED_RECHECK_MS: withDefault(int(100, 24 * 60 * 60 * 1000), 5 * 60 * 1000),
-  SIMULATE_CRASH: optional(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a step name, e.g. charge')),
+  /** Custom sources (the ingest's file): a workflow may be triggered by them too. */
+  SOURCES_FILE: optional(z.string().min(1)),
   /**
    * The partitions this worker takes jobs from (`0,2`; counted from 0), of QUEUE_PARTITIONS.
    * Default: all. Partitions of an earlier QUEUE_PARTITIONS are drained by every worker.
@@ -44,7 +41,8 @@ export const parseWorkerEnv = (env: Record<string, string | undefined> = process
         `WORKER_PARTITIONS: ${outside.join(',')} not among QUEUE_PARTITIONS=${count} partitions (0-${count - 1})`,
       );
     }
-    return {};
+    // The default port taken means a second worker on this machine; a port set on purpose, an error.
+    return { metricsPortChosen: Boolean(vars.METRICS_PORT) };
   });
 
 export type WorkerEnv = ReturnType<typeof parseWorkerEnv>;

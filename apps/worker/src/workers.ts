@@ -46,7 +46,6 @@ export interface WorkerDeps<Services> {
     | 'QUEUE_PARTITIONS'
     | 'WORKER_PARTITIONS'
     | 'WORKER_CONCURRENCY'
-    | 'SIMULATE_CRASH'
     | 'MAX_ATTEMPTS'
     | 'BACKOFF_MS'
     | 'FAILED_RETENTION'
@@ -146,7 +145,6 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
       services: deps.services,
       log,
       env: config,
-      simulateCrash: config.SIMULATE_CRASH,
       observer: deps.observer,
       workflowsQueue: queues.pair(partition.index, partition.count).workflows,
       jobs,

@@ -1,6 +1,5 @@
 export * from './dedupe-window.ts';
-export * from './demo-ledger.ts';
-export * from './demo-subscriptions.ts';
+export * from './duration.ts';
 export * from './env.ts';
 export * from './event-aggregate.ts';
 export * from './event-record.ts';
@@ -20,3 +19,4 @@ export * from './redis-checks.ts';
 export * from './redis-exec.ts';
 export * from './replicas.ts';
 export * from './shared-metrics.ts';
+export * from './sources.ts';

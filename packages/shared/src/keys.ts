@@ -10,18 +10,10 @@ import { slotTag } from './replicas.ts';
  *                                    string  on a Redis Cluster only: a step's commit record (its
  *                                            result), in the slot of the step's own writes (<slot>:
  *                                            `slotTag`, a tag that hashes there), per generation
- *   {prefix}:demo:{ledger-<n>}       list    one shard of the demo ledger's entries (JSON; demo-ledger.ts)
- *   {prefix}:demo:{ledger-<n>}:totals hash   currency -> sum of minor units
- *   {prefix}:demo:{ledger-<n>}:count string  entries ever booked in the shard
- *   {prefix}:demo:{sub-<id>}         hash    the subscription mirror: status, current_period_end, cancel_at,
- *                                            v (the version applied), seen (events counted)
  *   {prefix}:lane:{<lane>}           hash    one ordering lane (lanes.ts in the worker): holder, pending,
  *                                            r:<member> (its job: id, queue, partition),
  *                                            d:<member> (a waiting job's data, to add it again if removed)
  *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
- *   {prefix}:sim:{pay:<key>}         string  the payments simulator's idempotency records (24 h)
- *   {prefix}:sim:{pay:<key>}:found   string  the simulator's payments, found by metadata (30 days)
- *   {prefix}:sim:emails:<key>        string  the mailer simulator's idempotency records
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
  *   {prefix}:layouts                 set     every QUEUE_PARTITIONS ever used (partitions.ts)
  *   {<prefix>}:... / {<prefix>:p<i>of<n>:<salt>}:...  BullMQ's own keys, one prefix per queue partition
@@ -60,26 +52,21 @@ import { slotTag } from './replicas.ts';
  * A source's reconciler keys share its `{<source>}` tag, so that every checkpoint write checks, in
  * the same script, that the writer still holds the lock.
  *
- * A demo ledger shard's keys share its `{ledger-<n>}` tag so that one script can append an entry
- * and add it to the totals even on a Redis Cluster; a step's commit record carries a tag of the slot
- * of the keys that step writes, so that it lands there and commits with them.
+ * A step's commit record carries a tag of the slot of the keys that step writes, so that it lands
+ * there and commits with them. An application's own keys (what its steps write) go under the same
+ * prefix, by its own layout.
  */
 export function createKeys(prefix: string) {
   const event = (tag: string) => `${prefix}:ev:{${tag}}`;
   return {
+    /** QUEUE_PREFIX: what an application's own keys go under too. */
+    prefix,
     event,
     signedBody: (source: string, sha256: string) => `${prefix}:sig:${source}:${sha256}`,
     stepCommit: (writesSlot: number, tag: string, gen: number, workflow: string, step: string) =>
       `${prefix}:commit:{${slotTag(writesSlot)}}:${tag}:${gen.toString(36)}:${workflow}:${step}`,
-    demoLedger: (shard: number) => `${prefix}:demo:{ledger-${shard}}`,
-    demoLedgerTotals: (shard: number) => `${prefix}:demo:{ledger-${shard}}:totals`,
-    demoLedgerCount: (shard: number) => `${prefix}:demo:{ledger-${shard}}:count`,
-    demoSubscription: (id: string) => `${prefix}:demo:{sub-${Buffer.from(id).toString('base64url')}}`,
     lane: (laneTag: string) => `${prefix}:lane:{${laneTag}}`,
     laneWaiting: (laneTag: string) => `${prefix}:lane:{${laneTag}}:q`,
-    simulatedPayment: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}`,
-    simulatedPaymentByKey: (idempotencyKey: string) => `${prefix}:sim:{pay:${idempotencyKey}}:found`,
-    simulatedEmail: (idempotencyKey: string) => `${prefix}:sim:emails:${idempotencyKey}`,
     readyProbe: `${prefix}:readyz`,
     queueLayouts: `${prefix}:layouts`,
     reconcileLock: (source: string) => `${prefix}:reconcile:{${source}}:lock`,

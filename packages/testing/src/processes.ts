@@ -30,9 +30,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 
 // What each runs: the build the global setup made (scripts/build.mjs).
 const ENTRIES = {
-  ingest: 'apps/ingest/dist/main.mjs',
-  worker: 'apps/worker/dist/main.mjs',
-  reconciler: 'apps/ingest/dist/reconciler.mjs',
+  ingest: 'examples/payments/dist/ingest.mjs',
+  worker: 'examples/payments/dist/worker.mjs',
+  reconciler: 'apps/reconciler/dist/main.mjs',
 } as const;
 
 export function spawnApp(

@@ -1,10 +1,12 @@
-import { createKeys, LEDGER_SHARDS } from '@oncehook/shared';
 import { fetchStatus } from './admin.ts';
 import { type FakeApiOptions, startFakeApis } from './fake-apis.ts';
 import { sleep } from './net.ts';
 import { randomPrefix } from './prefix.ts';
 import { type AppProcess, pool, postJson, spawnApp, startIngest } from './processes.ts';
 import { startTestRedis } from './redis-server.ts';
+
+/** The example ledger's shards (examples/payments/src/ledger.ts). */
+const LEDGER_SHARDS = 16;
 
 export const demoPayment = (eventId: string, amount: number, currency = 'USD') => ({
   event_id: eventId,
@@ -83,11 +85,10 @@ export async function startSystem({
       const res = await fetch(`${base}/demo/ledger`);
       return (await res.json()) as { entries: number; totals: Record<string, number> };
     },
-    /** Every ledger entry, read straight from Redis. */
+    /** Every ledger entry, read straight from Redis (the example's layout: its keys.ts). */
     ledgerEntries(): { eventId: string; amount: number }[] {
-      const keys = createKeys(common.QUEUE_PREFIX);
       return Array.from({ length: LEDGER_SHARDS }, (_, n) =>
-        redis.cli('LRANGE', keys.demoLedger(n), '0', '-1'),
+        redis.cli('LRANGE', `${common.QUEUE_PREFIX}:demo:{ledger-${n}}`, '0', '-1'),
       )
         .filter(Boolean)
         .flatMap((raw) => raw.split('\n').map((line) => JSON.parse(line)));

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../reconciler/duration.ts';
+import { parseDuration } from '@oncehook/shared';
 import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX } from '../replay/replay-failed.ts';
 
 export const USAGE = `usage: pnpm replay --source <source> --event <event id>

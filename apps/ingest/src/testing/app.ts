@@ -9,7 +9,7 @@ import {
 } from '@oncehook/shared';
 import { adminHeaders, randomPrefix, TEST_ADMIN_TOKEN } from '@oncehook/testing';
 import { adminCredentials } from '../admin-auth.ts';
-import { createApp } from '../app.ts';
+import { createApp, type ExtraRoutes } from '../app.ts';
 import { parseIngestEnv } from '../env.ts';
 import { createMetrics } from '../metrics.ts';
 import { createProviders } from '../providers/registry.ts';
@@ -22,7 +22,7 @@ import { createProviders } from '../providers/registry.ts';
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  opts: { now?: () => number; log?: Logger } = {},
+  opts: { now?: () => number; log?: Logger; routes?: ExtraRoutes } = {},
 ) {
   const config = parseIngestEnv({
     REDIS_URL: process.env.REDIS_URL,
@@ -51,6 +51,7 @@ export async function createTestApp(
     lingerMs: config.HTTP_LINGER_MS,
     metrics: createMetrics(queues),
     now: opts.now,
+    routes: opts.routes,
     adminToken: adminCredentials(config),
     statusPublic: config.STATUS_PUBLIC,
     dashboardWrite: config.ADMIN_DASHBOARD_WRITE,

@@ -51,3 +51,16 @@ export function defineWorkflow<Services>(
 ): Workflow<Services, {}> {
   return new Workflow(name, Array.isArray(on) ? on : [on as WorkflowTrigger]);
 }
+
+/**
+ * A `defineWorkflow` bound to your services' type, so that steps see `ctx.services` typed without
+ * a type argument in every file:
+ *
+ *   export const { defineWorkflow } = createWorkflows<Services>();
+ */
+export function createWorkflows<Services>() {
+  return {
+    defineWorkflow: (name: string, on: WorkflowTrigger | readonly WorkflowTrigger[]) =>
+      defineWorkflow<Services>(name, on),
+  };
+}

@@ -2,14 +2,6 @@ import { InvalidSourceError } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
 import { PermanentError } from './workflow.ts';
 
-/** SIMULATE_CRASH: thrown after a step's side effect and before its marker, on a first attempt. */
-export class SimulatedCrash extends Error {
-  override name = 'SimulatedCrash';
-  constructor(step: string) {
-    super(`SIMULATE_CRASH=${step}: failing after the step's side effect, before its marker`);
-  }
-}
-
 /** This worker lost the job's lock (a pause longer than the lock): another has the job now. */
 export class LockLostError extends Error {
   override name = 'LockLostError';

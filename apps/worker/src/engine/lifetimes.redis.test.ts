@@ -39,14 +39,16 @@ const WINDOW_MS = 60_000;
 async function setup(env: Record<string, string> = {}) {
   services = testServices();
   t = await createTestEngine([flow], () => services, { DEDUPE_TTL_SECONDS: '60', ...env });
-  services.listKey = t.keys.demoLedger(0);
-  services.totalsKey = t.keys.demoLedgerTotals(0);
+  services.listKey = listKey();
+  services.totalsKey = totalsKey();
 }
 
 afterEach(async () => {
   await t?.close();
 });
 
+const listKey = () => `${t.config.QUEUE_PREFIX}:ledger:{l}`;
+const totalsKey = () => `${t.config.QUEUE_PREFIX}:ledger:{l}:totals`;
 const expiry = (tag: string) => t.redis.pexpiretime(t.keys.event(tag));
 
 describe('how long an event lives', () => {
@@ -154,30 +156,30 @@ describe('a step’s own writes', () => {
   it('are checked before the first is applied: a bad key fails the step and applies none', async () => {
     await setup();
     // The totals key holds a string, so HINCRBY would fail after the RPUSH went through.
-    await t.redis.set(t.keys.demoLedgerTotals(0), 'not a hash');
+    await t.redis.set(totalsKey(), 'not a hash');
     const event = await t.acceptEvent('evt_badwrite', {});
     const err = await t.run(event.job).catch((e) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(err.message).toMatch(/writes cannot apply, none was made: HINCRBY .* holds a string/);
-    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
+    expect(await t.redis.llen(listKey())).toBe(0);
     expect(await t.redis.hexists(t.keys.event(event.tag), EVENT_FIELDS.marker('flow', 'book'))).toBe(0);
     expect((await t.status('evt_badwrite'))?.state).toBe('failed');
 
     // Once the key is fixed, a replay applies the writes once, and does not charge again.
-    await t.redis.del(t.keys.demoLedgerTotals(0));
+    await t.redis.del(totalsKey());
     await t.run(event.job, { attemptsMade: 1, attemptsStarted: 2 });
     await t.run(event.job, { attemptsMade: 1, attemptsStarted: 3 });
-    expect(await t.redis.lrange(t.keys.demoLedger(0), 0, -1)).toEqual(['entry']);
-    expect(await t.redis.hget(t.keys.demoLedgerTotals(0), 'USD')).toBe('5');
+    expect(await t.redis.lrange(listKey(), 0, -1)).toEqual(['entry']);
+    expect(await t.redis.hget(totalsKey(), 'USD')).toBe('5');
     expect(services.calls.filter((c) => c === 'charge')).toHaveLength(1);
   });
 
   it('refuse a field that is not an integer the same way', async () => {
     await setup();
-    await t.redis.hset(t.keys.demoLedgerTotals(0), 'USD', 'five');
+    await t.redis.hset(totalsKey(), 'USD', 'five');
     const event = await t.acceptEvent('evt_badfield', {});
     await expect(t.run(event.job)).rejects.toThrow(/the field is not an integer/);
-    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
+    expect(await t.redis.llen(listKey())).toBe(0);
   });
 });
 
@@ -196,7 +198,7 @@ describe('a worker that lost its lock', () => {
     // The request repeats with the step's idempotency key (the API answers with the same charge).
     await t.run(event.job, { attemptsStarted: 2 });
     expect(services.calls).toEqual(['charge', 'charge', 'book', 'mail']);
-    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
+    expect(await t.redis.llen(listKey())).toBe(1);
   });
 
   it("writes nothing in its last step either: a newer value is never overwritten by a zombie's", async () => {
@@ -218,7 +220,7 @@ describe('a worker that lost its lock', () => {
       .run(event.job, { attemptsMade: 1, lock: { key: lockKey, token: 'this-worker' } })
       .catch((e) => e);
     expect(err).toBeInstanceOf(LockLostError);
-    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(1);
+    expect(await t.redis.llen(listKey())).toBe(1);
   });
 
   it('goes on while it holds the lock, on a single Redis and on a cluster (where the lock is read alongside)', async () => {
@@ -264,6 +266,6 @@ describe('a worker that lost its lock', () => {
     );
     const outcome = await t.run(event.job);
     expect(outcome).toMatchObject({ ran: ['charge', 'mail'], skipped: ['book'] });
-    expect(await t.redis.llen(t.keys.demoLedger(0))).toBe(0);
+    expect(await t.redis.llen(listKey())).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { BUILT_IN_SOURCES, ConfigError, customSourceNames } from '@oncehook/shared';
 import { STEP_NAME, WORKFLOW_NAME, type WorkflowDefinition } from './workflow.ts';
 
 export interface WorkflowRegistry<Services> {
@@ -38,5 +39,25 @@ export function createRegistry<Services>(
   };
 }
 
-// Sources never contain a space (job-id.ts); types may contain anything else (`orders/create`).
+/**
+ * Every trigger names a source the ingest can serve: a built-in provider, or a custom source of
+ * SOURCES_FILE. A typo would otherwise leave the events it meant `ignored`, silently.
+ */
+export function checkTriggers(workflows: readonly WorkflowDefinition<unknown>[], sourcesFile?: string) {
+  const known = new Set<string>([
+    ...BUILT_IN_SOURCES,
+    ...(sourcesFile ? customSourceNames(sourcesFile) : []),
+  ]);
+  const problems = workflows.flatMap((wf) =>
+    wf.on
+      .filter((on) => !known.has(on.source))
+      .map(
+        (on) =>
+          `workflow "${wf.name}": no source named "${on.source}" (built-in: ${BUILT_IN_SOURCES.join(', ')}; custom ones come from SOURCES_FILE${sourcesFile ? '' : ', which is not set'})`,
+      ),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+// Sources never contain a space (event-tag.ts); types may contain anything else (`orders/create`).
 const eventKey = (source: string, type: string) => `${source} ${type}`;

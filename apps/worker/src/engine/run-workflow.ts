@@ -1,5 +1,5 @@
 import type { BaseEnv, EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
-import { forBullmq, isPermanent, LockLostError, messageOf, SimulatedCrash } from './errors.ts';
+import { forBullmq, isPermanent, LockLostError, messageOf } from './errors.ts';
 import { failRun } from './event-state.ts';
 import { type Fence, NotReplicatedError } from './fence.ts';
 import { idempotencyKey } from './idempotency-key.ts';
@@ -17,8 +17,6 @@ export interface EngineDeps<Services> {
   env: LifetimeEnv & { STEP_RESULT_MAX_BYTES: number } & Partial<
       Pick<BaseEnv, 'ACK_REPLICAS' | 'ACK_REPLICA_TIMEOUT_MS'>
     >;
-  /** SIMULATE_CRASH: this step fails after its side effect, before its marker, on a first attempt. */
-  simulateCrash?: string | undefined;
   /** Metrics and the failure alert (workers.ts wires them): told how each step and run went. */
   observer?: RunObserver | undefined;
 }
@@ -117,10 +115,6 @@ export async function runWorkflow<Services>(
         firstAttemptAt: async () => firstAttemptAt,
       };
       const result = await (step.run as (e: WorkflowEvent, c: typeof ctx) => unknown)(view, ctx);
-      if (deps.simulateCrash === step.name && run.attempt === 1) {
-        log().warn({ step: step.name, result }, `SIMULATE_CRASH=${step.name}: crashing before the marker`);
-        throw new SimulatedCrash(step.name);
-      }
       if (step.pure && writes.ops.length === 0) {
         results[step.name] = result;
         ran.push(step.name);

@@ -26,6 +26,9 @@ import {
   processWorkflowJob,
 } from '../engine/process-job.ts';
 import { createRegistry } from '../engine/registry.ts';
+
+export { createRegistry };
+
 import type { WorkflowDefinition } from '../engine/workflow.ts';
 import { parseWorkerEnv, type WorkerEnv } from '../env.ts';
 
@@ -66,7 +69,6 @@ export async function createTestEngine<Services>(
     services: services({ config, redis, keys, log }),
     log,
     env: config,
-    simulateCrash: config.SIMULATE_CRASH,
     workflowsQueue,
     jobs: {
       async wake(ref, data) {

@@ -1,0 +1,17 @@
+import { runWorker } from '@oncehook/worker';
+import { simulateCrash } from './crash.ts';
+import { parseDemoEnv } from './env.ts';
+import { createServices } from './services/index.ts';
+import { WORKFLOWS } from './workflows/registry.ts';
+
+// The example's worker: its workflows, with its services, run by the engine (`pnpm start:worker`).
+const env = parseDemoEnv();
+await runWorker({
+  workflows: WORKFLOWS.map((wf) => simulateCrash(wf, env.SIMULATE_CRASH)),
+  services: (ctx) => createServices(env, ctx),
+  describe: {
+    payments: env.PAYMENTS_URL ? 'stripe' : 'simulator',
+    mailer: env.MAILER_URL ? 'http' : 'simulator',
+    ...(env.SIMULATE_CRASH ? { simulateCrash: env.SIMULATE_CRASH } : {}),
+  },
+});
