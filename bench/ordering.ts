@@ -91,7 +91,9 @@ export async function orderingRun(
     }
     const seconds = (performance.now() - started) / 1000;
     // Off the clock: every event ran once through the mirror (or failed).
-    const subs = Array.from({ length: subscriptions }, (_, i) => demoKeys(keys.prefix).demoSubscription(`sub_${i}`));
+    const subs = Array.from({ length: subscriptions }, (_, i) =>
+      demoKeys(keys.prefix).demoSubscription(`sub_${i}`),
+    );
     const seen = (await Promise.all(subs.map((k) => client.hget(k, 'seen')))).reduce(
       (s, v) => s + Number(v ?? 0),
       0,

@@ -22,7 +22,8 @@ export const TARGETS = {
   reconciler: { dir: 'apps/reconciler', entry: 'main.ts', uses: ['apps/ingest'] },
 };
 /** @param {keyof typeof TARGETS} name */
-export const builtFile = (name) => join(ROOT, TARGETS[name].dir, 'dist', `${name === 'reconciler' ? 'main' : name}.mjs`);
+export const builtFile = (name) =>
+  join(ROOT, TARGETS[name].dir, 'dist', `${name === 'reconciler' ? 'main' : name}.mjs`);
 export const APPS = Object.keys(TARGETS);
 
 /** @param {string[]} [names] */

@@ -2,7 +2,6 @@ import type { RedisClient } from '@oncehook/worker';
 import { createTestEngine, type TestEngine } from '@oncehook/worker/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDemoEnv } from '../env.ts';
-import { demoKeys } from '../keys.ts';
 import { createServices } from '../services/index.ts';
 import { payment } from './payment.ts';
 
