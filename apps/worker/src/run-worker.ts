@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   createKeys,
   createLogger,
   createRedis,
@@ -30,6 +31,11 @@ export interface RunWorkerOptions<Services> {
   env?: Record<string, string | undefined>;
   /** Logged with the start-up line (what the services connect to, say). */
   describe?: Record<string, unknown>;
+  /**
+   * Problems with your own configuration (`"PAYMENTS_URL: must be a URL"`): reported with the
+   * worker's own, all at once, and the process stops (exit code 78).
+   */
+  configProblems?: string[];
 }
 
 /** Active jobs get this long to finish on SIGTERM; after it their locks expire and another worker resumes them. */
@@ -43,7 +49,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * on SIGTERM/SIGINT finishes the active jobs (at most 10 s) and exits.
  */
 export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
-  const config = orExit(() => parseWorkerEnv(options.env));
+  const config = orExit(() => withProblems(() => parseWorkerEnv(options.env), options.configProblems ?? []));
   orExit(() => checkTriggers(options.workflows, config.SOURCES_FILE));
   const log = createLogger(config, 'worker');
   const redis = createRedis(config, 'patient', 'oncehook-worker');
@@ -112,6 +118,20 @@ export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   return { config, log, redis, close };
+}
+
+/** The worker's configuration, or one ConfigError with its problems and the application's. */
+function withProblems<T>(parse: () => T, more: string[]): T {
+  let parsed: T | undefined;
+  let problems: string[] = [];
+  try {
+    parsed = parse();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems = err.problems;
+  }
+  if (problems.length > 0 || more.length > 0) throw new ConfigError([...problems, ...more]);
+  return parsed as T;
 }
 
 /**

@@ -21,12 +21,25 @@ const schema = z.object({
 
 export type DemoEnv = z.output<typeof schema>;
 
-export function parseDemoEnv(env: Record<string, string | undefined> = process.env): DemoEnv {
+/** The example's variables, or what is wrong with them (runWorker reports it with its own). */
+export function readDemoEnv(
+  env: Record<string, string | undefined> = process.env,
+): { env: DemoEnv; problems: string[] } {
   // An empty variable (`FOO=` in a .env file) is unset.
   const given = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] || undefined]));
   const parsed = schema.safeParse(given);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `  - ${String(i.path[0])}: ${i.message}`);
-  console.error(`Invalid configuration:\n${problems.join('\n')}`);
-  process.exit(78);
+  if (parsed.success) return { env: parsed.data, problems: [] };
+  const problems = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    const shown = /KEY|SECRET|TOKEN/.test(name) ? '' : ` (got "${env[name]}")`;
+    return `${name}: ${i.message}${shown}`;
+  });
+  return { env: {}, problems };
+}
+
+/** For tests: the example's variables, which must be right. */
+export function parseDemoEnv(env: Record<string, string | undefined> = {}): DemoEnv {
+  const read = readDemoEnv(env);
+  if (read.problems.length > 0) throw new Error(read.problems.join('; '));
+  return read.env;
 }

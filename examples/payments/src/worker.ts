@@ -1,12 +1,13 @@
 import { runWorker } from '@oncehook/worker';
 import { simulateCrash } from './crash.ts';
-import { parseDemoEnv } from './env.ts';
+import { readDemoEnv } from './env.ts';
 import { createServices } from './services/index.ts';
 import { WORKFLOWS } from './workflows/registry.ts';
 
 // The example's worker: its workflows, with its services, run by the engine (`pnpm start:worker`).
-const env = parseDemoEnv();
+const { env, problems } = readDemoEnv();
 await runWorker({
+  configProblems: problems,
   workflows: WORKFLOWS.map((wf) => simulateCrash(wf, env.SIMULATE_CRASH)),
   services: (ctx) => createServices(env, ctx),
   describe: {
