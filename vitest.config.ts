@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
-    outputFile: { json: '.vitest-results.json' },
+    outputFile: { json: process.env.VITEST_RESULTS ?? '.vitest-results.json' },
     globalSetup: ['@oncehook/testing/global-setup'],
     projects: [
       {

@@ -22,9 +22,10 @@ const schema = z.object({
 export type DemoEnv = z.output<typeof schema>;
 
 /** The example's variables, or what is wrong with them (runWorker reports it with its own). */
-export function readDemoEnv(
-  env: Record<string, string | undefined> = process.env,
-): { env: DemoEnv; problems: string[] } {
+export function readDemoEnv(env: Record<string, string | undefined> = process.env): {
+  env: DemoEnv;
+  problems: string[];
+} {
   // An empty variable (`FOO=` in a .env file) is unset.
   const given = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k] || undefined]));
   const parsed = schema.safeParse(given);

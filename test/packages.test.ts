@@ -1,0 +1,175 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SIGNERS } from '@oncehook/ingest/sign';
+import {
+  type AppProcess,
+  freePort,
+  pool,
+  postJson,
+  randomPrefix,
+  sleep,
+  startTestRedis,
+  type TestRedis,
+  waitFor,
+} from '@oncehook/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packRelease } from '../scripts/pack-release.mjs';
+
+/**
+ * oncehook used the way a team uses it: from a project of its own outside this repository, with
+ * nothing but the packed tarballs installed by npm. Its own workflow (a `.mjs` file) calls its own
+ * HTTP service with the step's idempotency key; `runWorker` runs it, `oncehook-ingest` takes
+ * signed Standard Webhooks deliveries. Each event is delivered twice, the worker is killed -9
+ * mid-run and started again: every event's effect happens once.
+ */
+const SECRET = `whsec_${Buffer.from('a project of its own, 32 bytes!!').toString('base64')}`;
+const EVENTS = 40;
+
+let project: string;
+let redis: TestRedis;
+let service: Server;
+/** The team's service: one effect per idempotency key, the way Stripe keeps them. */
+const effects = new Map<string, number>();
+const running: AppProcess[] = [];
+
+beforeAll(async () => {
+  const tarballs = packRelease(mkdtempSync(join(tmpdir(), 'oncehook-tarballs-')));
+  project = mkdtempSync(join(tmpdir(), 'oncehook-user-project-'));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'my-service', private: true, type: 'module' }),
+  );
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
+    cwd: project,
+    stdio: 'inherit',
+  });
+  writeFileSync(
+    join(project, 'worker.mjs'),
+    `import { defineWorkflow, runWorker } from '@oncehook/worker';
+
+const notify = defineWorkflow('notify', { source: 'standard', type: 'order.paid' })
+  .step('parse', (event) => ({ order: event.body.data.order }), { pure: true })
+  .step('post', async (event, ctx) => {
+    const res = await fetch(process.env.SERVICE_URL, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': ctx.idempotencyKey },
+      body: JSON.stringify({ order: ctx.results.parse.order }),
+    });
+    if (!res.ok) throw new Error('service answered ' + res.status);
+    return { status: res.status };
+  });
+
+await runWorker({ workflows: [notify] });
+`,
+  );
+  redis = await startTestRedis();
+  service = createServer((req, res) => {
+    const key = String(req.headers['idempotency-key']);
+    // Slow enough that a worker killed mid-run leaves requests in flight.
+    setTimeout(() => {
+      effects.set(key, (effects.get(key) ?? 0) + (effects.has(key) ? 0 : 1));
+      res.end('{}');
+    }, 20);
+  });
+  await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
+}, 600_000);
+
+afterAll(async () => {
+  for (const p of running) p.kill();
+  redis?.stop();
+  service?.close();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+function start(command: string, args: string[], env: Record<string, string>): AppProcess {
+  const child = spawn(command, args, {
+    cwd: project,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  );
+  const proc: AppProcess = {
+    child,
+    output: () => out,
+    kill: (signal = 'SIGKILL') => {
+      try {
+        if (child.pid) process.kill(-child.pid, signal);
+      } catch {}
+    },
+    exited,
+  };
+  running.push(proc);
+  return proc;
+}
+
+describe('in a project of its own, with only the published packages', () => {
+  it("runs the project's workflow once per event through duplicates and a worker killed -9", async () => {
+    const port = await freePort();
+    const env = {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: randomPrefix('pkg'),
+      STANDARD_WEBHOOK_SECRET: SECRET,
+      SERVICE_URL: `http://127.0.0.1:${(service.address() as AddressInfo).port}/`,
+      METRICS_PORT: '0',
+      BACKOFF_MS: '100',
+      LOG_LEVEL: 'warn',
+    };
+    const ingest = start(join(project, 'node_modules', '.bin', 'oncehook-ingest'), [], {
+      ...env,
+      PORT: String(port),
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true,
+      30_000,
+      `ingest up (${ingest.output()})`,
+    );
+    let worker = start(process.execPath, ['worker.mjs'], env);
+
+    const ids = Array.from({ length: EVENTS }, (_, i) => `msg_pkg_${i}`);
+    const deliver = async (id: string) => {
+      const body = JSON.stringify({ type: 'order.paid', data: { order: id } });
+      const headers = await SIGNERS.standard({ body, secret: SECRET, id, nowMs: Date.now() });
+      return postJson(`${base}/webhooks/standard`, body, headers);
+    };
+    const answers = await pool([...ids, ...ids], 8, deliver);
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    // Mid-run: the worker dies with requests in flight, and another takes over.
+    await waitFor(() => effects.size >= 5, 60_000, `first effects (${worker.output()})`);
+    worker.kill('SIGKILL');
+    await worker.exited;
+    worker = start(process.execPath, ['worker.mjs'], env);
+    await waitFor(
+      () => effects.size === EVENTS,
+      120_000,
+      `every effect (${effects.size}; ${worker.output()})`,
+    );
+    await sleep(1000);
+    expect(effects.size).toBe(EVENTS);
+    expect([...effects.values()].every((n) => n === 1)).toBe(true);
+    // The key is the event's and the step's, the same on every retry: `standard:<id>:notify.post`.
+    expect([...effects.keys()].sort()).toEqual(ids.map((id) => `standard:${id}:notify.post`).sort());
+  }, 300_000);
+
+  it('refuses to start a workflow whose trigger names no source, naming it', async () => {
+    writeFileSync(
+      join(project, 'typo.mjs'),
+      `import { defineWorkflow, runWorker } from '@oncehook/worker';
+await runWorker({ workflows: [defineWorkflow('w', { source: 'strpie', type: 'x' }).step('s', () => 1)] });
+`,
+    );
+    const typo = start(process.execPath, ['typo.mjs'], { REDIS_URL: redis.url, METRICS_PORT: '0' });
+    expect((await typo.exited).code).toBe(78);
+    expect(typo.output()).toContain('no source named "strpie"');
+  });
+});
