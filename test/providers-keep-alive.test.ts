@@ -3,6 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { PROVIDER_LIST } from '@oncehook/ingest/providers';
+import { EXAMPLES, exampleOf, SIGNERS, signerOf } from '@oncehook/ingest/sign';
 import { ROOT, type System, sleep, startSystem, waitFor } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -16,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  */
 type Module = (typeof PROVIDER_LIST)[number];
 const providers = PROVIDER_LIST as readonly Module[];
-const ENV = Object.fromEntries(providers.map((p) => [p.secretEnv[0], p.example.secret('keep-alive')]));
+const ENV = Object.fromEntries(
+  providers.map((p) => [p.secretEnv[0], exampleOf(p.name).secret('keep-alive')]),
+);
 const LARGE = 900 * 1024; // under MAX_BODY_BYTES (1 MiB): read in many chunks
 const LINGER_MS = 1000; // HTTP_LINGER_MS, shortened
 
@@ -61,13 +64,13 @@ function request(agent: http.Agent, path: string, body: string, headers: Record<
 }
 
 describe.each(providers)('$name: a valid delivery on the same connection after each refusal', (provider) => {
-  const fixture = readFileSync(join(ROOT, 'fixtures', provider.example.fixture), 'utf8');
+  const fixture = readFileSync(join(ROOT, 'fixtures', exampleOf(provider.name).fixture), 'utf8');
   const path = `/webhooks/${provider.name}`;
-  const contentType = provider.example.contentType ?? 'application/json';
+  const contentType = exampleOf(provider.name).contentType ?? 'application/json';
   let n = 0;
-  const signed = async (secret = provider.example.secret('keep-alive'), nowMs = Date.now()) => {
-    const event = provider.example.nth(fixture, ++n);
-    const headers = await provider.sign({
+  const signed = async (secret = exampleOf(provider.name).secret('keep-alive'), nowMs = Date.now()) => {
+    const event = exampleOf(provider.name).nth(fixture, ++n);
+    const headers = await signerOf(provider.name)({
       body: event.body,
       secret,
       id: event.id,
@@ -80,7 +83,7 @@ describe.each(providers)('$name: a valid delivery on the same connection after e
   const refusals: [string, () => Promise<{ body: string; headers: Record<string, string> }>][] = [
     ['a tampered body', async () => signed().then((d) => ({ ...d, body: `${d.body} ` }))],
     ['a large tampered body', async () => signed().then((d) => ({ ...d, body: d.body + ' '.repeat(LARGE) }))],
-    ['a wrong secret', () => signed(provider.example.secret('stranger'))],
+    ['a wrong secret', () => signed(exampleOf(provider.name).secret('stranger'))],
     [
       'a wrong content type, with a large body',
       async () => {
@@ -130,14 +133,14 @@ describe.each(providers)('$name: a valid delivery on the same connection after e
 });
 
 describe('early refusals of any source: the next delivery on the connection works', () => {
-  const demo = providers.find((p) => p.name === 'demo') as Module;
-  const demoFixture = readFileSync(join(ROOT, 'fixtures', demo.example.fixture), 'utf8');
+  const _demo = providers.find((p) => p.name === 'demo') as Module;
+  const demoFixture = readFileSync(join(ROOT, 'fixtures', EXAMPLES.demo.fixture), 'utf8');
   let n = 0;
   const validDemo = async () => {
-    const event = demo.example.nth(demoFixture, 1000 + ++n);
-    const headers = await demo.sign({
+    const event = EXAMPLES.demo.nth(demoFixture, 1000 + ++n);
+    const headers = await SIGNERS.demo({
       body: event.body,
-      secret: demo.example.secret('keep-alive'),
+      secret: EXAMPLES.demo.secret('keep-alive'),
       id: event.id,
       nowMs: 0,
     });
@@ -145,7 +148,7 @@ describe('early refusals of any source: the next delivery on the connection work
   };
   const signedDemo = async (body: string) => ({
     'content-type': 'application/json',
-    ...(await demo.sign({ body, secret: demo.example.secret('keep-alive'), id: '', nowMs: 0 })),
+    ...(await SIGNERS.demo({ body, secret: EXAMPLES.demo.secret('keep-alive'), id: '', nowMs: 0 })),
   });
   const big = ' '.repeat(LARGE);
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -191,11 +194,10 @@ describe('early refusals of any source: the next delivery on the connection work
       'a GitHub form without its payload field',
       400,
       async () => {
-        const github = providers.find((p) => p.name === 'github') as Module;
         const body = `other=1${big}`;
-        const headers = await github.sign({
+        const headers = await SIGNERS.github({
           body,
-          secret: github.example.secret('keep-alive'),
+          secret: EXAMPLES.github.secret('keep-alive'),
           id: 'gh-form-1',
           nowMs: 0,
         });

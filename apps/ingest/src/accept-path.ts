@@ -3,6 +3,6 @@
  * lists a provider's events and accepts each as if it had been delivered.
  */
 export { type AcceptDeps, acceptEvent } from './accept.ts';
-export { checkEventId, checkEventType } from './providers/json-body.ts';
 export { PROVIDERS } from './providers/registry.ts';
 export { stripeOrdering } from './providers/stripe.ts';
+export { checkEventId, checkEventType } from './verify/json-body.ts';

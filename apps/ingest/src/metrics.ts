@@ -1,6 +1,6 @@
 import { type PartitionedQueues, queueJobsGauge, redisCheckGauge } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { macsComputedSoFar } from './providers/signing.ts';
+import { macsComputedSoFar } from './verify/signing.ts';
 
 /** What became of a delivery on the webhook routes: the `outcome` label. */
 export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'aborted' | 'unavailable';

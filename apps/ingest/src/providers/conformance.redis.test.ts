@@ -4,9 +4,10 @@ import { eventJobSchema } from '@oncehook/shared';
 import { ROOT } from '@oncehook/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
+import { exampleOf, signerOf } from '../testing/deliveries.ts';
 import { addressedTo, servedSource } from '../testing/providers.ts';
+import type { ProviderModule } from '../verify/types.ts';
 import { PROVIDER_LIST } from './registry.ts';
-import type { ProviderModule } from './types.ts';
 
 /**
  * One suite for every registered provider, through the real route and a real Redis, from nothing
@@ -19,7 +20,10 @@ const MINUTE = 60_000;
 const providers = PROVIDER_LIST as readonly ProviderModule[];
 // Two live secrets each (a rotation in progress); the second is the one providers sign with now.
 const ENV = Object.fromEntries(
-  providers.map((p) => [p.secretEnv[0], `${p.example.secret('previous')},${p.example.secret('current')}`]),
+  providers.map((p) => [
+    p.secretEnv[0],
+    `${exampleOf(p.name).secret('previous')},${exampleOf(p.name).secret('current')}`,
+  ]),
 );
 
 let now = NOW;
@@ -33,21 +37,21 @@ afterEach(async () => {
 });
 
 describe.each(providers)('$name', (provider) => {
-  const fixture = readFileSync(join(ROOT, 'fixtures', provider.example.fixture), 'utf8');
+  const fixture = readFileSync(join(ROOT, 'fixtures', exampleOf(provider.name).fixture), 'utf8');
   const path = `/webhooks/${provider.name}`;
   const { url } = addressedTo(provider.name);
   let n = 0;
   /** A fresh event of this provider: its own body and id. */
-  const fresh = () => provider.example.nth(fixture, ++n);
+  const fresh = () => exampleOf(provider.name).nth(fixture, ++n);
   const sign = (
     event: { body: string; id: string },
-    { secret = provider.example.secret('current'), nowMs = now, id = event.id } = {},
-  ) => provider.sign({ body: event.body, secret, id, nowMs, url });
+    { secret = exampleOf(provider.name).secret('current'), nowMs = now, id = event.id } = {},
+  ) => signerOf(provider.name)({ body: event.body, secret, id, nowMs, url });
   const post = (body: string, headers: Record<string, string>) =>
     t.app.request(path, {
       method: 'POST',
       body,
-      headers: { 'content-type': provider.example.contentType ?? 'application/json', ...headers },
+      headers: { 'content-type': exampleOf(provider.name).contentType ?? 'application/json', ...headers },
     });
   const status = async (id: string) => {
     const res = await t.get(`/status/${provider.name}/${encodeURIComponent(id)}`);
@@ -60,7 +64,11 @@ describe.each(providers)('$name', (provider) => {
     const res = await post(event.body, await sign(event));
     expect(res.status).toBe(200);
     const job = eventJobSchema.parse((await t.jobOf(provider.name, event.id))?.data);
-    expect(job).toMatchObject({ source: provider.name, eventId: event.id, type: provider.example.type });
+    expect(job).toMatchObject({
+      source: provider.name,
+      eventId: event.id,
+      type: exampleOf(provider.name).type,
+    });
     expect(() => JSON.parse(job.payload)).not.toThrow();
     expect(await status(event.id)).toMatchObject({ deliveries: 1, replays: 0 });
   });
@@ -74,7 +82,10 @@ describe.each(providers)('$name', (provider) => {
 
   it('refuses a delivery signed with a secret it does not hold', async () => {
     const event = fresh();
-    const res = await post(event.body, await sign(event, { secret: provider.example.secret('stranger') }));
+    const res = await post(
+      event.body,
+      await sign(event, { secret: exampleOf(provider.name).secret('stranger') }),
+    );
     expect([res.status, (await readJson(res)).error?.code]).toEqual([401, 'invalid_signature']);
     await nothingStored();
   });
@@ -112,7 +123,10 @@ describe.each(providers)('$name', (provider) => {
   it('accepts either of two configured secrets (a rotation)', async () => {
     for (const label of ['previous', 'current']) {
       const event = fresh();
-      const res = await post(event.body, await sign(event, { secret: provider.example.secret(label) }));
+      const res = await post(
+        event.body,
+        await sign(event, { secret: exampleOf(provider.name).secret(label) }),
+      );
       expect([label, res.status]).toEqual([label, 200]);
     }
     expect((await t.traces()).jobs).toBe(2);
@@ -139,7 +153,7 @@ describe.each(providers)('$name', (provider) => {
       ...addressedTo(provider.name),
       rawBody: Buffer.from(event.body),
       headers: new Headers({
-        'content-type': provider.example.contentType ?? 'application/json',
+        'content-type': exampleOf(provider.name).contentType ?? 'application/json',
         ...headers,
       }),
       nowMs: now,

@@ -5,8 +5,8 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { addressedTo, servedSource } from '../testing/providers.ts';
-import { macsComputedSoFar } from './signing.ts';
-import type { Provider } from './types.ts';
+import { macsComputedSoFar } from '../verify/signing.ts';
+import type { Provider } from '../verify/types.ts';
 
 /**
  * What a forged delivery costs: one pass over the body per configured secret, however many

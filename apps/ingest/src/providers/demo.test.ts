@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
+import { SIGNERS } from '../testing/deliveries.ts';
 import { addressedTo, servedSource } from '../testing/providers.ts';
 
 const body = JSON.stringify({

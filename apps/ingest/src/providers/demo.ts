@@ -1,9 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { DAY_SECONDS } from '@oncehook/shared';
-import { jsonWith } from './examples.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
-import { hmac, safeEqual } from './signing.ts';
-import { defineProvider, refuse } from './types.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
+import { hmac, safeEqual } from '../verify/signing.ts';
+import { defineProvider, refuse } from '../verify/types.ts';
 
 /**
  * The `demo` source: the seed's body `{ event_id, type, amount, currency, ... }`.
@@ -31,18 +29,6 @@ export const demo = defineProvider({
     eventId: '`event_id` in the body',
     refused:
       'a `type` that is not a string. Unsigned (no header required) until `DEMO_WEBHOOK_SECRET` is set; with `NODE_ENV=production` and no secret, off (404)',
-  },
-  example: {
-    fixture: 'demo-payment.json',
-    type: 'payment.succeeded',
-    secret: (label) => `${label}-demo-secret`,
-    nth: (fixture, n) => ({
-      body: jsonWith(fixture, 'event_id', `evt_example_${n}`),
-      id: `evt_example_${n}`,
-    }),
-  },
-  async sign({ body, secret }) {
-    return { [SIGNATURE_HEADER]: `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
   },
   create(env) {
     const secrets = env.secrets.get('DEMO_WEBHOOK_SECRET') ?? [];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
 import { createTestApp, type TestApp } from '../testing/app.ts';
+import { exampleOf, SIGNERS } from '../testing/deliveries.ts';
 import { PROVIDER_LIST, PROVIDERS } from './registry.ts';
 
 /**
@@ -29,7 +29,7 @@ writeFileSync(
   }),
 );
 const ENV = {
-  ...Object.fromEntries(PROVIDER_LIST.map((p) => [p.secretEnv[0], p.example.secret('fuzz')])),
+  ...Object.fromEntries(PROVIDER_LIST.map((p) => [p.secretEnv[0], exampleOf(p.name).secret('fuzz')])),
   ACME_WEBHOOK_SECRET: 'acme-fuzz',
   SOURCES_FILE: sourcesFile,
 };
@@ -166,11 +166,11 @@ describe('fuzz: every source', () => {
         printable(40).filter((s) => s.trim().length > 0),
         async (source, body, id) => {
           const provider = PROVIDERS[source];
-          const secret = provider.example.secret('fuzz');
+          const secret = exampleOf(provider.name).secret('fuzz');
           const headers = await SIGNERS[source]({ body, secret, id: id.trim(), nowMs: Date.now() });
           const jobsBefore = (await t.traces()).jobs;
           const res = await send(source, Buffer.from(body), {
-            'content-type': provider.example.contentType ?? 'application/json',
+            'content-type': exampleOf(provider.name).contentType ?? 'application/json',
             ...headers,
           });
           expect(res.status).toBeLessThan(500);

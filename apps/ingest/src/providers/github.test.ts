@@ -1,7 +1,7 @@
 import { sign } from '@octokit/webhooks-methods';
 import { describe, expect, it } from 'vitest';
 import { addressedTo, servedSource } from '../testing/providers.ts';
-import type { Provider } from './types.ts';
+import type { Provider } from '../verify/types.ts';
 
 const payload = JSON.stringify({ action: 'opened', issue: { number: 1 } });
 const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';

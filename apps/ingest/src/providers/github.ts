@@ -1,10 +1,9 @@
-import { sign as octokitSign, verifyWithFallback } from '@octokit/webhooks-methods';
+import { verifyWithFallback } from '@octokit/webhooks-methods';
 import { DAY_SECONDS, type OrderingKey, orderingKey } from '@oncehook/shared';
-import { jsonNumbered } from './examples.ts';
-import { FORM_TYPE } from './form-body.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
-import { badSignature, utf8Text } from './signing.ts';
-import { defineProvider, refuse } from './types.ts';
+import { FORM_TYPE } from '../verify/form-body.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
+import { badSignature, utf8Text } from '../verify/signing.ts';
+import { defineProvider, refuse } from '../verify/types.ts';
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC of the body>`, checked by
@@ -37,22 +36,6 @@ export const github = defineProvider({
     eventId: '`X-GitHub-Delivery`, kept on redeliveries; not signed, so the signed body is deduped too',
     ordering: '`repository.full_name` (`push`: `+ ":" + ref`), by arrival (GitHub sends no creation time)',
     refused: 'a form body without its `payload` field',
-  },
-  example: {
-    fixture: 'github-push.json',
-    type: 'push',
-    secret: (label) => `${label}-github-secret`,
-    nth: (fixture, n) => ({
-      body: jsonNumbered(fixture, n),
-      id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    }),
-  },
-  async sign({ body, secret, id, event }) {
-    return {
-      'x-hub-signature-256': await octokitSign(secret, body),
-      'x-github-delivery': id,
-      'x-github-event': event ?? 'push',
-    };
   },
   create(env) {
     const [first, ...others] = env.secrets.get('GITHUB_WEBHOOK_SECRET') ?? [];

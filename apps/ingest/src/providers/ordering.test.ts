@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIngestEnv } from '../env.ts';
+import { signerOf } from '../testing/deliveries.ts';
 import { addressedTo, servedSource } from '../testing/providers.ts';
+import type { Provider } from '../verify/types.ts';
 import { githubOrdering } from './github.ts';
 import { createProviders, PROVIDERS } from './registry.ts';
 import { shopifyOrdering } from './shopify.ts';
 import { stripeOrdering } from './stripe.ts';
-import type { Provider } from './types.ts';
 
 /** Each provider's ordering key: the object an event is about, and the time its events run in. */
 const NOW = 1_750_000_000_000;
@@ -21,7 +22,7 @@ async function verified(
 ) {
   const module = PROVIDERS[name];
   const secret = Object.values(env)[0] as string;
-  const headers = await module.sign({
+  const headers = await signerOf(module.name)({
     body,
     secret,
     id: 'delivery-1',

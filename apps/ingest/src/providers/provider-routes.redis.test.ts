@@ -2,9 +2,9 @@ import { ConfigError, eventJobSchema } from '@oncehook/shared';
 import { Webhook as SvixWebhook } from 'svix';
 import twilioLib from 'twilio';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
 import { parseIngestEnv } from '../env.ts';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
+import { SIGNERS } from '../testing/deliveries.ts';
 
 /**
  * What real senders put on the wire, through the route: Twilio's URL signature behind PUBLIC_URL,

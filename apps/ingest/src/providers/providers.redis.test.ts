@@ -1,7 +1,7 @@
 import { eventJobSchema } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
+import { SIGNERS } from '../testing/deliveries.ts';
 
 /**
  * Every built-in provider through the real route and a real Redis: a valid delivery is accepted

@@ -1,36 +1,43 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SOURCE_NAME } from '@oncehook/shared';
+import { BUILT_IN_SOURCES, SOURCE_NAME } from '@oncehook/shared';
 import { ROOT } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
+import { withGeneratedTables } from '../../../../scripts/docs-tables.ts';
 import { parseIngestEnv } from '../env.ts';
+import { exampleOf, signerOf } from '../testing/deliveries.ts';
 import { servedSource } from '../testing/providers.ts';
-import { withGeneratedTables } from './docs-tables.ts';
+import type { ProviderModule } from '../verify/types.ts';
 import { PROVIDER_LIST, PROVIDERS } from './registry.ts';
-import type { ProviderModule } from './types.ts';
 
 const providers = PROVIDER_LIST as readonly ProviderModule[];
 const HOUR = 3600;
 const envFor = (p: ProviderModule, extra: Record<string, string> = {}) => ({
-  [p.secretEnv[0] as string]: p.example.secret('registry'),
+  [p.secretEnv[0] as string]: exampleOf(p.name).secret('registry'),
   ...extra,
 });
 
 describe('the provider registry', () => {
-  it.each(providers)('$name: one module carries its name, secrets, window, fixture and signer', (p) => {
-    expect(p.name).toMatch(SOURCE_NAME);
-    expect(PROVIDERS[p.name as keyof typeof PROVIDERS]).toBe(p);
-    expect(existsSync(join(ROOT, 'fixtures', p.example.fixture))).toBe(true);
-    expect(SIGNERS[p.name as keyof typeof SIGNERS]).toBe(p.sign);
-    // Its variables are read by the ingest's environment, and serve it.
-    for (const variable of p.secretEnv)
-      expect(parseIngestEnv({ [variable]: 'x'.repeat(16) }).secrets.has(variable)).toBe(true);
-    expect(servedSource(p.name, envFor(p))).toBeDefined();
-    // The window says where it comes from.
-    expect(p.window.seconds).toBeGreaterThanOrEqual(HOUR);
-    if (p.name !== 'demo') expect(p.window.source).toMatch(/\]\(https:\/\/[^)]+\)/);
+  it('serves the built-in sources the worker knows of (shared BUILT_IN_SOURCES)', () => {
+    expect(providers.map((p) => p.name).sort()).toEqual([...BUILT_IN_SOURCES].sort());
   });
+
+  it.each(providers)(
+    '$name: one module carries its name, secrets and window; the tests have its fixture and signer',
+    (p) => {
+      expect(p.name).toMatch(SOURCE_NAME);
+      expect(PROVIDERS[p.name as keyof typeof PROVIDERS]).toBe(p);
+      expect(existsSync(join(ROOT, 'fixtures', exampleOf(p.name).fixture))).toBe(true);
+      expect(signerOf(p.name)).toBeTypeOf('function');
+      // Its variables are read by the ingest's environment, and serve it.
+      for (const variable of p.secretEnv)
+        expect(parseIngestEnv({ [variable]: 'x'.repeat(16) }).secrets.has(variable)).toBe(true);
+      expect(servedSource(p.name, envFor(p))).toBeDefined();
+      // The window says where it comes from.
+      expect(p.window.seconds).toBeGreaterThanOrEqual(HOUR);
+      if (p.name !== 'demo') expect(p.window.source).toMatch(/\]\(https:\/\/[^)]+\)/);
+    },
+  );
 
   it('keeps every provider its own window when the global default is lowered; a per-source override wins', () => {
     for (const p of providers) {

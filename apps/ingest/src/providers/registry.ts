@@ -1,16 +1,16 @@
 import { ConfigError, dedupeWindow } from '@oncehook/shared';
+import { customSecretEnv, customVerifier } from '../custom-sources/custom.ts';
+import { loadSourcesFile } from '../custom-sources/sources-file.ts';
 import type { IngestEnv } from '../env.ts';
-import { customSecretEnv, customVerifier } from './custom.ts';
+import type { Provider, ProviderModule } from '../verify/types.ts';
 import { demo } from './demo.ts';
 import { github } from './github.ts';
 import { shopify } from './shopify.ts';
 import { slack } from './slack.ts';
-import { loadSourcesFile } from './sources-file.ts';
 import { standard } from './standard.ts';
 import { stripe } from './stripe.ts';
 import { svix } from './svix.ts';
 import { twilio } from './twilio.ts';
-import type { Provider, ProviderModule } from './types.ts';
 
 /**
  * Every built-in provider. Adding one is one file in this folder, one fixture, and one entry here:

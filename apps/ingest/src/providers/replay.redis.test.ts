@@ -1,7 +1,7 @@
 import { eventTag, signedBodyHash } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SIGNERS } from '../cli/sign.ts';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
+import { SIGNERS } from '../testing/deliveries.ts';
 
 /**
  * GitHub's X-GitHub-Delivery and Shopify's id headers are not covered by the signature: a captured

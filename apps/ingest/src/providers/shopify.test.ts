@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { addressedTo, servedSource } from '../testing/providers.ts';
-import type { Provider } from './types.ts';
+import type { Provider } from '../verify/types.ts';
 
 const payload = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '10.00' });
 const make = (secrets: string) => servedSource('shopify', { SHOPIFY_WEBHOOK_SECRET: secrets }) as Provider;

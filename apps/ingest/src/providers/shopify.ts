@@ -1,9 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { DAY_SECONDS, type OrderingKey, orderingKey, providerTime } from '@oncehook/shared';
-import { jsonNumbered } from './examples.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
-import { badSignature, hmac, safeEqual } from './signing.ts';
-import { defineProvider, refuse } from './types.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
+import { badSignature, hmac, safeEqual } from '../verify/signing.ts';
+import { defineProvider, refuse } from '../verify/types.ts';
 
 /**
  * Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the raw body>` with the app's client
@@ -63,25 +61,6 @@ export const shopify = defineProvider({
       'topic family + the resource id (`orders/450789469`; from `admin_graphql_api_id` when present, as large ids lose digits as JSON numbers), by `X-Shopify-Triggered-At`, else `updated_at`',
     refused:
       "a delivery without topic, shop domain or API version (`missing_header`, 400), as Shopify's library does",
-  },
-  example: {
-    fixture: 'shopify-orders-create.json',
-    type: 'orders/create',
-    secret: (label) => `${label}-shopify-secret`,
-    nth: (fixture, n) => ({
-      body: jsonNumbered(fixture, n),
-      id: `b54557e4-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    }),
-  },
-  async sign({ body, secret, id, event }) {
-    return {
-      'x-shopify-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
-      'x-shopify-topic': event ?? 'orders/create',
-      'x-shopify-shop-domain': 'oncehook-example.myshopify.com',
-      'x-shopify-api-version': '2025-07',
-      'x-shopify-event-id': id,
-      'x-shopify-webhook-id': id,
-    };
   },
   create(env) {
     const secrets = env.secrets.get('SHOPIFY_WEBHOOK_SECRET');

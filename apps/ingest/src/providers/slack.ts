@@ -1,11 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { HOUR_SECONDS } from '@oncehook/shared';
-import { jsonWith } from './examples.ts';
-import { FORM_TYPE } from './form-body.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
-import { badSignature, hmac, parseUnixSeconds, safeEqual, withinTolerance } from './signing.ts';
-import { slackForm } from './slack-forms.ts';
-import { defineProvider, refuse } from './types.ts';
+import { FORM_TYPE } from '../verify/form-body.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
+import { badSignature, hmac, parseUnixSeconds, safeEqual, withinTolerance } from '../verify/signing.ts';
+import { slackForm } from '../verify/slack-forms.ts';
+import { defineProvider, refuse } from '../verify/types.ts';
 
 /**
  * Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256 of "v0:<timestamp>:<body>">` with the app's
@@ -40,19 +38,6 @@ export const slack = defineProvider({
       'Events API: `event_id` in the body (signed); slash commands and interactivity (`payload=`): `trigger_id` (signed)',
     refused:
       'a callback without `event_id`, a command or interaction without `trigger_id` (422), another form body (400); `url_verification`, `ssl_check` and `app_rate_limited` are answered and not stored',
-  },
-  example: {
-    fixture: 'slack-app-mention.json',
-    type: 'app_mention',
-    secret: (label) => `${label}-slack-signing-secret`,
-    nth: (fixture, n) => ({ body: jsonWith(fixture, 'event_id', `Ev0EXAMPLE${n}`), id: `Ev0EXAMPLE${n}` }),
-  },
-  async sign({ body, secret, nowMs }) {
-    const t = Math.floor(nowMs / 1000);
-    return {
-      [TIMESTAMP]: String(t),
-      [SIGNATURE]: `v0=${createHmac('sha256', secret).update(`v0:${t}:${body}`).digest('hex')}`,
-    };
   },
   create(env) {
     const secrets = env.secrets.get('SLACK_SIGNING_SECRET');

@@ -3,9 +3,9 @@ import { ConfigError } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it } from 'vitest';
+import { SIGNERS } from '../testing/deliveries.ts';
 import { addressedTo, servedSource } from '../testing/providers.ts';
-import { svix as svixModule } from './svix.ts';
-import type { Provider } from './types.ts';
+import type { Provider } from '../verify/types.ts';
 
 const NOW = 1_750_000_000_000;
 const nowS = NOW / 1000;
@@ -182,7 +182,7 @@ describe('standard webhooks verifier', () => {
     });
 
     it('signs what Svix’s own library verifies', async () => {
-      const signed = await svixModule.sign({ body: payload, secret: SECRET, id: MSG, nowMs: Date.now() });
+      const signed = await SIGNERS.svix({ body: payload, secret: SECRET, id: MSG, nowMs: Date.now() });
       expect(Object.keys(signed).sort()).toEqual(['svix-id', 'svix-signature', 'svix-timestamp']);
       expect(() => new SvixWebhook(SECRET).verify(payload, signed)).not.toThrow();
       expect(() => new SvixWebhook(OTHER).verify(payload, signed)).toThrow();

@@ -1,4 +1,4 @@
-import { standardWebhooksSource } from './standard-webhooks.ts';
+import { standardWebhooksSource } from '../verify/standard-webhooks.ts';
 
 /** Any Standard Webhooks sender, with either header brand (standard-webhooks.ts). */
 export const standard = standardWebhooksSource({

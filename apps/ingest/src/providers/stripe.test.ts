@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { addressedTo, servedSource } from '../testing/providers.ts';
-import type { Provider } from './types.ts';
+import type { Provider } from '../verify/types.ts';
 
 const NOW = 1_750_000_000_000;
 const nowS = NOW / 1000;

@@ -1,7 +1,6 @@
 import { DAY_SECONDS, type OrderingKey, orderingKey, providerTime, thinEventType } from '@oncehook/shared';
 import Stripe from 'stripe';
-import { jsonWith } from './examples.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
 import {
   badSignature,
   hmac,
@@ -9,8 +8,8 @@ import {
   parseUnixSeconds,
   TOLERANCE_SECONDS,
   utf8Text,
-} from './signing.ts';
-import { defineProvider } from './types.ts';
+} from '../verify/signing.ts';
+import { defineProvider } from '../verify/types.ts';
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 of `<t>.<body>`,
@@ -43,21 +42,6 @@ export const stripe = defineProvider({
     eventId: '`id` in the body (`evt_…`), signed',
     ordering: '`data.object.id` (a thin event: `related_object.id`), by `created` (seconds: ties are common)',
     refused: 'a body without `id`. Thin events (`object: "v2.core.event"`) are accepted as `thin:<type>`',
-  },
-  example: {
-    fixture: 'stripe-checkout-session-completed.json',
-    type: 'checkout.session.completed',
-    secret: (label) => `whsec_${label}`,
-    nth: (fixture, n) => ({ body: jsonWith(fixture, 'id', `evt_example_${n}`), id: `evt_example_${n}` }),
-  },
-  async sign({ body, secret, nowMs }) {
-    return {
-      [HEADER]: Stripe.webhooks.generateTestHeaderString({
-        payload: body,
-        secret,
-        timestamp: Math.floor(nowMs / 1000),
-      }),
-    };
   },
   create(env) {
     const secrets = env.secrets.get('STRIPE_WEBHOOK_SECRET');

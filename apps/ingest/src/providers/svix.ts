@@ -1,4 +1,4 @@
-import { standardWebhooksSource } from './standard-webhooks.ts';
+import { standardWebhooksSource } from '../verify/standard-webhooks.ts';
 
 /**
  * Svix, and the platforms that send through it (Clerk, Resend, …): the same scheme as `standard`,

@@ -1,7 +1,7 @@
 import twilioLib from 'twilio';
 import { describe, expect, it } from 'vitest';
 import { servedSource } from '../testing/providers.ts';
-import type { Provider, Verification } from './types.ts';
+import type { Provider, Verification } from '../verify/types.ts';
 
 /**
  * twilio-node's own validation vectors (its spec/validation.spec.js and

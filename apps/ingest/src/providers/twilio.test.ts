@@ -1,9 +1,9 @@
 import twilioLib from 'twilio';
 import { describe, expect, it } from 'vitest';
+import { SIGNERS } from '../testing/deliveries.ts';
 import { servedSource } from '../testing/providers.ts';
-import { macsComputedSoFar } from './signing.ts';
-import { twilio } from './twilio.ts';
-import type { Provider } from './types.ts';
+import { macsComputedSoFar } from '../verify/signing.ts';
+import type { Provider } from '../verify/types.ts';
 
 const { getExpectedTwilioSignature, validateRequest } = twilioLib;
 const TOKEN = '12345678901234567890123456789012';
@@ -59,7 +59,7 @@ describe('twilio verifier', () => {
   });
 
   it('signs as Twilio does: the module signer passes the twilio library’s validateRequest', async () => {
-    const headers = await twilio.sign({ body: form(status), secret: TOKEN, id: 'x', nowMs: 0, url: URL_ });
+    const headers = await SIGNERS.twilio({ body: form(status), secret: TOKEN, id: 'x', nowMs: 0, url: URL_ });
     expect(validateRequest(TOKEN, headers['x-twilio-signature'] as string, URL_, status)).toBe(true);
     expect(validateRequest('another-token', headers['x-twilio-signature'] as string, URL_, status)).toBe(
       false,

@@ -1,11 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { HOUR_SECONDS } from '@oncehook/shared';
-import { formWith } from './examples.ts';
-import { FORM_TYPE, type FormFields, field, formJson, parseForm } from './form-body.ts';
-import { checkEventId, JSON_TYPE } from './json-body.ts';
-import { badSignature, hmac, safeEqual, utf8Text } from './signing.ts';
-import { bodySha256Of, signedUrlCandidates } from './twilio-url.ts';
-import { defineProvider, type Refusal, refuse } from './types.ts';
+import { FORM_TYPE, type FormFields, field, formJson, parseForm } from '../verify/form-body.ts';
+import { checkEventId, JSON_TYPE } from '../verify/json-body.ts';
+import { badSignature, hmac, safeEqual, utf8Text } from '../verify/signing.ts';
+import { bodySha256Of, signedUrlCandidates } from '../verify/twilio-url.ts';
+import { defineProvider, type Refusal, refuse } from '../verify/types.ts';
 
 /**
  * Twilio: `X-Twilio-Signature: <base64 HMAC-SHA1>` keyed with the account's Auth Token, over the
@@ -56,28 +55,6 @@ export const twilio = defineProvider({
       '`I-Twilio-Idempotency-Token` (kept on retries; not signed, so the signature is deduped too), else `MessageSid`/`CallSid` + its status (signed)',
     refused:
       'a body that is neither form-encoded nor JSON (415); JSON without a matching `bodySHA256` in the URL; an unknown signature algorithm; neither token nor `MessageSid`/`CallSid` (422)',
-  },
-  example: {
-    fixture: 'twilio-message-status.form',
-    type: 'message.delivered',
-    contentType: 'application/x-www-form-urlencoded',
-    secret: (label) => `${label}-twilio-auth-token`,
-    nth: (fixture, n) => ({
-      body: formWith(fixture, 'MessageSid', `SM${String(n).padStart(32, '0')}`),
-      id: `idem-example-${n}`,
-    }),
-  },
-  async sign({ body, secret, id, url }) {
-    const target = url ?? 'http://localhost/webhooks/twilio';
-    const fields = parseForm(Buffer.from(body));
-    const data = fields.ok ? signedParameters(fields.fields) : '';
-    return {
-      'content-type': 'application/x-www-form-urlencoded',
-      [SIGNATURE]: createHmac('sha1', secret)
-        .update(target + data, 'utf8')
-        .digest('base64'),
-      [TOKEN]: id,
-    };
   },
   create(env) {
     const tokens = env.secrets.get('TWILIO_AUTH_TOKEN');

@@ -3,11 +3,11 @@ import { parseDuration } from '@oncehook/shared';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AdminEnv } from '../admin-auth.ts';
 import { ApiError, unavailable } from '../errors.ts';
-import { JSON_TYPE } from '../providers/json-body.ts';
 import { listDeadLetters } from '../replay/dead-letters.ts';
 import { type ReplayDeps, type ReplayResult, replayEvent } from '../replay/replay-event.ts';
 import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX, replayFailed } from '../replay/replay-failed.ts';
 import { logBulkReplay, logReplay } from '../replay-log.ts';
+import { JSON_TYPE } from '../verify/json-body.ts';
 
 const PAGE_MAX = 500;
 

@@ -2,10 +2,10 @@ import { type Context, Hono } from 'hono';
 import { type AcceptDeps, acceptEvent } from '../accept.ts';
 import { ApiError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import { FORM_TYPE } from '../providers/form-body.ts';
-import { checkEventType, JSON_TYPE } from '../providers/json-body.ts';
-import type { Provider, RawAnswer, WebhookRequest } from '../providers/types.ts';
 import { ClientGone, headersOf, readBody, requestUrl } from '../request-body.ts';
+import { FORM_TYPE } from '../verify/form-body.ts';
+import { checkEventType, JSON_TYPE } from '../verify/json-body.ts';
+import type { Provider, RawAnswer, WebhookRequest } from '../verify/types.ts';
 
 export interface WebhookDeps extends AcceptDeps {
   providers: Map<string, Provider>;

@@ -1,6 +1,6 @@
 import { parseIngestEnv } from '../env.ts';
 import { createProviders } from '../providers/registry.ts';
-import type { Provider } from '../providers/types.ts';
+import type { Provider } from '../verify/types.ts';
 
 /**
  * The source `name` as an ingest with this environment would serve it; undefined when it would not.

@@ -1,11 +1,14 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { dedupeWindow } from '@oncehook/shared';
-import { parseIngestEnv } from '../env.ts';
-import { PROVIDER_LIST } from './registry.ts';
-import type { ProviderModule } from './types.ts';
+import { parseIngestEnv } from '../apps/ingest/src/env.ts';
+import { PROVIDER_LIST } from '../apps/ingest/src/providers/registry.ts';
+import type { ProviderModule } from '../apps/ingest/src/verify/types.ts';
 
 /**
  * The tables of docs/providers.md that describe the built-in providers, generated from their
- * modules (`pnpm docs:providers` writes them; a test checks they are current).
+ * modules: `pnpm docs:providers` writes them; a test checks they are current.
  */
 const providers = PROVIDER_LIST as readonly ProviderModule[];
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -80,4 +83,10 @@ export function withGeneratedTables(markdown: string): string {
     out = `${out.slice(0, from + start.length)}\n${render()}\n${out.slice(to)}`;
   }
   return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const file = join(import.meta.dirname, '..', 'docs', 'providers.md');
+  writeFileSync(file, withGeneratedTables(readFileSync(file, 'utf8')));
+  console.log(`${file}: provider tables written`);
 }

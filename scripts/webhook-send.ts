@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { orExit, parseIngestEnv } from '../env.ts';
-import { isProviderName, PROVIDER_LIST, PROVIDERS } from '../providers/registry.ts';
+import { orExit, parseIngestEnv } from '../apps/ingest/src/env.ts';
+import { isProviderName, PROVIDER_LIST, PROVIDERS } from '../apps/ingest/src/providers/registry.ts';
+import { exampleOf, signerOf } from '../apps/ingest/src/testing/deliveries.ts';
 
 /**
  * pnpm webhook:send --source stripe --times 10 [fixtures/stripe-checkout-session-completed.json]
@@ -46,7 +47,7 @@ if (!isProviderName(source)) stop(`unknown source "${source}"`);
 const provider = PROVIDERS[source as keyof typeof PROVIDERS];
 const times = Number(values.times);
 if (!Number.isInteger(times) || times < 1 || times > 100_000) stop('--times must be a whole number from 1');
-const fixture = positionals[0] ?? join(import.meta.dirname, '../../../../fixtures', provider.example.fixture);
+const fixture = positionals[0] ?? join(import.meta.dirname, '../fixtures', exampleOf(provider.name).fixture);
 
 const config = orExit(() => parseIngestEnv());
 const variable = provider.secretEnv[0] as string;
@@ -66,14 +67,14 @@ async function send(n: number) {
   const id = values['new-id'] ? `msg_${randomUUID()}` : fixedId;
   const delivery = { body, secret: secret ?? '', id, nowMs: Date.now(), url: signedUrl };
   const headers = secret
-    ? await provider.sign({ ...delivery, ...(values.event ? { event: values.event } : {}) })
+    ? await signerOf(provider.name)({ ...delivery, ...(values.event ? { event: values.event } : {}) })
     : {};
   const started = performance.now();
   try {
     const res = await fetch(url, {
       method: 'POST',
       body,
-      headers: { 'content-type': provider.example.contentType ?? 'application/json', ...headers },
+      headers: { 'content-type': exampleOf(provider.name).contentType ?? 'application/json', ...headers },
       signal: AbortSignal.timeout(15_000),
     });
     const text = await res.text();

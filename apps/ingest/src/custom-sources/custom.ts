@@ -1,10 +1,10 @@
 import { orderingKey, providerTime } from '@oncehook/shared';
 import type { IngestEnv } from '../env.ts';
-import { checkEventId, parseJsonObject } from './json-body.ts';
-import { configured, symmetricKey } from './secret-keys.ts';
-import { badSignature, hmac, MAX_SIGNATURE_ENTRIES, safeEqual, withinTolerance } from './signing.ts';
+import { checkEventId, parseJsonObject } from '../verify/json-body.ts';
+import { configured, symmetricKey } from '../verify/secret-keys.ts';
+import { badSignature, hmac, MAX_SIGNATURE_ENTRIES, safeEqual, withinTolerance } from '../verify/signing.ts';
+import { refuse, type Verifier } from '../verify/types.ts';
 import type { SourceSpec } from './sources-file.ts';
-import { refuse, type Verifier } from './types.ts';
 
 const ENCODED = { hex: /^(?:[0-9a-f]{2})+$/i, base64: /^[A-Za-z0-9+/]+={0,2}$/ };
 

@@ -84,19 +84,6 @@ export interface Provider extends Verifier {
   readonly dedupeTtlSeconds: number;
 }
 
-/** What a signer needs to sign one delivery the way the provider does. */
-export interface Delivery {
-  body: string;
-  secret: string;
-  /** The event id for providers that carry it in a header; ignored where it is in the body. */
-  id: string;
-  nowMs: number;
-  /** The full URL it is sent to, for URL-signing schemes (default `http://localhost/webhooks/<name>`). */
-  url?: string;
-  /** X-GitHub-Event / X-Shopify-Topic; ignored elsewhere. */
-  event?: string;
-}
-
 /** How long a provider may deliver one event again, and where it says so. */
 export interface RedeliveryWindow {
   readonly seconds: number;
@@ -121,21 +108,10 @@ export interface ProviderDocs {
   readonly refused: string;
 }
 
-/** One example delivery: what `pnpm webhook:send` sends, and where every provider test starts. */
-export interface ProviderExample {
-  /** A file in fixtures/. */
-  readonly fixture: string;
-  /** The type it is recorded with. */
-  readonly type: string;
-  /** Sent with this Content-Type (default application/json). */
-  readonly contentType?: string;
-  /** A secret in the form the provider hands out (`whsec_…` for some). */
-  secret(label: string): string;
-  /** The fixture as the n-th distinct event: its own body and event id. */
-  nth(fixture: string, n: number): { body: string; id: string };
-}
-
-/** Everything about one provider. A new provider is one of these, one fixture, one registry line. */
+/**
+ * Everything the ingest knows about one provider. A new provider is one of these, one registry line,
+ * and (for the tests and `pnpm webhook:send`) a fixture and a signer in testing/deliveries.ts.
+ */
 export interface ProviderModule<Name extends string = string> {
   /** The source it serves: `/webhooks/<name>`. */
   readonly name: Name;
@@ -145,11 +121,8 @@ export interface ProviderModule<Name extends string = string> {
   /** Signs a timestamp, and refuses one more than 300 s from our clock either way. */
   readonly timestamped: boolean;
   readonly docs: ProviderDocs;
-  readonly example: ProviderExample;
   /** The verifier for the configured secrets; null when none is set: the source is not served. */
   create(env: IngestEnv): Verifier | null;
-  /** The headers of a delivery signed the way the provider signs it (Content-Type when not JSON). */
-  sign(delivery: Delivery): Promise<Record<string, string>>;
 }
 
 /** Keeps the literal name, so the registry knows every source by name. */

@@ -6,9 +6,9 @@ import { ConfigError } from '@oncehook/shared';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { parseIngestEnv } from '../env.ts';
+import { createProviders } from '../providers/registry.ts';
 import { addressedTo } from '../testing/providers.ts';
-import { createProviders } from './registry.ts';
-import type { Provider } from './types.ts';
+import type { Provider } from '../verify/types.ts';
 
 const NOW = 1_750_000_000_000;
 const nowS = NOW / 1000;

@@ -1,7 +1,5 @@
 import { verify as verifySignature } from 'node:crypto';
 import { DAY_SECONDS } from '@oncehook/shared';
-import { Webhook } from 'standardwebhooks';
-import { jsonNumbered } from './examples.ts';
 import { checkEventId, parseJsonObject } from './json-body.ts';
 import { BASE64, configured, ed25519PublicKey, symmetricKey } from './secret-keys.ts';
 import {
@@ -63,20 +61,6 @@ export function standardWebhooksSource<const Name extends string>(spec: {
       ],
       eventId: `\`${brand}-id\` (signed)`,
       refused: `an id containing \`.\`; \`v1a\` without \`${publicKeyVariable}\`, \`v1\` without \`${secretVariable}\``,
-    },
-    example: {
-      fixture: 'standard-invoice-paid.json',
-      type: 'invoice.paid',
-      secret: (label) => `whsec_${Buffer.from(label.padEnd(24, '.')).toString('base64')}`,
-      nth: (fixture, n) => ({ body: jsonNumbered(fixture, n), id: `msg_example_${n}` }),
-    },
-    async sign({ body, secret, id, nowMs }) {
-      const at = new Date(Math.floor(nowMs / 1000) * 1000);
-      return {
-        [`${brand}-id`]: id,
-        [`${brand}-timestamp`]: String(at.getTime() / 1000),
-        [`${brand}-signature`]: new Webhook(secret).sign(id, at, body),
-      };
     },
     create(env) {
       const secrets = (env.secrets.get(secretVariable) ?? []).map((s) =>
