@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dedupeWindow } from '@oncehook/shared';
 import { parseIngestEnv } from '../apps/ingest/src/env.ts';
-import { PROVIDER_LIST } from '../apps/ingest/src/providers/registry.ts';
+import { PROVIDER_LIST, type ProviderName } from '../apps/ingest/src/providers/registry.ts';
 import type { ProviderModule } from '../apps/ingest/src/verify/types.ts';
+import { PROVIDER_DOCS } from './provider-docs.ts';
 
 /**
  * The tables of docs/providers.md that describe the built-in providers, generated from their
@@ -38,13 +39,16 @@ export function providersTable(): string {
       'refused, besides a bad signature',
     ],
     providers.map((p) => [
-      `${code(p.name)} (${p.docs.title})`,
-      p.docs.configure,
-      [p.docs.requiredHeaders.map(code).join(', '), ...(p.docs.otherHeaders ?? [])]
+      `${code(p.name)} (${PROVIDER_DOCS[p.name as ProviderName].title})`,
+      PROVIDER_DOCS[p.name as ProviderName].configure,
+      [
+        PROVIDER_DOCS[p.name as ProviderName].requiredHeaders.map(code).join(', '),
+        ...(PROVIDER_DOCS[p.name as ProviderName].otherHeaders ?? []),
+      ]
         .filter(Boolean)
         .join('; '),
-      p.docs.eventId,
-      p.docs.refused,
+      PROVIDER_DOCS[p.name as ProviderName].eventId,
+      PROVIDER_DOCS[p.name as ProviderName].refused,
     ]),
   );
 }
@@ -65,7 +69,10 @@ export function windowsTable(): string {
 export function orderingTable(): string {
   return table(
     ['source', 'ordering key (the object), and the time events of one key run in'],
-    providers.map((p) => [code(p.name), p.docs.ordering ?? 'none: events run as they come']),
+    providers.map((p) => [
+      code(p.name),
+      PROVIDER_DOCS[p.name as ProviderName].ordering ?? 'none: events run as they come',
+    ]),
   );
 }
 

@@ -6,6 +6,7 @@ import { PROVIDER_LIST } from '@oncehook/ingest/providers';
 import { EXAMPLES, exampleOf, SIGNERS, signerOf } from '@oncehook/ingest/sign';
 import { ROOT, type System, sleep, startSystem, waitFor } from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docsOf } from '../scripts/provider-docs.ts';
 
 /**
  * A provider must never see a delivery fail for a refusal it did not cause. After every kind of
@@ -91,7 +92,7 @@ describe.each(providers)('$name: a valid delivery on the same connection after e
         return { body: d.body + ' '.repeat(LARGE), headers: { ...d.headers, 'content-type': 'text/plain' } };
       },
     ],
-    ...provider.docs.requiredHeaders.map((header): (typeof refusals)[number] => [
+    ...docsOf(provider.name).requiredHeaders.map((header): (typeof refusals)[number] => [
       `no ${header}`,
       async () => {
         const d = await signed();

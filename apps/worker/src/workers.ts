@@ -9,19 +9,13 @@ import {
   QUEUES,
   type RedisClient,
 } from '@oncehook/shared';
-import { DelayedError, type Job, Worker, type WorkerOptions } from 'bullmq';
-import type { JobRef } from './engine/lane-scripts.ts';
-import {
-  type JobAttempt,
-  type JobOutcome,
-  type ProcessDeps,
-  processEventJob,
-  processWorkflowJob,
-} from './engine/process-job.ts';
+import { type Job, Worker, type WorkerOptions } from 'bullmq';
+import { type ProcessDeps, processEventJob, processWorkflowJob } from './engine/process-job.ts';
 import { createRegistry } from './engine/registry.ts';
 import type { RunObserver } from './engine/run-workflow.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
 import type { WorkerEnv } from './env.ts';
+import { jobProcessor } from './job-processor.ts';
 import { laneJobs } from './lane-jobs.ts';
 import type { WorkerMetrics } from './observability/metrics.ts';
 
@@ -89,48 +83,17 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     .filter((i) => i < config.QUEUE_PARTITIONS)
     .map((i) => queues.pair(i, config.QUEUE_PARTITIONS).partition);
   const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
-  const attempt = (job: Job, partition: Partition, token?: string): JobAttempt => ({
-    data: job.data,
-    ref: {
-      id: String(job.id),
-      queue: job.queueName as JobRef['queue'],
-      partition: [partition.index, partition.count],
-    },
-    attemptsMade: job.attemptsMade,
-    attemptsStarted: job.attemptsStarted,
-    maxAttempts: job.opts.attempts ?? 1,
-    // BullMQ's lock: the job's key + `:lock` holds the token of the worker that owns it.
-    ...(token ? { lock: { key: `${job.queueQualifiedName}:${job.id}:lock`, token } } : {}),
-    defer: (until) => job.moveToDelayed(until, token),
-  });
   const onStalled = (queue: string) => (jobId: string) => {
     deps.metrics?.stalled(queue);
     log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
   };
-  // A replayed run's first attempt: the admin API's replay (`replay` in its data, attempts reset),
-  // or a retry from the dashboard (attempts not reset: it starts past its last). Counted when it
-  // runs, not when it parks in its ordering lane (it runs once woken).
-  const replayedRun = (job: Job) =>
-    (job.data?.replay !== undefined && job.attemptsMade === 0) ||
-    job.attemptsMade >= (job.opts.attempts ?? 1);
   const workflowOf = (job: Job): string =>
     job.data?.workflow ?? registry.forEvent(job.data?.source, job.data?.type)[0]?.name ?? 'unknown';
-  const processor =
-    <S>(engine: ProcessDeps<S>, partition: Partition, process: typeof processEventJob<S>) =>
-    async (job: Job, token?: string) => {
-      deps.metrics?.active.inc();
-      let outcome: JobOutcome | undefined;
-      try {
-        outcome = await process(engine, attempt(job, partition, token));
-      } finally {
-        deps.metrics?.active.dec();
-        const waits = outcome?.outcome === 'parked' || outcome?.outcome === 'deferred';
-        if (!waits && replayedRun(job)) deps.metrics?.runEnded(workflowOf(job), 'replayed');
-      }
-      // Parked in its ordering lane, or waiting for replicas: the job was moved to `delayed`.
-      if (outcome.outcome === 'parked' || outcome.outcome === 'deferred') throw new DelayedError();
-      return outcome;
-    };
+  const processor = <S>(engine: ProcessDeps<S>, partition: Partition, process: typeof processEventJob<S>) =>
+    jobProcessor(partition, (attempt) => process(engine, attempt), {
+      metrics: deps.metrics,
+      workflowOf,
+    });
 
   const jobs = laneJobs(queues, config);
 

@@ -73,10 +73,14 @@ const FINAL = new Set<string>(['completed', 'failed', 'ignored']);
  */
 export const STATUS_RESULT_MAX_CHARS = 16 * 1024;
 
-const shownResult = (json: string) =>
-  json.length > STATUS_RESULT_MAX_CHARS
-    ? { truncated: true, bytes: Buffer.byteLength(json) }
-    : parseJson(json, null);
+function shownResult(json: string) {
+  if (json.length > STATUS_RESULT_MAX_CHARS) return { truncated: true, bytes: Buffer.byteLength(json) };
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return null;
+  }
+}
 
 const num = (v: string | undefined) => (v ? Number(v) : 0);
 /** Workflow and step names never contain commas: the record keeps lists as 'a,b,c'. */
@@ -86,32 +90,16 @@ function asState(v: string | undefined, fallback: EventState): EventState {
   return (EVENT_STATES as readonly string[]).includes(v ?? '') ? (v as EventState) : fallback;
 }
 
-function parseJson<T>(text: string | undefined, fallback: T): T {
-  if (!text) return fallback;
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    return fallback;
-  }
-}
-
 /** What a job's state says about the run it carries; null when the job says nothing new. */
-function fromJob(jobState: string | null): EventState | null {
-  switch (jobState) {
-    case 'active':
-      return 'processing';
-    case 'delayed':
-      return 'retrying';
-    case 'waiting':
-    case 'prioritized':
-    case 'waiting-children':
-      return 'queued';
-    case 'failed':
-      return 'failed';
-    default:
-      return null;
-  }
-}
+const FROM_JOB: Record<string, EventState> = {
+  active: 'processing',
+  delayed: 'retrying',
+  waiting: 'queued',
+  prioritized: 'queued',
+  'waiting-children': 'queued',
+  failed: 'failed',
+};
+const fromJob = (jobState: string | null): EventState | null => (jobState && FROM_JOB[jobState]) || null;
 
 /**
  * The status of one event, or null if no delivery of it was ever accepted (a refused or

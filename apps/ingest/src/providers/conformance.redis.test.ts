@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { eventJobSchema } from '@oncehook/shared';
 import { ROOT } from '@oncehook/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { docsOf } from '../../../../scripts/provider-docs.ts';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
 import { exampleOf, signerOf } from '../testing/deliveries.ts';
 import { addressedTo, servedSource } from '../testing/providers.ts';
@@ -90,7 +91,7 @@ describe.each(providers)('$name', (provider) => {
     await nothingStored();
   });
 
-  it.each(provider.docs.requiredHeaders)(
+  it.each(docsOf(provider.name).requiredHeaders)(
     'refuses a delivery without %s and stores nothing',
     async (header) => {
       const event = fresh();

@@ -22,14 +22,6 @@ export const demo = defineProvider({
     source: "oncehook's own example source: no provider retries it; a day covers a client re-sending by hand",
   },
   timestamped: false,
-  docs: {
-    title: 'demo',
-    configure: '— (also `POST /webhook`); unsigned unless `DEMO_WEBHOOK_SECRET` is set',
-    requiredHeaders: ['X-Oncehook-Signature'],
-    eventId: '`event_id` in the body',
-    refused:
-      'a `type` that is not a string. Unsigned (no header required) until `DEMO_WEBHOOK_SECRET` is set; with `NODE_ENV=production` and no secret, off (404)',
-  },
   create(env) {
     const secrets = env.secrets.get('DEMO_WEBHOOK_SECRET') ?? [];
     if (secrets.length === 0 && env.NODE_ENV === 'production') return null;

@@ -27,16 +27,6 @@ export const github = defineProvider({
       'no automatic retries ([failed deliveries](https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries)); redelivery by hand or through the API of deliveries "from the past 3 days", 7 on GitHub Enterprise Server ([redelivering](https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks))',
   },
   timestamped: false,
-  docs: {
-    title: 'GitHub',
-    configure:
-      'repository or organisation Settings → Webhooks → add; the secret you type → `GITHUB_WEBHOOK_SECRET`',
-    requiredHeaders: ['X-Hub-Signature-256', 'X-GitHub-Delivery'],
-    otherHeaders: ['`X-GitHub-Event` (the type)'],
-    eventId: '`X-GitHub-Delivery`, kept on redeliveries; not signed, so the signed body is deduped too',
-    ordering: '`repository.full_name` (`push`: `+ ":" + ref`), by arrival (GitHub sends no creation time)',
-    refused: 'a form body without its `payload` field',
-  },
   create(env) {
     const [first, ...others] = env.secrets.get('GITHUB_WEBHOOK_SECRET') ?? [];
     if (!first) return null;

@@ -4,6 +4,7 @@ import { BUILT_IN_SOURCES, SOURCE_NAME } from '@oncehook/shared';
 import { ROOT } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 import { withGeneratedTables } from '../../../../scripts/docs-tables.ts';
+import { docsOf } from '../../../../scripts/provider-docs.ts';
 import { parseIngestEnv } from '../env.ts';
 import { exampleOf, signerOf } from '../testing/deliveries.ts';
 import { servedSource } from '../testing/providers.ts';
@@ -62,7 +63,7 @@ describe('the provider registry', () => {
     expect(withGeneratedTables(doc), 'run pnpm docs:providers').toBe(doc);
     for (const p of providers) {
       expect(doc).toContain(`| \`${p.name}\``);
-      for (const header of p.docs.requiredHeaders) expect(doc).toContain(`\`${header}\``);
+      for (const header of docsOf(p.name).requiredHeaders) expect(doc).toContain(`\`${header}\``);
     }
   });
 });

@@ -41,27 +41,6 @@ export const shopify = defineProvider({
       '"retried a total of 8 times over 4 hours" ([changelog, 2024-09-10](https://shopify.dev/changelog/updates-to-webhook-retry-mechanism)); duplicates share the event id ([ignore duplicates](https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates)); a day leaves room around the 4 hours',
   },
   timestamped: false,
-  docs: {
-    title: 'Shopify',
-    configure:
-      "app configuration (`shopify.app.toml`) or Settings → Notifications → Webhooks; the app's client secret (or the key shown there) → `SHOPIFY_WEBHOOK_SECRET`",
-    requiredHeaders: [
-      'X-Shopify-Hmac-Sha256',
-      'X-Shopify-Topic',
-      'X-Shopify-Shop-Domain',
-      'X-Shopify-API-Version',
-    ],
-    otherHeaders: [
-      '`X-Shopify-Event-Id` or `X-Shopify-Webhook-Id`',
-      'or the `shopify-*` family instead (`shopify-hmac-sha256`, `shopify-topic`, `shopify-shop-domain`, `shopify-api-version`, `shopify-event-id`: all required)',
-    ],
-    eventId:
-      '`shopify-event-id` / `X-Shopify-Event-Id`, else `X-Shopify-Webhook-Id`; not signed, so the signed body is deduped too',
-    ordering:
-      'topic family + the resource id (`orders/450789469`; from `admin_graphql_api_id` when present, as large ids lose digits as JSON numbers), by `X-Shopify-Triggered-At`, else `updated_at`',
-    refused:
-      "a delivery without topic, shop domain or API version (`missing_header`, 400), as Shopify's library does",
-  },
   create(env) {
     const secrets = env.secrets.get('SHOPIFY_WEBHOOK_SECRET');
     if (!secrets) return null;

@@ -28,17 +28,6 @@ export const slack = defineProvider({
       'Events API: up to 3 retries, "nearly immediately", after 1 minute and after 5 minutes, with the same `event_id` and `X-Slack-Retry-Num` ([Events API](https://docs.slack.dev/apis/events-api/)); slash commands and interactions are not retried',
   },
   timestamped: true,
-  docs: {
-    title: 'Slack',
-    configure:
-      'app settings → Event Subscriptions, Slash Commands and Interactivity: the same URL; Basic Information → Signing Secret → `SLACK_SIGNING_SECRET`',
-    requiredHeaders: ['X-Slack-Signature', 'X-Slack-Request-Timestamp'],
-    otherHeaders: ['`X-Slack-Retry-Num` (a retry: same `event_id`, a duplicate)'],
-    eventId:
-      'Events API: `event_id` in the body (signed); slash commands and interactivity (`payload=`): `trigger_id` (signed)',
-    refused:
-      'a callback without `event_id`, a command or interaction without `trigger_id` (422), another form body (400); `url_verification`, `ssl_check` and `app_rate_limited` are answered and not stored',
-  },
   create(env) {
     const secrets = env.secrets.get('SLACK_SIGNING_SECRET');
     if (!secrets) return null;

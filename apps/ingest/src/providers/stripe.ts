@@ -34,15 +34,6 @@ export const stripe = defineProvider({
       'live mode retries "for up to three days" ([automatic retries](https://docs.stripe.com/webhooks#automatic-retries)); an event can be re-sent by hand ([`stripe events resend`](https://docs.stripe.com/cli/events/resend): "created within the last 30 days") or listed for a backfill for 30 days ([undelivered events](https://docs.stripe.com/webhooks/process-undelivered-events))',
   },
   timestamped: true,
-  docs: {
-    title: 'Stripe',
-    configure:
-      'Developers → Webhooks → add an endpoint (or an event destination); signing secret `whsec_…` → `STRIPE_WEBHOOK_SECRET`',
-    requiredHeaders: ['Stripe-Signature'],
-    eventId: '`id` in the body (`evt_…`), signed',
-    ordering: '`data.object.id` (a thin event: `related_object.id`), by `created` (seconds: ties are common)',
-    refused: 'a body without `id`. Thin events (`object: "v2.core.event"`) are accepted as `thin:<type>`',
-  },
   create(env) {
     const secrets = env.secrets.get('STRIPE_WEBHOOK_SECRET');
     if (!secrets) return null;

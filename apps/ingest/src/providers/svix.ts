@@ -7,10 +7,7 @@ import { standardWebhooksSource } from '../verify/standard-webhooks.ts';
  */
 export const svix = standardWebhooksSource({
   name: 'svix',
-  title: 'Svix',
   secretVariable: 'SVIX_WEBHOOK_SECRET',
   publicKeyVariable: 'SVIX_WEBHOOK_PUBLIC_KEY',
   brand: 'svix',
-  configure:
-    'Svix, or a platform sending through it (Clerk, Resend, …): add an endpoint; its signing secret `whsec_…` → `SVIX_WEBHOOK_SECRET`',
 });

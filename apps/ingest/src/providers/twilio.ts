@@ -42,20 +42,6 @@ export const twilio = defineProvider({
       'retries on connection failures, at most 5 (`#rc=`), all within at most 15 s (`#tt=`) ([connection overrides](https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides))',
   },
   timestamped: false,
-  docs: {
-    title: 'Twilio',
-    configure:
-      'phone number or messaging service → webhook / status callback URL, HTTP POST; Account → Auth Token → `TWILIO_AUTH_TOKEN`',
-    requiredHeaders: ['X-Twilio-Signature'],
-    otherHeaders: [
-      '`I-Twilio-Idempotency-Token`',
-      '`X-Twilio-Webhooks-Signature-Settings` (`algorithm=HMAC_SHA256`)',
-    ],
-    eventId:
-      '`I-Twilio-Idempotency-Token` (kept on retries; not signed, so the signature is deduped too), else `MessageSid`/`CallSid` + its status (signed)',
-    refused:
-      'a body that is neither form-encoded nor JSON (415); JSON without a matching `bodySHA256` in the URL; an unknown signature algorithm; neither token nor `MessageSid`/`CallSid` (422)',
-  },
   create(env) {
     const tokens = env.secrets.get('TWILIO_AUTH_TOKEN');
     if (!tokens) return null;

@@ -33,12 +33,10 @@ import { defineProvider } from './types.ts';
  */
 export function standardWebhooksSource<const Name extends string>(spec: {
   name: Name;
-  title: string;
   secretVariable: string;
   publicKeyVariable: string;
   /** The brand its signer puts on the wire. */
   brand: 'webhook' | 'svix';
-  configure: string;
 }) {
   const { secretVariable, publicKeyVariable, brand } = spec;
   return defineProvider({
@@ -50,18 +48,6 @@ export function standardWebhooksSource<const Name extends string>(spec: {
         "Svix: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ≈ 28 h in all ([retries](https://docs.svix.com/retries)); the spec's example schedule spans ≈ 76 h ([spec](https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md)); 7 days covers both",
     },
     timestamped: true,
-    docs: {
-      title: spec.title,
-      configure: spec.configure,
-      requiredHeaders: [`${brand}-id`, `${brand}-timestamp`, `${brand}-signature`],
-      otherHeaders: [
-        brand === 'svix'
-          ? 'or `webhook-id`, `webhook-timestamp`, `webhook-signature`'
-          : 'or `svix-id`, `svix-timestamp`, `svix-signature`',
-      ],
-      eventId: `\`${brand}-id\` (signed)`,
-      refused: `an id containing \`.\`; \`v1a\` without \`${publicKeyVariable}\`, \`v1\` without \`${secretVariable}\``,
-    },
     create(env) {
       const secrets = (env.secrets.get(secretVariable) ?? []).map((s) =>
         configured(secretVariable, () => symmetricKey(s)),

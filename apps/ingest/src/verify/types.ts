@@ -91,23 +91,6 @@ export interface RedeliveryWindow {
   readonly source: string;
 }
 
-/** What docs/providers.md says of the provider: the table is generated from these. */
-export interface ProviderDocs {
-  readonly title: string;
-  /** Where the endpoint is set up on the provider's side, and which secret goes where. */
-  readonly configure: string;
-  /** Headers a delivery is refused without, as the provider spells them (the signature first). */
-  readonly requiredHeaders: readonly string[];
-  /** Headers read when present, and alternatives (markdown). */
-  readonly otherHeaders?: readonly string[];
-  /** Where the dedupe key comes from (markdown). */
-  readonly eventId: string;
-  /** The ordering key and the time events of one key are ordered by (markdown). */
-  readonly ordering?: string;
-  /** What is refused beyond a bad signature (markdown). */
-  readonly refused: string;
-}
-
 /**
  * Everything the ingest knows about one provider. A new provider is one of these, one registry line,
  * and (for the tests and `pnpm webhook:send`) a fixture and a signer in testing/deliveries.ts.
@@ -120,7 +103,6 @@ export interface ProviderModule<Name extends string = string> {
   readonly window: RedeliveryWindow;
   /** Signs a timestamp, and refuses one more than 300 s from our clock either way. */
   readonly timestamped: boolean;
-  readonly docs: ProviderDocs;
   /** The verifier for the configured secrets; null when none is set: the source is not served. */
   create(env: IngestEnv): Verifier | null;
 }

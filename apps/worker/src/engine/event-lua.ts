@@ -37,3 +37,7 @@ local function apply(ops)
   for _, op in ipairs(ops) do redis.call(op[1], KEYS[op[2]], unpack(op, 3)) end
 end
 `;
+
+/** A batch's ops for a script that takes one key of its own before the write keys (KEYS[index + 2]). */
+export const scriptOps = (w: { ops: (string | number)[][] }) =>
+  w.ops.map(([command, index, ...args]) => [command, Number(index) + 2, ...args]);

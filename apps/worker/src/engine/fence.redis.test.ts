@@ -4,7 +4,7 @@ import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
 import { type Fence, NotReplicatedError } from './fence.ts';
 import { takeLane } from './lane-scripts.ts';
-import { seatFor } from './lanes.ts';
+import { seatFor } from './lane-seat.ts';
 import type { RunEnd } from './run-workflow.ts';
 
 /**

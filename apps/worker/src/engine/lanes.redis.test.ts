@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
 import { releaseLane, takeLane } from './lane-scripts.ts';
-import { seatFor } from './lanes.ts';
+import { seatFor } from './lane-seat.ts';
 import { createRegistry } from './registry.ts';
 import { PermanentError } from './workflow.ts';
 

@@ -1,9 +1,9 @@
 import type { BaseEnv, EventJob, Keys, Logger, RedisClient } from '@oncehook/shared';
-import { forBullmq, isPermanent, LockLostError, messageOf } from './errors.ts';
-import { failRun } from './event-state.ts';
-import { type Fence, NotReplicatedError } from './fence.ts';
+import { LockLostError } from './errors.ts';
+import type { Fence } from './fence.ts';
 import { idempotencyKey } from './idempotency-key.ts';
 import { commitRecordUntil, keepUntil, type LifetimeEnv } from './lifetimes.ts';
+import { runFailed } from './run-failure.ts';
 import { commitStep, type JobLock } from './step-commit.ts';
 import { expectCommitted, parseBody, storable } from './step-outcome.ts';
 import { StepWriteBuffer } from './step-writes.ts';
@@ -153,49 +153,9 @@ export async function runWorkflow<Services>(
     await deps.observer?.runEnded('completed', { event, tag, workflow: workflow.name, attempt: run.attempt });
     return { workflow: workflow.name, outcome: 'completed', ran, skipped };
   } catch (err) {
-    if (err instanceof LockLostError) {
-      log().warn({ ran }, err.message);
-      throw err;
-    }
-    if (err instanceof NotReplicatedError) {
-      // Not the run's fault: it waits (its job deferred, no attempt used) and goes on from START.
-      // Unchanged if the run completed: then only its job waits for the replicas.
-      await failRun(deps.redis, deps.keys, tag, {
-        gen: event.receivedAt,
-        workflow: workflow.name,
-        state: 'retrying',
-        attempt: run.attempt,
-        error: err.message,
-        keepUntil: keepUntil('retrying', window),
-      }).catch(() => {});
-      throw err;
-    }
-    const final = isPermanent(err) || run.attempt >= run.maxAttempts;
-    // Stored and shown by /status: an API's error page must not become a megabyte in Redis.
-    const error = messageOf(err).slice(0, MAX_ERROR_CHARS);
-    await failRun(deps.redis, deps.keys, tag, {
-      gen: event.receivedAt,
-      workflow: workflow.name,
-      state: final ? 'failed' : 'retrying',
-      attempt: run.attempt,
-      error,
-      keepUntil: keepUntil(final ? 'failed' : 'retrying', window),
-    }).catch((stateErr) => log().warn({ err: messageOf(stateErr) }, 'could not record the run state'));
-    if (final)
-      log().error({ err: error, attempt: run.attempt, permanent: isPermanent(err) }, 'workflow failed');
-    else log().warn({ err: error, attempt: run.attempt, ran }, 'workflow attempt failed; will retry');
-    await deps.observer?.runEnded(final ? 'failed' : 'retried', {
-      event,
-      tag,
-      workflow: workflow.name,
-      attempt: run.attempt,
-      error,
-    });
-    throw forBullmq(err);
+    return runFailed(deps, run, err, { log, ran });
   }
 }
-
-const MAX_ERROR_CHARS = 1000;
 
 const eventFields = (e: EventJob) => ({
   source: e.source,

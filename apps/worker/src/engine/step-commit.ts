@@ -1,5 +1,6 @@
 import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook/shared';
-import { WRITES } from './event-lua.ts';
+import { commitWritesOnCluster } from './cluster-writes.ts';
+import { scriptOps, WRITES } from './event-lua.ts';
 
 /**
  * Committing a step: its marker (its result), its own Redis writes, and — on the last step — the
@@ -71,25 +72,6 @@ end
 return {'ok', fresh, stored, nextMarker, nextStarted, state}
 `);
 
-// On a Redis Cluster the writes live in another slot than the event: they commit with a commit
-// record beside them (the step's result, per generation), and the marker follows in the event's
-// own script.
-// KEYS[1] the commit record, KEYS[2..n] the write keys (all in one slot)
-// ARGV[1] the step's result (JSON), ARGV[2] keep the commit record until (ms), ARGV[3] the writes
-// Returns {'ok', fresh (1 | 0), stored result} | {'invalid', why}.
-const COMMIT_WRITES = luaScript(`${WRITES}
-local commit = KEYS[1]
-local result, keepUntil, writes = ARGV[1], ARGV[2], ARGV[3]
-local committed = redis.call('GET', commit)
-if committed then return {'ok', 0, committed} end
-local ops = cjson.decode(writes)
-local bad = invalid(ops)
-if bad then return {'invalid', bad} end
-apply(ops)
-redis.call('SET', commit, result, 'PXAT', keepUntil)
-return {'ok', 1, result}
-`);
-
 export interface WriteBatch {
   /** The keys written. */
   keys: string[];
@@ -141,10 +123,6 @@ export interface JobLock {
   token: string;
 }
 
-// Both scripts take one key of their own before the write keys: KEYS[index + 2] in Lua.
-const scriptOps = (w: WriteBatch) =>
-  w.ops.map(([command, index, ...args]) => [command, Number(index) + 2, ...args]);
-
 export async function commitStep(
   redis: RedisClient,
   keys: Keys,
@@ -155,24 +133,10 @@ export async function commitStep(
   let writes = c.writes;
   const wrote = [keys.event(tag)];
   if (writes && writes.ops.length > 0 && redis.isCluster) {
-    // The writes' slot is not the event's: what the event's script checks atomically is checked
-    // first here (generation, lock), then the writes commit. What a pause between the two can
-    // still do is in docs/guarantees.md's known limits.
-    const [gen, lock] = await Promise.all([
-      redis.hget(keys.event(tag), 'receivedAt'),
-      c.lock ? redis.get(c.lock.key) : undefined,
-    ]);
-    if (gen !== String(c.gen)) return { kind: 'superseded' };
-    if (c.lock && lock !== c.lock.token) return { kind: 'lock-lost' };
-    const commitKey = keys.stepCommit(writes.slot, tag, c.gen, c.workflow, c.step);
-    const [kind, , stored] = (await COMMIT_WRITES(
-      redis,
-      [commitKey, ...writes.keys],
-      [result, c.commitRecordUntil, JSON.stringify(scriptOps(writes))],
-    )) as [string, number, string];
-    if (kind === 'invalid') return { kind, reason: String(stored ?? '') };
-    wrote.push(commitKey, ...writes.keys);
-    result = stored;
+    const done = await commitWritesOnCluster(redis, keys, tag, c, writes);
+    if (done.kind !== 'ok') return done;
+    wrote.push(...done.wrote);
+    result = done.result;
     writes = undefined;
   }
   // On a single Redis the lock is checked inside the script; on a cluster it lives in another slot
