@@ -27,30 +27,42 @@ export class LockLost extends Error {
 // last write: a checkpoint older than that points at nothing any provider still lists.
 const STATE_TTL_SECONDS = 31 * 24 * 60 * 60;
 
+// Every script: KEYS[1] the source's lock, KEYS[2] the feed's hash; ARGV[1] the lock's token (the
+// write happens only while it is still held: -1 otherwise).
+
+// ARGV[2] the run's range start, ARGV[3] its end, ARGV[4] the feed's time to live (s). Returns 1.
 const BEGIN = luaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[2], 'from', ARGV[2], 'to', ARGV[3], 'upTo', ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+local lock, feed = KEYS[1], KEYS[2]
+local token, from, to, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('GET', lock) ~= token then return -1 end
+redis.call('HSET', feed, 'from', from, 'to', to, 'upTo', to)
+redis.call('EXPIRE', feed, ttl)
 return 1
 `);
 
+// ARGV[2] how far down the run has gone. Returns 1.
 const PROGRESS = luaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('HSET', KEYS[2], 'upTo', ARGV[2])
+local lock, feed = KEYS[1], KEYS[2]
+local token, upTo = ARGV[1], ARGV[2]
+if redis.call('GET', lock) ~= token then return -1 end
+redis.call('HSET', feed, 'upTo', upTo)
 return 1
 `);
 
 // A run that started after the checkpoint leaves a gap before it: the checkpoint stays.
+// ARGV[2] the run's range start, ARGV[3] its end, ARGV[4] the feed's time to live (s).
+// Returns the checkpoint now.
 const COMMIT = luaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local cp = tonumber(redis.call('HGET', KEYS[2], 'checkpoint'))
-local from, to = tonumber(ARGV[2]), tonumber(ARGV[3])
+local lock, feed = KEYS[1], KEYS[2]
+local token, from, to, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+if redis.call('GET', lock) ~= token then return -1 end
+local cp = tonumber(redis.call('HGET', feed, 'checkpoint'))
 if cp == nil or from <= cp then
   if cp == nil or to > cp then cp = to end
-  redis.call('HSET', KEYS[2], 'checkpoint', cp)
+  redis.call('HSET', feed, 'checkpoint', cp)
 end
-redis.call('HDEL', KEYS[2], 'from', 'to', 'upTo')
-redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('HDEL', feed, 'from', 'to', 'upTo')
+redis.call('EXPIRE', feed, ttl)
 return cp
 `);
 

@@ -15,14 +15,18 @@ export interface SourceLock {
   release(): Promise<void>;
 }
 
+// KEYS[1] the lock; ARGV[1] its token, ARGV[2] its time to live (ms). Returns 1 if still held.
 const RENEW = luaScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local lock, token, ttl = KEYS[1], ARGV[1], ARGV[2]
+if redis.call('GET', lock) ~= token then return 0 end
+redis.call('PEXPIRE', lock, ttl)
 return 1
 `);
 
+// KEYS[1] the lock; ARGV[1] its token. Deletes it only if it is still this token's.
 const RELEASE = luaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+local lock, token = KEYS[1], ARGV[1]
+if redis.call('GET', lock) == token then redis.call('DEL', lock) end
 return 0
 `);
 

@@ -55,23 +55,28 @@ export type Opened =
 // back, so none was ACKed), the record takes this delivery's type and hash as the first. A listed
 // copy (UNCOMPARED_BODY) is compared with nothing, and leaves the hash to the first delivery. The
 // queue layout (`q`, QUEUE_PARTITIONS) is written once, and only when it is not 1.
+// KEYS[1] the event hash
+// ARGV[1] the event's type, ARGV[2] its body hash ('' for a listed copy), ARGV[3] now (ms: the
+//         generation, if this delivery is the first), ARGV[4] the window (s), ARGV[5] QUEUE_PARTITIONS
+// Returns {'new' | 'pending' | 'known', deliveries, conflict (1 | 0), generation, the record's layout}.
 const OPEN = luaScript(`
 local ev = KEYS[1]
+local eventType, hash, now, windowSeconds, partitions = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('EXISTS', ev) == 0 then
-  redis.call('HSET', ev, 'type', ARGV[1], 'bodyHash', ARGV[2], 'receivedAt', ARGV[3], 'deliveries', 1)
-  if ARGV[5] ~= '1' then redis.call('HSET', ev, 'q', ARGV[5]) end
-  redis.call('PEXPIRE', ev, ARGV[4] * 1000)
-  return {'new', 1, 0, ARGV[3], ARGV[5]}
+  redis.call('HSET', ev, 'type', eventType, 'bodyHash', hash, 'receivedAt', now, 'deliveries', 1)
+  if partitions ~= '1' then redis.call('HSET', ev, 'q', partitions) end
+  redis.call('PEXPIRE', ev, windowSeconds * 1000)
+  return {'new', 1, 0, now, partitions}
 end
 local stored = redis.call('HMGET', ev, 'bodyHash', 'receivedAt', 'state', 'deliveries', 'q')
 local known = stored[3]
 local conflict = 0
 if not known and tonumber(stored[4] or '0') <= 0 then
-  redis.call('HSET', ev, 'bodyHash', ARGV[2], 'type', ARGV[1])
-elseif ARGV[2] == '' then
+  redis.call('HSET', ev, 'bodyHash', hash, 'type', eventType)
+elseif hash == '' then
 elseif stored[1] == '' then
-  redis.call('HSET', ev, 'bodyHash', ARGV[2])
-elseif stored[1] ~= ARGV[2] then
+  redis.call('HSET', ev, 'bodyHash', hash)
+elseif stored[1] ~= hash then
   conflict = 1
   redis.call('HINCRBY', ev, 'conflicts', 1)
 end
@@ -93,10 +98,14 @@ export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d:
 
 // Only ever undoes this delivery's own count. The record stays, pending: with no deliveries it is
 // invisible (/status: 404), and the provider's retry finds it and enqueues the first body.
+// KEYS[1] the event hash; ARGV[1] the generation it opened, ARGV[2] 1 if it counted a conflict.
+// Returns the deliveries left, or 0 for a record of another generation (untouched).
 const UNCOUNT = luaScript(`
-if redis.call('HGET', KEYS[1], 'receivedAt') ~= ARGV[1] then return 0 end
-if tonumber(ARGV[2]) == 1 then redis.call('HINCRBY', KEYS[1], 'conflicts', -1) end
-return redis.call('HINCRBY', KEYS[1], 'deliveries', -1)
+local ev = KEYS[1]
+local gen, conflicted = ARGV[1], ARGV[2]
+if redis.call('HGET', ev, 'receivedAt') ~= gen then return 0 end
+if conflicted == '1' then redis.call('HINCRBY', ev, 'conflicts', -1) end
+return redis.call('HINCRBY', ev, 'deliveries', -1)
 `);
 
 /**
@@ -113,19 +122,27 @@ export async function uncountDelivery(
 }
 
 // The signed body is claimed for the first event that carries it: SET NX, or the current owner.
+// KEYS[1] the signed body's claim; ARGV[1] this event's tag, ARGV[2] how long to keep it (s).
+// Returns the owner's tag (this one's, if it claimed it).
 const CLAIM = luaScript(`
-local owner = redis.call('GET', KEYS[1])
+local claim = KEYS[1]
+local tag, ttl = ARGV[1], ARGV[2]
+local owner = redis.call('GET', claim)
 if owner then return owner end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-return ARGV[1]
+redis.call('SET', claim, tag, 'EX', ttl)
+return tag
 `);
 
 // Compare-and-set: only if the claim still names the owner that was found gone.
+// KEYS[1] the claim; ARGV[1] this event's tag, ARGV[2] the former owner's, ARGV[3] time to keep (s).
+// Returns the owner afterwards.
 const TAKE_OVER = luaScript(`
-local owner = redis.call('GET', KEYS[1])
-if owner and owner ~= ARGV[2] then return owner end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-return ARGV[1]
+local claim = KEYS[1]
+local tag, former, ttl = ARGV[1], ARGV[2], ARGV[3]
+local owner = redis.call('GET', claim)
+if owner and owner ~= former then return owner end
+redis.call('SET', claim, tag, 'EX', ttl)
+return tag
 `);
 
 /** What a replay claim is keyed by: the event's type (topic) and its signed bytes. */
@@ -164,11 +181,13 @@ export async function takeOverSignedBody(
 // A replay is counted on the owner while its record lives and a delivery of it was accepted (its
 // job exists, or is being added — should that fail, the owner's provider retries it, since its
 // delivery was answered 503). If every delivery of the owner was refused: 'pending', try later.
+// KEYS[1] the owner's event hash. Returns 'counted' | 'pending' | 'gone'.
 const COUNT_REPLAY = luaScript(`
-local state = redis.call('HMGET', KEYS[1], 'receivedAt', 'state', 'deliveries')
+local ev = KEYS[1]
+local state = redis.call('HMGET', ev, 'receivedAt', 'state', 'deliveries')
 if not state[1] then return 'gone' end
 if not state[2] and tonumber(state[3] or '0') <= 0 then return 'pending' end
-redis.call('HINCRBY', KEYS[1], 'replays', 1)
+redis.call('HINCRBY', ev, 'replays', 1)
 return 'counted'
 `);
 
