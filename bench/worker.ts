@@ -13,7 +13,7 @@ import {
   type EventJob,
   eventJobId,
   eventTag,
-  JOB_NAMES,
+  jobName,
   jobOptions,
   type Keys,
   openRecord,
@@ -72,7 +72,7 @@ export async function storedEventJob(
   return {
     tag,
     job: {
-      name: JOB_NAMES.event,
+      name: jobName(data),
       data,
       opts: { ...jobOptions(env, WINDOW), jobId: eventJobId(tag, opened.gen) },
     },

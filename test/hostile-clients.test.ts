@@ -1,6 +1,6 @@
 import http from 'node:http';
 import net from 'node:net';
-import { eventTag, JOB_NAMES, QUEUES, workflowJobId } from '@oncehook/shared';
+import { eventTag, QUEUES, workflowJobId } from '@oncehook/shared';
 import { type Inspector, inspect, type System, sleep, startSystem, waitFor } from '@oncehook/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,11 +266,11 @@ describe('poison jobs added straight to the queues', () => {
         windowSeconds: 60,
       };
       const jobs = [
-        await events.add(JOB_NAMES.event, { ...good, source: 'Not.A:Source' }, { attempts: 8 }),
-        await events.add(JOB_NAMES.event, { nothing: 'here' }, { attempts: 8 }),
-        await events.add(JOB_NAMES.event, { ...good, receivedAt: 'later' }, { attempts: 8 }),
+        await events.add('event', { ...good, source: 'Not.A:Source' }, { attempts: 8 }),
+        await events.add('event', { nothing: 'here' }, { attempts: 8 }),
+        await events.add('event', { ...good, receivedAt: 'later' }, { attempts: 8 }),
         await workflows.add(
-          JOB_NAMES.workflow,
+          'workflow',
           { ...good, workflow: 'no-such-workflow' },
           { attempts: 8, jobId: workflowJobId(eventTag('demo', 'evt_p'), 1, 'no-such-workflow') },
         ),

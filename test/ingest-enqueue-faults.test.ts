@@ -1,4 +1,4 @@
-import { eventJobId, eventTag, JOB_NAMES } from '@oncehook/shared';
+import { eventJobId, eventTag } from '@oncehook/shared';
 import {
   adminHeaders,
   type Inspector,
@@ -166,7 +166,7 @@ describe('the ingest dies between the dedupe write and the enqueue', () => {
     const gen = Number((await view.record(body.event_id)).receivedAt);
     const job = { source: 'demo', eventId: body.event_id, type: body.type, payload: JSON.stringify(body) };
     await view.events.add(
-      JOB_NAMES.event,
+      'event',
       { ...job, receivedAt: gen, windowSeconds: 3600 },
       { jobId: eventJobId(tag, gen) },
     );

@@ -1,4 +1,4 @@
-import { type BaseEnv, type EventJob, eventJobId, JOB_NAMES, jobOptions } from '@oncehook/shared';
+import { type BaseEnv, type EventJob, eventJobId, jobName, jobOptions } from '@oncehook/shared';
 import type { Queue } from 'bullmq';
 
 export type RetryConfig = Pick<
@@ -16,7 +16,7 @@ export async function enqueueEvent(
   job: EventJob,
   retry: RetryConfig,
 ): Promise<void> {
-  await queue.add(JOB_NAMES.event, job, {
+  await queue.add(jobName(job), job, {
     ...jobOptions(retry, job.windowSeconds),
     jobId: eventJobId(tag, job.receivedAt),
   });

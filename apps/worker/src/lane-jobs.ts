@@ -1,4 +1,4 @@
-import { JOB_NAMES, jobOptions, type PartitionedQueues } from '@oncehook/shared';
+import { jobName, jobOptions, type PartitionedQueues } from '@oncehook/shared';
 import type { JobRef } from './engine/lane-scripts.ts';
 import type { ProcessDeps } from './engine/process-job.ts';
 import type { WorkerDeps } from './workers.ts';
@@ -19,9 +19,8 @@ export function laneJobs(
       const job = await queue.getJob(ref.id);
       if (!job) {
         if (!data) return 'finished';
-        const { windowSeconds } = data as { windowSeconds: number };
-        const name = ref.queue === 'events' ? JOB_NAMES.event : JOB_NAMES.workflow;
-        await queue.add(name, data, { ...jobOptions(config, windowSeconds), jobId: ref.id });
+        const job = data as Parameters<typeof jobName>[0] & { windowSeconds: number };
+        await queue.add(jobName(job), data, { ...jobOptions(config, job.windowSeconds), jobId: ref.id });
         return 'added';
       }
       try {

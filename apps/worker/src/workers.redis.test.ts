@@ -1,11 +1,4 @@
-import {
-  eventJobId,
-  JOB_NAMES,
-  jobOptions,
-  openQueues,
-  type PartitionedQueues,
-  partitionIndex,
-} from '@oncehook/shared';
+import { eventJobId, jobOptions, openQueues, type PartitionedQueues, partitionIndex } from '@oncehook/shared';
 import { waitFor } from '@oncehook/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow } from './engine/define-workflow.ts';
@@ -48,7 +41,7 @@ async function deliver(queues: PartitionedQueues, eventId: string, delay = 0) {
     { type: 'order.paid', partitions: queues.count },
   );
   const { events } = queues.forEvent(event.tag, queues.count);
-  await events.add(JOB_NAMES.event, event.job, {
+  await events.add('event', event.job, {
     ...jobOptions(t.config, event.windowSeconds),
     jobId: eventJobId(event.tag, event.receivedAt),
     delay,

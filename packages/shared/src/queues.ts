@@ -13,10 +13,16 @@ export const QUEUES = {
   workflows: 'workflows',
 } as const;
 
-export const JOB_NAMES = {
-  event: 'event',
-  workflow: 'workflow',
-} as const;
+/**
+ * What the dashboard shows a job as, so that an operator finds an event by eye: its source, event
+ * id and type, and for one workflow of several, the workflow (`stripe evt_1 invoice.paid → mirror`).
+ */
+export const jobName = (job: {
+  source: string;
+  eventId: string;
+  type: string;
+  workflow?: string | undefined;
+}) => `${job.source} ${job.eventId} ${job.type}${job.workflow ? ` → ${job.workflow}` : ''}`;
 
 /** BullMQ's key prefix. Braced so that every key of a queue shares one Redis Cluster slot. */
 export const bullPrefix = (config: Pick<BaseEnv, 'QUEUE_PREFIX'>) => `{${config.QUEUE_PREFIX}}`;

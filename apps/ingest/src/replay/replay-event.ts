@@ -1,9 +1,10 @@
 import {
   claimReplay,
+  type EventJob,
   type EventState,
   eventJobSchema,
   eventTag,
-  JOB_NAMES,
+  jobName,
   jobOptions,
   type Keys,
   type Logger,
@@ -134,7 +135,7 @@ async function requeue(
       deps.log.info({ jobId: target.jobId, err: (err as Error).message }, 'replay: the job went away');
     }
   }
-  await target.queue.add(target.name === 'event' ? JOB_NAMES.event : JOB_NAMES.workflow, withRun, {
+  await target.queue.add(jobName(withRun as EventJob & { workflow?: string }), withRun, {
     ...jobOptions(deps.retry, data.windowSeconds),
     jobId: target.jobId,
   });

@@ -1,4 +1,4 @@
-import { EVENT_FIELDS, eventTag, JOB_NAMES, workflowJobId } from '@oncehook/shared';
+import { EVENT_FIELDS, eventTag, workflowJobId } from '@oncehook/shared';
 import { adminHeaders } from '@oncehook/testing';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -118,7 +118,7 @@ describe('replaying an event with several workflows', () => {
     const { workflows } = t.queues.current()[0]!;
     const event = (await t.jobOf('demo', id))?.data;
     await workflows.add(
-      JOB_NAMES.workflow,
+      'workflow',
       { ...event, workflow: 'bill' },
       { jobId: workflowJobId(tag, gen, 'bill') },
     );

@@ -1,4 +1,4 @@
-import { type EventJob, eventTag, JOB_NAMES, jobOptions, workflowJobId } from '@oncehook/shared';
+import { type EventJob, eventTag, jobName, jobOptions, workflowJobId } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
 import { forBullmq, isPermanent, messageOf } from './errors.ts';
 import { type Started, startRun } from './event-start.ts';
@@ -56,7 +56,7 @@ async function fanOut<Services>(
 ): Promise<JobOutcome> {
   const tag = eventTag(event.source, event.eventId);
   const jobs = workflows.map((workflow) => ({
-    name: JOB_NAMES.workflow,
+    name: jobName({ ...event, workflow }),
     data: { ...event, workflow, workflows },
     opts: {
       ...jobOptions(deps.env, event.windowSeconds),

@@ -2,7 +2,6 @@ import {
   bullPrefix,
   type EventStatus,
   eventJobId,
-  JOB_NAMES,
   jobOptions,
   QUEUES,
   workflowJobId,
@@ -51,7 +50,7 @@ async function setup() {
 /** What the ingest does for an accepted delivery: the record, then one `events` job. */
 async function deliver(eventId: string, type = 'order.paid') {
   const event = await t.acceptEvent(eventId, { id: eventId }, { type });
-  await events.add(JOB_NAMES.event, event.job, {
+  await events.add('event', event.job, {
     ...jobOptions(t.config, event.windowSeconds),
     jobId: eventJobId(event.tag, event.receivedAt),
   });
