@@ -1,15 +1,16 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SIGNERS } from '@oncehook/ingest/sign';
+import { EXAMPLES, SIGNERS } from '@oncehook/ingest/sign';
 import {
   type AppProcess,
   freePort,
   pool,
   postJson,
+  ROOT,
   randomPrefix,
   sleep,
   startTestRedis,
@@ -21,9 +22,9 @@ import { packRelease } from '../scripts/pack-release.mjs';
 
 /**
  * oncehook used the way a team uses it: from a project of its own outside this repository, with
- * nothing but the packed tarballs installed by npm. Its own workflow (a `.mjs` file) calls its own
- * HTTP service with the step's idempotency key; `runWorker` runs it, `oncehook-ingest` takes
- * signed Standard Webhooks deliveries. Each event is delivered twice, the worker is killed -9
+ * nothing but the packed tarballs installed by npm. Its own workflow — the README's example,
+ * copied from it — calls its own HTTP service with the step's idempotency key; `runWorker` runs
+ * it, `oncehook-ingest` takes signed Standard Webhooks deliveries. Each event is delivered twice, the worker is killed -9
  * mid-run and started again: every event's effect happens once.
  */
 const SECRET = `whsec_${Buffer.from('a project of its own, 32 bytes!!').toString('base64')}`;
@@ -47,25 +48,9 @@ beforeAll(async () => {
     cwd: project,
     stdio: 'inherit',
   });
-  writeFileSync(
-    join(project, 'worker.mjs'),
-    `import { defineWorkflow, runWorker } from '@oncehook/worker';
-
-const notify = defineWorkflow('notify', { source: 'standard', type: 'order.paid' })
-  .step('parse', (event) => ({ order: event.body.data.order }), { pure: true })
-  .step('post', async (event, ctx) => {
-    const res = await fetch(process.env.SERVICE_URL, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': ctx.idempotencyKey },
-      body: JSON.stringify({ order: ctx.results.parse.order }),
-    });
-    if (!res.ok) throw new Error('service answered ' + res.status);
-    return { status: res.status };
-  });
-
-await runWorker({ workflows: [notify] });
-`,
-  );
+  // The README's own example, as written there.
+  writeFileSync(join(project, 'worker.mjs'), docsExample('README.md', 'worker.mjs'));
+  writeFileSync(join(project, 'workflows.mjs'), docsExample('docs/workflows.md', 'workflows.mjs'));
   redis = await startTestRedis();
   service = createServer((req, res) => {
     const key = String(req.headers['idempotency-key']);
@@ -110,6 +95,15 @@ function start(command: string, args: string[], env: Record<string, string>): Ap
   };
   running.push(proc);
   return proc;
+}
+
+/** A code block of the docs, the one after `<!-- own-project:<name> -->`. */
+function docsExample(doc: string, name: string): string {
+  const text = readFileSync(join(ROOT, doc), 'utf8');
+  const at = text.indexOf(`<!-- own-project:${name} -->`);
+  const code = /```\w*\n([\s\S]*?)```/.exec(text.slice(at));
+  if (at === -1 || !code?.[1]) throw new Error(`${doc} has no example ${name}`);
+  return code[1];
 }
 
 describe('in a project of its own, with only the published packages', () => {
@@ -160,6 +154,41 @@ describe('in a project of its own, with only the published packages', () => {
     // The key is the event's and the step's, the same on every retry: `standard:<id>:notify.post`.
     expect([...effects.keys()].sort()).toEqual(ids.map((id) => `standard:${id}:notify.post`).sort());
   }, 300_000);
+
+  it("runs docs/workflows.md's example as written: a pure step, an effect, a Redis write, each once", async () => {
+    const port = await freePort();
+    const secret = EXAMPLES.shopify.secret('a-project-of-its-own');
+    const env = {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: randomPrefix('pkg'),
+      SHOPIFY_WEBHOOK_SECRET: secret,
+      STOCK_URL: `http://127.0.0.1:${(service.address() as AddressInfo).port}`,
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    start(join(project, 'node_modules', '.bin', 'oncehook-ingest'), [], { ...env, PORT: String(port) });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true,
+      30_000,
+      'ingest up',
+    );
+    const worker = start(process.execPath, ['workflows.mjs'], env);
+    const fixture = readFileSync(join(ROOT, 'fixtures', EXAMPLES.shopify.fixture), 'utf8');
+    const before = effects.size;
+    for (let n = 1; n <= 3; n++) {
+      const { body, id } = EXAMPLES.shopify.nth(fixture, n);
+      const headers = await SIGNERS.shopify({ body, secret, id, nowMs: Date.now(), event: 'orders/create' });
+      for (const _ of [1, 2])
+        expect((await postJson(`${base}/webhooks/shopify`, body, headers)).status).toBe(200);
+    }
+    await waitFor(
+      async () => redis.cli('HGET', 'shop:{stats}', 'orders') === '3',
+      60_000,
+      `3 orders counted (${worker.output()})`,
+    );
+    expect(effects.size - before).toBe(3);
+  });
 
   it('refuses to start a workflow whose trigger names no source, naming it', async () => {
     writeFileSync(
