@@ -5,7 +5,7 @@ import type { RunEnd } from '../engine/run-workflow.ts';
 /** How a run ended (RunEnd), or `replayed`: a run that a replay put back in the queue was taken. */
 export type RunOutcome = RunEnd | 'replayed';
 
-/** The worker's Prometheus metrics (docs/metrics.md lists them; docs/alerts.yml uses them). */
+/** The worker's Prometheus metrics (docs/operations.md lists them, generated; docs/alerts.yml uses them). */
 /**
  * `workflows`: the names this worker runs; their counters start at 0, so that a rate or `increase`
  * over them is defined from the first scrape on, before the first failure.
