@@ -72,7 +72,9 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
           at,
           kind,
           api: rng.weighted({ payments: 2, emails: 1, both: 1 }),
-          seconds: round(rng.between(2, 12)),
+          // Now and then an outage of a minute or so: ordered runs fail one after the other, each
+          // through all its retries, while the events behind them park past their window.
+          seconds: round(seconds >= 120 && rng.chance(0.15) ? rng.between(40, 75) : rng.between(2, 12)),
         };
         break;
       case 'api-slow':
