@@ -25,9 +25,12 @@ export async function readEffects(topology: Topology, load: Load) {
     if (!known.has(id)) unknown.push(`charge ${charge.id} under ${key}`);
     tally(chargesByEvent, `${id} ${key.split(':').at(-1)}`);
   }
-  for (const key of apis.emails.keys()) {
-    const id = key.split(':')[1] ?? '';
-    if (!known.has(id)) unknown.push(`email under ${key}`);
+  // By the event the text names (both workflows' emails name it), whatever key it was sent under.
+  const emailsByEvent = new Map<string, number>();
+  for (const [key, email] of apis.emails) {
+    const id = /event ([A-Za-z0-9_]+)/.exec(email.body.text ?? '')?.[1] ?? '';
+    if (!known.has(id)) unknown.push(`email ${email.id} under ${key}`);
+    tally(emailsByEvent, `${id} ${key.split(':').at(-1)}`);
   }
   const ledger = new Map<string, number>();
   for (const line of await readDemoLedgerEntries(redis, createKeys(prefix))) {
@@ -49,6 +52,7 @@ export async function readEffects(topology: Topology, load: Load) {
     mirrors.set(sub, await readDemoSubscription(redis, createKeys(prefix), sub));
   return {
     chargesByEvent,
+    emailsByEvent,
     emails: apis.emails,
     charges: apis.charges,
     ledger,
@@ -61,8 +65,7 @@ export async function readEffects(topology: Topology, load: Load) {
 
 /** Each effect an event must have, and how many times it is there. */
 export function effectsOf(ev: SentEvent, fx: Effects): Record<string, number> {
-  const email = (workflow: string, step: string) =>
-    fx.emails.has(keyOf(ev.source, ev.id, workflow, step)) ? 1 : 0;
+  const email = (workflow: string, step: string) => fx.emailsByEvent.get(`${ev.id} ${workflow}.${step}`) ?? 0;
   const charges = (workflow: string) => fx.chargesByEvent.get(`${ev.id} ${workflow}.charge`) ?? 0;
   switch (ev.kind) {
     case 'payment':
