@@ -10,12 +10,12 @@ import { runChaos } from './chaos/chaos.ts';
 const MINUTES = 1.25;
 
 describe('the chaos run', () => {
-  // Seeds whose first 75 s hold the hardest faults of their mode: sentinel 8 loses its primary
-  // twice (once after a replication stall) and freezes a worker past its lock; cluster 10 pauses
-  // a master past the cluster's node timeout during a minute-long payments outage.
+  // Seeds whose 75 s hold their mode's hardest faults: sentinel 16 loses its primary twice (the
+  // second time after a replication stall) and freezes a worker past its lock; cluster 19 pauses
+  // a master past the cluster's node timeout while workers are frozen past theirs.
   for (const [mode, seed] of [
-    ['sentinel', 8],
-    ['cluster', 10],
+    ['sentinel', 16],
+    ['cluster', 19],
   ] as const) {
     it(`${mode}, seed ${seed}: every event answered 200 has each effect once, nothing stuck`, async () => {
       const { violations, summary, report } = await runChaos({
