@@ -206,9 +206,9 @@ describe('early refusals of any source: the next delivery on the connection work
       },
     ],
     [
-      'a Twilio delivery that is not form-encoded',
+      'a Twilio delivery that is neither form-encoded nor JSON',
       415,
-      async () => ['/webhooks/twilio', `{}${big}`, { 'content-type': 'application/json' }],
+      async () => ['/webhooks/twilio', `{}${big}`, { 'content-type': 'text/plain' }],
     ],
   ])('%s (%i)', async (_what, status, make) => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

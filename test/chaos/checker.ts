@@ -1,11 +1,9 @@
-import { createKeys, readDemoLedgerEntries, readDemoSubscription } from '@oncehook/shared';
 import { sleep } from '@oncehook/testing';
-import type { Load, SentEvent } from './load.ts';
-import { windowOf } from './load.ts';
+import { effectsOf, readEffects, statusMismatch } from './effects.ts';
+import { type Load, windowOf } from './load.ts';
 import type { Operator } from './operator.ts';
-import { type StatusView, waitQuiet } from './quiesce.ts';
+import { waitQuiet } from './quiesce.ts';
 import type { Topology } from './topology.ts';
-import { chaosKeys } from './workflows.ts';
 
 export interface Violation {
   kind: string;
@@ -18,9 +16,6 @@ export interface Findings {
   notes: string[];
   counts: Record<string, number>;
 }
-
-const keyOf = (source: string, id: string, workflow: string, step: string) =>
-  `${source}:${id}:${workflow}.${step}`;
 
 /**
  * The end of a chaos run, once the faults stopped and everything is healed: waits for quiet,
@@ -167,112 +162,6 @@ export async function check({
   counts['book entries'] = [...effects.book.values()].reduce((a, b) => a + b, 0);
   counts['account events applied'] = [...effects.applied.values()].reduce((a, b) => a + b, 0);
   return { violations, notes, counts };
-}
-
-type Effects = Awaited<ReturnType<typeof readEffects>>;
-
-/** Every effect, counted where it lands: the fake APIs' objects, the ledger, the book, the mirrors. */
-async function readEffects(topology: Topology, load: Load) {
-  const { apis, store, prefix } = topology;
-  const redis = store.redis;
-  const keys = chaosKeys(prefix);
-  const known = new Set(load.events.keys());
-  const unknown: string[] = [];
-  const tally = (map: Map<string, number>, id: string) => map.set(id, (map.get(id) ?? 0) + 1);
-
-  const chargesByEvent = new Map<string, number>();
-  for (const [key, charge] of apis.charges) {
-    const id = charge.metadata.event_id ?? '';
-    if (!known.has(id)) unknown.push(`charge ${charge.id} under ${key}`);
-    tally(chargesByEvent, `${id} ${key.split(':').at(-1)}`);
-  }
-  for (const key of apis.emails.keys()) {
-    const id = key.split(':')[1] ?? '';
-    if (!known.has(id)) unknown.push(`email under ${key}`);
-  }
-  const ledger = new Map<string, number>();
-  for (const line of await readDemoLedgerEntries(redis, createKeys(prefix))) {
-    const { eventId } = JSON.parse(line) as { eventId: string };
-    if (!known.has(eventId)) unknown.push(`ledger entry for ${eventId}`);
-    tally(ledger, eventId);
-  }
-  const book = new Map<string, number>();
-  for (const id of await redis.lrange(keys.book, 0, -1)) {
-    if (!known.has(id)) unknown.push(`book entry for ${id}`);
-    tally(book, id);
-  }
-  const applied = new Map<string, number>();
-  for (const account of load.accounts.keys()) {
-    for (const id of await redis.lrange(keys.applied(account), 0, -1)) tally(applied, id);
-  }
-  const mirrors = new Map<string, Awaited<ReturnType<typeof readDemoSubscription>>>();
-  for (const sub of load.subscriptions.keys())
-    mirrors.set(sub, await readDemoSubscription(redis, createKeys(prefix), sub));
-  return {
-    chargesByEvent,
-    emails: apis.emails,
-    charges: apis.charges,
-    ledger,
-    book,
-    applied,
-    mirrors,
-    unknown,
-  };
-}
-
-/** Each effect an event must have, and how many times it is there. */
-function effectsOf(ev: SentEvent, fx: Effects): Record<string, number> {
-  const email = (workflow: string, step: string) =>
-    fx.emails.has(keyOf(ev.source, ev.id, workflow, step)) ? 1 : 0;
-  const charges = (workflow: string) => fx.chargesByEvent.get(`${ev.id} ${workflow}.charge`) ?? 0;
-  switch (ev.kind) {
-    case 'payment':
-      return {
-        charge: charges('payment'),
-        receipt: email('payment', 'receipt'),
-        ledger: fx.ledger.get(ev.id) ?? 0,
-      };
-    case 'invoice':
-      return {
-        charge: charges('chaos-bill'),
-        book: fx.book.get(ev.id) ?? 0,
-        mail: email('chaos-notify', 'mail'),
-      };
-    case 'account':
-      return { applied: fx.applied.get(ev.id) ?? 0, mail: email('chaos-notify', 'mail') };
-    case 'subscription':
-      // Counted per subscription (the mirror's `seen`), not per event.
-      return {};
-  }
-}
-
-/** For a completed event: a step not done, or a marker naming another object than the API holds. */
-function statusMismatch(ev: SentEvent, view: StatusView, fx: Effects): string | null {
-  const status = view.status;
-  if (!status) return 'no status';
-  const notDone = status.steps.filter((s) => !s.done).map((s) => s.name);
-  if (notDone.length > 0) return `completed with steps not done: ${notDone.join(', ')}`;
-  const openRuns = status.workflows
-    .filter((wf) => wf.state !== 'completed')
-    .map((wf) => `${wf.name} ${wf.state}`);
-  if (openRuns.length > 0) return `completed with runs ${openRuns.join(', ')}`;
-  const result = (step: string) =>
-    status.steps.find((s) => s.name === step)?.result as Record<string, unknown> | undefined;
-  if (ev.kind === 'payment') {
-    const charge = fx.charges.get(keyOf('demo', ev.id, 'payment', 'charge'));
-    if (charge && result('charge')?.paymentId !== charge.id)
-      return `charge marker ${JSON.stringify(result('charge'))}, the API's payment ${charge.id}`;
-    const email = fx.emails.get(keyOf('demo', ev.id, 'payment', 'receipt'));
-    if (email && result('receipt')?.emailId !== email.id)
-      return `receipt marker ${JSON.stringify(result('receipt'))}, the API's email ${email.id}`;
-  }
-  if (ev.kind === 'invoice') {
-    const charge = fx.charges.get(keyOf(ev.source, ev.id, 'chaos-bill', 'charge'));
-    if (charge && result('chaos-bill/charge')?.paymentId !== charge.id)
-      return `charge marker ${JSON.stringify(result('chaos-bill/charge'))}, the API's payment ${charge.id}`;
-  }
-  if (ev.kind === 'subscription' && result('apply') === undefined) return 'no apply result';
-  return null;
 }
 
 /** Lanes left behind: any `:lane:` key holding a holder, a pending hand-off or waiting events. */

@@ -204,7 +204,7 @@ export function startLoad({
 
   // A few accounts get an event every few seconds all run long: their lanes are never idle for
   // long, events park behind failing and frozen runs, and windows run out while they wait.
-  const HOT = 3;
+  const HOT = 2;
   for (let i = 0; i < HOT; i++) {
     apis.subscriptions.set(`acct_hot_${i}`, { id: `acct_hot_${i}`, status: 'active' });
     accounts.set(`acct_hot_${i}`, []);
@@ -220,8 +220,8 @@ export function startLoad({
   }
 
   const makers = { payment, invoice, subscription, account, hot };
-  // About 40 % payments, 25 % subscription events, 15 % account events, 10 % hot accounts', 10 % invoices.
-  const weights = { payment: 40, invoice: 10, subscription: 5, account: 3.75, hot: 10 };
+  // About 35 % payments, 25 % subscription events, 15 % account events, 15 % hot accounts', 10 % invoices.
+  const weights = { payment: 35, invoice: 10, subscription: 5, account: 3.75, hot: 15 };
   let budget = 0;
   const ticker = setInterval(() => {
     if (!making) return;

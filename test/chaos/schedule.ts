@@ -46,9 +46,10 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
       ...(storeFree <= at ? (mode === 'sentinel' ? { 'kill-primary': 1.5 } : { 'pause-master': 2 }) : {}),
     };
     if (Object.keys(weights).length === 0) continue;
-    // Every run loses its Redis primary (or pauses a master) at least once, by a third of the way in.
+    // Every run loses its Redis primary (or pauses a master) at least once, early on.
     const storeDue =
-      !faults.some((f) => f.kind === 'kill-primary' || f.kind === 'pause-master') && at > seconds / 3;
+      !faults.some((f) => f.kind === 'kill-primary' || f.kind === 'pause-master') &&
+      at > Math.min(seconds / 3, 25);
     const kind = storeDue && storeFree <= at ? storeFault : rng.weighted<Fault['kind']>(weights);
     let fault: Fault;
     switch (kind) {
@@ -67,14 +68,18 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
       case 'kill-ingest':
         fault = { at, kind, ingest: rng.pick(idleIngests), restartAfter: round(rng.between(1, 6)) };
         break;
-      case 'api-down':
+      case 'api-down': {
+        const long = rng.chance(0.15);
         fault = {
           at,
           kind,
           api: rng.weighted({ payments: 2, emails: 1, both: 1 }),
-          seconds: round(rng.between(2, 12)),
+          // Now and then an outage of a minute or so: ordered runs fail one after the other, each
+          // through all its retries, while the events behind them park past their window.
+          seconds: round(long && seconds >= 120 ? rng.between(40, 75) : rng.between(2, 12)),
         };
         break;
+      }
       case 'api-slow':
         fault = { at, kind, delayMs: rng.int(300, 3000), seconds: round(rng.between(4, 12)) };
         break;

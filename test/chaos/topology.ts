@@ -153,8 +153,11 @@ export async function startTopology({
     void proc.exited.then(({ code, signal }) => {
       appendFileSync(log, `==== ${s.name} pid ${proc.child.pid} exited at ${at()}: ${signal ?? code}\n`);
       if (s.proc !== proc || s.state === 'down') return;
+      // The error it died of (an uncaught one prints `Name: message` before its stack), or its last words.
+      const out = proc.output().trim().split('\n');
+      const error = out.findLast((line) => /^\w*Error\b.*: /.test(line)) ?? out.slice(-3).join(' | ');
       incidents.push(
-        `${s.name} (pid ${proc.child.pid}) exited by itself at ${at()} (${signal ?? `code ${code}`}): ${proc.output().trim().split('\n').slice(-3).join(' | ')}`,
+        `${s.name} (pid ${proc.child.pid}) exited by itself at ${at()} (${signal ?? `code ${code}`}): ${error}`,
       );
       s.state = 'down';
       void sleep(1000).then(() => (s.state === 'down' && !stopped ? start(s) : undefined));
