@@ -1,4 +1,6 @@
-import { createKeys, readDemoLedgerEntries, readDemoSubscription } from '@oncehook/shared';
+import { demoKeys } from '../../examples/payments/src/keys.ts';
+import { readDemoLedgerEntries } from '../../examples/payments/src/ledger.ts';
+import { readDemoSubscription } from '../../examples/payments/src/subscriptions.ts';
 import type { Load, SentEvent } from './load.ts';
 import type { StatusView } from './quiesce.ts';
 import type { Topology } from './topology.ts';
@@ -33,7 +35,7 @@ export async function readEffects(topology: Topology, load: Load) {
     tally(emailsByEvent, `${id} ${key.split(':').at(-1)}`);
   }
   const ledger = new Map<string, number>();
-  for (const line of await readDemoLedgerEntries(redis, createKeys(prefix))) {
+  for (const line of await readDemoLedgerEntries(redis, demoKeys(prefix))) {
     const { eventId } = JSON.parse(line) as { eventId: string };
     if (!known.has(eventId)) unknown.push(`ledger entry for ${eventId}`);
     tally(ledger, eventId);
@@ -49,7 +51,7 @@ export async function readEffects(topology: Topology, load: Load) {
   }
   const mirrors = new Map<string, Awaited<ReturnType<typeof readDemoSubscription>>>();
   for (const sub of load.subscriptions.keys())
-    mirrors.set(sub, await readDemoSubscription(redis, createKeys(prefix), sub));
+    mirrors.set(sub, await readDemoSubscription(redis, demoKeys(prefix), sub));
   return {
     chargesByEvent,
     emailsByEvent,

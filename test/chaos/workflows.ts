@@ -1,8 +1,7 @@
-import { defineWorkflow } from '../../apps/worker/src/engine/define-workflow.ts';
-import { PermanentError } from '../../apps/worker/src/engine/workflow.ts';
-import type { Services } from '../../apps/worker/src/services/index.ts';
-import { charge } from '../../apps/worker/src/steps/charge.ts';
-import { sendReceipt } from '../../apps/worker/src/steps/send-receipt.ts';
+import { PermanentError } from '@oncehook/worker';
+import { charge } from '../../examples/payments/src/steps/charge.ts';
+import { sendReceipt } from '../../examples/payments/src/steps/send-receipt.ts';
+import { defineWorkflow } from '../../examples/payments/src/workflow.ts';
 
 /**
  * The chaos run's own workflows, on the custom source `chaos` (sources.ts), beside the built-in
@@ -46,7 +45,7 @@ function amountOf(body: unknown): { amount: number } {
 export function chaosWorkflows({ prefix, probeUrl }: { prefix: string; probeUrl: string }) {
   const keys = chaosKeys(prefix);
 
-  const mirror = defineWorkflow<Services>('chaos-mirror', { source: CHAOS_SOURCE, type: 'account.updated' })
+  const mirror = defineWorkflow('chaos-mirror', { source: CHAOS_SOURCE, type: 'account.updated' })
     .orderedBy()
     .step('validate', (event) => accountOf(event.body), { pure: true })
     .step('apply', async (event, ctx) => {
@@ -66,14 +65,14 @@ export function chaosWorkflows({ prefix, probeUrl }: { prefix: string; probeUrl:
       return { applied: true };
     });
 
-  const notify = defineWorkflow<Services>('chaos-notify', [
+  const notify = defineWorkflow('chaos-notify', [
     { source: CHAOS_SOURCE, type: 'account.updated' },
     { source: CHAOS_SOURCE, type: 'invoice.paid' },
   ]).step('mail', (event, ctx) =>
     sendReceipt(ctx, { to: 'ops@example.com', subject: event.type, text: `chaos event ${event.eventId}` }),
   );
 
-  const bill = defineWorkflow<Services>('chaos-bill', { source: CHAOS_SOURCE, type: 'invoice.paid' })
+  const bill = defineWorkflow('chaos-bill', { source: CHAOS_SOURCE, type: 'invoice.paid' })
     .step('validate', (event) => amountOf(event.body), { pure: true })
     .step('charge', (event, ctx) =>
       charge(ctx, {
