@@ -1,6 +1,6 @@
 import { type EventJob, eventTag, jobName, jobOptions, workflowJobId } from '@oncehook/shared';
 import { UnrecoverableError } from 'bullmq';
-import { forBullmq, isPermanent, messageOf } from './errors.ts';
+import { forBullmq, isPermanent, messageOf, waitsForRedis } from './errors.ts';
 import { type Started, startRun } from './event-start.ts';
 import { failRun } from './event-state.ts';
 import type { Fence } from './fence.ts';
@@ -68,7 +68,7 @@ async function fanOut<Services>(
   } catch (err) {
     // The event's runs cannot start without their jobs: on the last attempt they fail with it, so
     // that the event reads failed (a dead letter to replay), not queued for good.
-    if (lastAttempt(job) || isPermanent(err)) {
+    if (!waitsForRedis(err) && (lastAttempt(job) || isPermanent(err))) {
       const error = `could not hand the event to its workflows: ${messageOf(err)}`.slice(0, 1000);
       for (const workflow of workflows)
         await failRun(deps.redis, deps.keys, tag, {

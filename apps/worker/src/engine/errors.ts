@@ -12,6 +12,25 @@ export class LockLostError extends Error {
   }
 }
 
+/** What a job wrote is not on ACK_REPLICAS replicas in time (fence.ts). */
+export class NotReplicatedError extends Error {
+  override name = 'NotReplicatedError';
+}
+
+// Redis answering that it cannot serve now: a cluster slot's master down or failing over, a
+// replica promoted but not ready, a connection lost under a command.
+const UNAVAILABLE =
+  /CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|Too many Cluster redirections|Connection is closed|MaxRetriesPerRequest/;
+
+/**
+ * Not the run's fault, and not its end: Redis (the part of it the job needs) cannot be reached, or
+ * does not hold its writes on enough replicas yet. The job waits and is tried again later, without
+ * using up an attempt — an outage of the store never turns events into dead letters.
+ */
+export const waitsForRedis = (err: unknown) =>
+  err instanceof NotReplicatedError ||
+  (err instanceof Error && UNAVAILABLE.test(`${err.name} ${err.message}`));
+
 /** Retrying cannot help: the job fails at once instead of using up its attempts. */
 export function isPermanent(err: unknown): boolean {
   return (

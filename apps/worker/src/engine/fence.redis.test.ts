@@ -2,7 +2,8 @@ import { type EventJob, eventJobId, keySlot, workflowJobId } from '@oncehook/sha
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
-import { type Fence, NotReplicatedError } from './fence.ts';
+import { NotReplicatedError } from './errors.ts';
+import type { Fence } from './fence.ts';
 import { takeLane } from './lane-scripts.ts';
 import { seatFor } from './lane-seat.ts';
 import type { RunEnd } from './run-workflow.ts';
@@ -182,3 +183,36 @@ function asCluster<T extends object>(real: T): T {
     },
   });
 }
+
+describe('a job whose Redis cannot serve it (a cluster slot down, a connection lost)', () => {
+  it('waits, without using an attempt, and fails nothing: no dead letter, no alert', async () => {
+    await setup();
+    const event = await t.acceptEvent('evt_down', {}, { type: 'write' });
+    const real = t.engine.redis;
+    // The event's slot is down: every script on it is refused, as a cluster refuses it.
+    t.engine.redis = new Proxy(real, {
+      get: (target, prop) => {
+        if (prop === 'evalsha' || prop === 'eval')
+          return async () => {
+            throw new Error(
+              'Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down',
+            );
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    try {
+      // Its last attempt, too.
+      expect(await t.run(event.job, { attemptsMade: 7, maxAttempts: 8 })).toEqual({ outcome: 'deferred' });
+    } finally {
+      t.engine.redis = real;
+    }
+    expect(t.jobs.get(jobIdOf(event.job))?.state).toBe('delayed');
+    expect(ends).toEqual([]);
+    // Back: the same attempt runs it to the end.
+    expect(await t.run(event.job, { attemptsMade: 7, maxAttempts: 8 })).toMatchObject({
+      outcome: 'completed',
+    });
+  });
+});

@@ -5,6 +5,7 @@ import {
   replicasHolding,
   replicationMark,
 } from '@oncehook/shared';
+import { NotReplicatedError } from './errors.ts';
 
 /**
  * With ACK_REPLICAS, what a job wrote must be on that many replicas before the job goes on to its
@@ -19,11 +20,6 @@ export interface Fence {
   touch(...keys: string[]): void;
   /** Waits until every key touched so far is on ACK_REPLICAS replicas; else NotReplicatedError. */
   wait(what: string): Promise<void>;
-}
-
-/** Not on enough replicas in time: the job is tried again later, without using up an attempt. */
-export class NotReplicatedError extends Error {
-  override name = 'NotReplicatedError';
 }
 
 export function createFence(

@@ -1,7 +1,7 @@
 import type { Keys, Logger, RedisClient } from '@oncehook/shared';
-import { isPermanent, LockLostError } from './errors.ts';
+import { isPermanent, LockLostError, waitsForRedis } from './errors.ts';
 import type { Parked } from './event-state.ts';
-import { type Fence, NotReplicatedError } from './fence.ts';
+import type { Fence } from './fence.ts';
 import { type JobRef, laneHolder, type Released, releaseLane, takeLane } from './lane-scripts.ts';
 import { laneOfLabel, type Seat } from './lane-seat.ts';
 
@@ -96,8 +96,8 @@ export async function inLane<T>(
     result = await run();
   } catch (err) {
     // Not finished: a worker that lost the job's lock (the one that took it over goes on), or a
-    // run whose writes are not on enough replicas yet (it is tried again).
-    const unfinished = err instanceof LockLostError || err instanceof NotReplicatedError;
+    // run that waits for Redis (it is tried again).
+    const unfinished = err instanceof LockLostError || waitsForRedis(err);
     if (!unfinished && (job.lastAttempt || isPermanent(err))) await release(deps, seat);
     throw err;
   }

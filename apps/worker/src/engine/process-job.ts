@@ -1,9 +1,9 @@
 import { type BaseEnv, type EventJob, eventJobSchema, eventTag, workflowJobSchema } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { dispatch, lastAttempt, lost } from './dispatch.ts';
-import { forBullmq } from './errors.ts';
+import { forBullmq, messageOf, waitsForRedis } from './errors.ts';
 import { parkRecord } from './event-state.ts';
-import { createFence, type Fence, NotReplicatedError } from './fence.ts';
+import { createFence, type Fence } from './fence.ts';
 import type { JobRef } from './lane-scripts.ts';
 import { seatFor } from './lane-seat.ts';
 import { inLane, type LaneDeps, type LaneOutcome } from './lanes.ts';
@@ -130,8 +130,8 @@ async function attempt<Services>(
     if (seat && outcome.outcome !== 'parked') await fence.wait('the lane it released');
     return laneEnd(deps, event, outcome);
   } catch (err) {
-    if (!(err instanceof NotReplicatedError)) throw err;
-    deps.log.warn({ source: event.source, eventId: event.eventId, err: err.message }, 'waiting for replicas');
+    if (!waitsForRedis(err)) throw err;
+    deps.log.warn({ source: event.source, eventId: event.eventId, err: messageOf(err) }, 'waiting for Redis');
     await job.defer(Date.now() + Math.max(deps.env.BACKOFF_MS, 1000));
     return { outcome: 'deferred' };
   }

@@ -1,7 +1,6 @@
 import type { Logger } from '@oncehook/shared';
-import { forBullmq, isPermanent, LockLostError, messageOf } from './errors.ts';
+import { forBullmq, isPermanent, LockLostError, messageOf, waitsForRedis } from './errors.ts';
 import { failRun } from './event-state.ts';
-import { NotReplicatedError } from './fence.ts';
 import { keepUntil } from './lifetimes.ts';
 import type { EngineDeps, RunAttempt } from './run-workflow.ts';
 
@@ -11,9 +10,9 @@ const MAX_ERROR_CHARS = 1000;
 /**
  * A run attempt that threw: recorded on the event (retrying, or failed for good when the error is
  * permanent or this was the last attempt), logged, told to the observer (metrics, the failure
- * alert) — then thrown on, for BullMQ to retry or fail the job. Two errors are not the run's: a
- * lost lock (the worker that took the job over goes on) and writes not yet on the replicas (the
- * job waits, without using an attempt).
+ * alert) — then thrown on, for BullMQ to retry or fail the job. Two kinds of error are not the
+ * run's: a lost lock (the worker that took the job over goes on), and Redis unreachable or its
+ * writes not yet on the replicas (the job waits, without using an attempt).
  */
 export async function runFailed<Services>(
   deps: EngineDeps<Services>,
@@ -36,9 +35,9 @@ export async function runFailed<Services>(
     log().warn({ ran }, err.message);
     throw err;
   }
-  if (err instanceof NotReplicatedError) {
+  if (waitsForRedis(err)) {
     // Unchanged if the run completed: then only its job waits for the replicas.
-    await record('retrying', err.message).catch(() => {});
+    await record('retrying', messageOf(err).slice(0, MAX_ERROR_CHARS)).catch(() => {});
     throw err;
   }
   const final = isPermanent(err) || run.attempt >= run.maxAttempts;

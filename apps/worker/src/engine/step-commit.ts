@@ -142,7 +142,9 @@ export async function commitStep(
   // On a single Redis the lock is checked inside the script; on a cluster it lives in another slot
   // and was read before the writes (above), or is read alongside a commit without writes.
   const lockInScript = c.lock && !redis.isCluster ? c.lock : undefined;
-  const lockAlongside = c.lock && redis.isCluster ? redis.get(c.lock.key) : undefined;
+  // Read alongside, and awaited even when the commit throws first (else its rejection is unhandled).
+  const lockAlongside =
+    c.lock && redis.isCluster ? redis.get(c.lock.key).catch((err: Error) => err) : undefined;
   const reply = (await COMMIT(
     redis,
     [keys.event(tag), ...(writes?.keys ?? []), ...(lockInScript ? [lockInScript.key] : [])],
@@ -163,7 +165,11 @@ export async function commitStep(
   const [kind, fresh, stored, nextMarker, nextStarted, state] = reply;
   if (kind === 'superseded' || kind === 'unstarted' || kind === 'lock-lost') return { kind };
   if (kind === 'invalid') return { kind, reason: String(fresh) };
-  if (lockAlongside && (await lockAlongside) !== c.lock?.token) return { kind: 'lock-lost' };
+  if (lockAlongside) {
+    const lock = await lockAlongside;
+    if (lock instanceof Error) throw lock;
+    if (lock !== c.lock?.token) return { kind: 'lock-lost' };
+  }
   return {
     kind: 'ok',
     fresh: fresh === 1,
