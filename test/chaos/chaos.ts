@@ -22,6 +22,8 @@ export interface ChaosOptions {
   print?: (line: string) => void;
   /** Keep the logs directory of a clean run too. */
   keepLogs?: boolean;
+  /** On a violation, keep everything running after the report until torn down (to look around). */
+  hold?: boolean;
   /** Called with a function that tears everything down at once (for Ctrl-C). */
   onTeardown?: (teardown: () => Promise<void>) => void;
 }
@@ -97,6 +99,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     say('check:');
     findings = await check({ load, topology, admin, say });
+    if (options.hold && findings.violations.length > 0) {
+      say(formatViolations(findings.violations));
+      say(
+        `holding: everything stays up (QUEUE_PREFIX=${topology.prefix}, ${topology.store.describe()}, ingests ${topology.bases().join(', ')}) until Ctrl-C`,
+      );
+      await new Promise(() => {});
+    }
   } finally {
     await teardown();
   }
@@ -111,16 +120,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       .join(', ')}`,
   );
   for (const note of findings.notes) say(`note: ${note}`);
-  const kinds = new Map<string, Violation[]>();
-  for (const v of violations) kinds.set(v.kind, [...(kinds.get(v.kind) ?? []), v]);
+  const kinds = byKind(violations);
   if (violations.length === 0) say('result: CLEAN (no violation)');
   else {
-    say(`result: ${violations.length} VIOLATIONS`);
-    for (const [kind, list] of kinds) {
-      say(`  [${kind}] ×${list.length}`);
-      for (const v of list.slice(0, 12)) say(`    ${v.detail}`);
-      if (list.length > 12) say(`    ... and ${list.length - 12} more`);
-    }
+    say(formatViolations(violations));
     say(`fault schedule of seed ${seed} (${mode}, ${minutes} min):`);
     say(formatSchedule(faults));
     say(`reproduce: ${reproduce(options)}`);
@@ -136,6 +139,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   writeFileSync(join(dir, 'report.txt'), report);
   if (violations.length === 0 && !options.keepLogs) rmSync(dir, { recursive: true, force: true });
   return { violations, summary, report, dir };
+}
+
+function byKind(violations: Violation[]) {
+  const kinds = new Map<string, Violation[]>();
+  for (const v of violations) kinds.set(v.kind, [...(kinds.get(v.kind) ?? []), v]);
+  return kinds;
+}
+
+function formatViolations(violations: Violation[]): string {
+  const lines = [`result: ${violations.length} VIOLATIONS`];
+  for (const [kind, list] of byKind(violations)) {
+    lines.push(`  [${kind}] ×${list.length}`);
+    for (const v of list.slice(0, 12)) lines.push(`    ${v.detail}`);
+    if (list.length > 12) lines.push(`    ... and ${list.length - 12} more`);
+  }
+  return lines.join('\n');
 }
 
 function describeLoad(events: SentEvent[]): string {

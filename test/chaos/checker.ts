@@ -2,7 +2,7 @@ import { sleep } from '@oncehook/testing';
 import { effectsOf, readEffects, statusMismatch } from './effects.ts';
 import { type Load, windowOf } from './load.ts';
 import type { Operator } from './operator.ts';
-import { waitQuiet } from './quiesce.ts';
+import { explainJobs, waitQuiet } from './quiesce.ts';
 import type { Topology } from './topology.ts';
 
 export interface Violation {
@@ -93,6 +93,7 @@ export async function check({
   const views = second.views;
 
   const effects = await readEffects(topology, load);
+  let explained = 0;
   for (const ev of acked) {
     const view = views.get(ev.id) ?? { code: 0, state: 'unread' };
     const found = effectsOf(ev, effects);
@@ -134,9 +135,11 @@ export async function check({
       )
       .join('; ');
     const behind = view.status?.waitingBehind ? `, waiting behind ${view.status.waitingBehind}` : '';
+    // The first few say where their jobs are: enough to tell a lost job from a queue nobody takes.
+    const jobs = explained++ < 12 ? `; jobs: ${await explainJobs(topology, ev, view)}` : '';
     violate(
       view.state === 'failed' ? 'failed after replay' : 'stuck',
-      `${name}: ${view.state}${behind}; runs: ${runs || 'none'}; effects missing: ${missing.join(', ') || 'none'}`,
+      `${name}: ${view.state}${behind}; runs: ${runs || 'none'}; effects missing: ${missing.join(', ') || 'none'}${jobs}`,
     );
   }
 

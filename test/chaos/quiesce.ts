@@ -1,4 +1,4 @@
-import { openQueues } from '@oncehook/shared';
+import { eventJobId, eventTag, openQueues, workflowJobId } from '@oncehook/shared';
 import { fetchStatus, pool, sleep } from '@oncehook/testing';
 import type { SentEvent } from './load.ts';
 import type { Topology } from './topology.ts';
@@ -11,6 +11,7 @@ export interface StatusView {
     state: string;
     waitingBehind?: string;
     error?: string;
+    receivedAt: number;
     steps: { name: string; done: boolean; result?: unknown }[];
     workflows: {
       name: string;
@@ -91,5 +92,43 @@ export async function waitQuiet(
     if (quietPolls >= 2) return { views, quiet: true, jobs };
     if (Date.now() > deadline || Date.now() - changedAt > stillMs) return { views, quiet: false, jobs };
     await sleep(1000);
+  }
+}
+
+/**
+ * For the report of an event that never finished: each of its jobs (the event's, and one per
+ * workflow when fanned out), where it is and in what state.
+ */
+export async function explainJobs(topology: Topology, ev: SentEvent, view: StatusView): Promise<string> {
+  const status = view.status;
+  if (!status) return 'no status';
+  const count = Number(topology.env.QUEUE_PARTITIONS ?? 1);
+  const queues = openQueues({ QUEUE_PREFIX: topology.prefix, QUEUE_PARTITIONS: count }, topology.store.redis);
+  try {
+    const tag = eventTag(ev.source, ev.id);
+    const pair = queues.forEvent(tag, count);
+    const ids = [
+      { label: 'event job', queue: pair.events, id: eventJobId(tag, status.receivedAt) },
+      // One workflow runs in the event's job; several each in their own.
+      ...(status.workflows.length > 1 ? status.workflows : []).map((wf) => ({
+        label: `${wf.name} job`,
+        queue: pair.workflows,
+        id: workflowJobId(tag, status.receivedAt, wf.name),
+      })),
+    ];
+    const found = await Promise.all(
+      ids.map(async ({ label, queue, id }) => {
+        const job = await queue.getJob(id);
+        const state = job ? await job.getState() : 'none';
+        const lock = await topology.store.redis.pttl(`${queue.toKey(id)}:lock`);
+        const reason = job?.failedReason ? `, ${job.failedReason.slice(0, 80)}` : '';
+        return `${label} (${pair.partition.label}) ${state}${lock > 0 ? `, locked ${lock} ms` : ''}${reason}`;
+      }),
+    );
+    return found.join('; ');
+  } catch (err) {
+    return `jobs unreadable: ${(err as Error).message}`;
+  } finally {
+    await queues.close();
   }
 }

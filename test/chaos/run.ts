@@ -1,6 +1,7 @@
 /**
- * `pnpm chaos --seed N --minutes M [--mode sentinel|cluster] [--rate R] [--keep-logs]`: the
- * fault-and-feature run (chaos.ts). The seed alone fixes the fault schedule and the load; a run
+ * `pnpm chaos --seed N --minutes M [--mode sentinel|cluster] [--rate R] [--keep-logs] [--hold]`:
+ * the fault-and-feature run (chaos.ts). `--hold` keeps everything running after a violation, to
+ * look around, until Ctrl-C. The seed alone fixes the fault schedule and the load; a run
  * that finds a violation prints both, and the line that reproduces it, and exits 1.
  */
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'sentinel' },
     rate: { type: 'string', default: '8' },
     'keep-logs': { type: 'boolean', default: false },
+    hold: { type: 'boolean', default: false },
   },
 });
 const fail = (message: string): never => {
@@ -46,6 +48,7 @@ const result = await runChaos({
   mode: values.mode as Mode,
   rate,
   keepLogs: values['keep-logs'],
+  hold: values.hold,
   onTeardown: (fn) => {
     teardown = fn;
   },
