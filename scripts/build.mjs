@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles each process to one ES module with esbuild: what `pnpm start:<app>`, `npm start`, the
+// Compiles each process to one ES module with esbuild: what `npm run start:<app>`, `npm start`, the
 // tests and the benchmarks run — the example's ingest and worker (examples/payments/dist), and the
 // reconciler (apps/reconciler/dist). Running the TypeScript through a loader at run time cost about
 // 15 % of the ingest's CPU per delivery. Dependencies stay in node_modules; only the workspace's
@@ -15,15 +15,17 @@ const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const depsOf = (dir) =>
   Object.keys(JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')).dependencies ?? {});
 
-/** What can be built: the example's two processes and the reconciler; where their code comes from. */
+/** What can be built: the example's two processes, the reconciler and the worker's bin; where their code comes from. */
 export const TARGETS = {
   ingest: { dir: 'examples/payments', entry: 'ingest.ts', uses: ['apps/ingest'] },
   worker: { dir: 'examples/payments', entry: 'worker.ts', uses: ['apps/worker'] },
   reconciler: { dir: 'apps/reconciler', entry: 'main.ts', uses: ['apps/ingest'] },
+  // `oncehook-worker`: a worker with the destinations of DESTINATIONS_FILE only.
+  forwarder: { dir: 'apps/worker', entry: 'main.ts', uses: [] },
 };
 /** @param {keyof typeof TARGETS} name */
 export const builtFile = (name) =>
-  join(ROOT, TARGETS[name].dir, 'dist', `${name === 'reconciler' ? 'main' : name}.mjs`);
+  join(ROOT, TARGETS[name].dir, 'dist', `${TARGETS[name].entry.replace(/\.ts$/, '')}.mjs`);
 export const APPS = Object.keys(TARGETS);
 
 /** @param {string[]} [names] */

@@ -39,6 +39,8 @@ export interface IncomingEvent {
   eventId: string;
   type: string;
   rawBody: Buffer;
+  /** The delivery's Content-Type, kept with the event so that forwarding sends the body on as it came. */
+  contentType?: string | undefined;
   ttlSeconds: number;
   /** What to store and enqueue when it is not the raw body (see VerifiedEvent.payload). */
   payload?: string;
@@ -79,7 +81,11 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
       const replay = await replayOf(deps, event, tag, since);
       if (replay) return replay;
     }
-    const payload = event.payload ?? event.rawBody.toString('utf8');
+    const text = event.rawBody.toString('utf8');
+    const payload = event.payload ?? text;
+    // Forwarding sends the bytes as delivered: kept too where the payload is not them (a form, or
+    // a body that is not UTF-8: its decoding replaced some bytes).
+    const asDelivered = payload !== text || text.includes('\uFFFD');
     const delivery = {
       type: event.type,
       bodyHash: event.listed ? UNCOMPARED_BODY : bodyHash(event.rawBody),
@@ -104,6 +110,8 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
             windowSeconds: event.ttlSeconds,
             // A key without a time is ordered by arrival: the first delivery's.
             ...(event.order ? { order: { key: event.order.key, at: event.order.at ?? opened.gen } } : {}),
+            ...(event.contentType ? { contentType: event.contentType } : {}),
+            ...(asDelivered ? { rawBody: event.rawBody.toString('base64') } : {}),
           },
           deps.retry,
         );

@@ -1,5 +1,6 @@
 import { baseEnv, httpUrl, int, onConfigError, optional, parseEnv, withDefault } from '@oncehook/shared';
 import { z } from 'zod';
+import { loadDestinations } from './forwarding/destinations-file.ts';
 
 /** The worker's environment: the only place it reads `process.env`. */
 const shape = {
@@ -18,6 +19,8 @@ const shape = {
   PARKED_RECHECK_MS: withDefault(int(100, 24 * 60 * 60 * 1000), 5 * 60 * 1000),
   /** Custom sources (the ingest's file): a workflow may be triggered by them too. */
   SOURCES_FILE: optional(z.string().min(1)),
+  /** The HTTP services events are forwarded to (forwarding/destinations-file.ts). */
+  DESTINATIONS_FILE: optional(z.string().min(1)),
   /**
    * The partitions this worker takes jobs from (`0,2`; counted from 0), of QUEUE_PARTITIONS.
    * Default: all. Partitions of an earlier QUEUE_PARTITIONS are drained by every worker.
@@ -41,8 +44,12 @@ export const parseWorkerEnv = (env: Record<string, string | undefined> = process
         `WORKER_PARTITIONS: ${outside.join(',')} not among QUEUE_PARTITIONS=${count} partitions (0-${count - 1})`,
       );
     }
+    const file = vars.DESTINATIONS_FILE;
     // The default port taken means a second worker on this machine; a port set on purpose, an error.
-    return { metricsPortChosen: Boolean(vars.METRICS_PORT) };
+    return {
+      metricsPortChosen: Boolean(vars.METRICS_PORT),
+      destinations: file ? loadDestinations(file, vars, problem) : [],
+    };
   });
 
 export type WorkerEnv = ReturnType<typeof parseWorkerEnv>;

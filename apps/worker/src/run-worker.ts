@@ -7,9 +7,11 @@ import {
   type RedisClient,
   superviseRedis,
 } from '@oncehook/shared';
-import { checkTriggers } from './engine/registry.ts';
+import { checkTriggers, createRegistry } from './engine/registry.ts';
 import type { WorkflowDefinition } from './engine/workflow.ts';
 import { orExit, parseWorkerEnv, type WorkerEnv } from './env.ts';
+import { destinationWorkflow } from './forwarding/destination.ts';
+import { oldestWaiting } from './forwarding/limits.ts';
 import { createFailureAlert } from './observability/failure-alert.ts';
 import { createWorkerHttp } from './observability/http.ts';
 import { createWorkerMetrics } from './observability/metrics.ts';
@@ -42,26 +44,38 @@ export interface RunWorkerOptions<Services> {
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
- * Runs a worker process for `workflows`: reads the worker's environment (REDIS_URL, QUEUE_PREFIX,
- * WORKER_CONCURRENCY, METRICS_PORT, ACK_REPLICAS, …), stops with exit code 78 and a message naming
- * the variable on a bad one (or on a workflow whose trigger names no source), checks Redis before
+ * Runs a worker process for `workflows`, and for the destinations of DESTINATIONS_FILE beside them:
+ * reads the worker's environment (REDIS_URL, QUEUE_PREFIX, WORKER_CONCURRENCY, METRICS_PORT, …),
+ * stops with exit code 78 and a message naming the variable on a bad one (or on a workflow whose
+ * trigger names no source, a destination that is not right), checks Redis before
  * taking a job, serves /metrics, /healthz and /readyz on METRICS_PORT, sends failure alerts, and
  * on SIGTERM/SIGINT finishes the active jobs (at most 10 s) and exits.
  */
 export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
   const config = orExit(() => withProblems(() => parseWorkerEnv(options.env), options.configProblems ?? []));
-  orExit(() => checkTriggers(options.workflows, config.SOURCES_FILE));
   const log = createLogger(config, 'worker');
   const redis = createRedis(config, 'patient', 'oncehook-worker');
-  const names = options.workflows.map((wf) => wf.name);
+  const keys = createKeys(config.QUEUE_PREFIX);
+  const forwardsTo = config.destinations.map((d) => d.name);
+  const names = [...options.workflows.map((wf) => wf.name), ...forwardsTo];
   // Read at scrape time, once the workers (and their queues) exist.
-  const metrics = createWorkerMetrics(() => workers?.queues() ?? [], names);
+  const metrics = createWorkerMetrics(() => workers?.queues() ?? [], names, {
+    names: forwardsTo,
+    oldestWaiting: (name) => oldestWaiting(redis, keys, name),
+  });
+  // Each destination is a workflow beside the application's own.
+  const workflows = [
+    ...options.workflows,
+    ...config.destinations.map((d) =>
+      destinationWorkflow(d, { redis, keys, backoffMs: config.BACKOFF_MS, metrics }),
+    ),
+  ] as WorkflowDefinition<Services>[];
+  orExit(() => checkWorkflows(workflows, config.SOURCES_FILE));
   const fatal = (message: string): never => {
     log.fatal(message);
     process.exit(78);
   };
   const checked = superviseRedis(redis, log, config, fatal, metrics.redisChecked);
-  const keys = createKeys(config.QUEUE_PREFIX);
   const given = options.services;
   const services = (
     typeof given === 'function'
@@ -76,7 +90,7 @@ export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
     config,
     redis,
     keys,
-    workflows: options.workflows,
+    workflows,
     services,
     log,
     metrics,
@@ -93,7 +107,8 @@ export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
     {
       concurrency: config.WORKER_CONCURRENCY,
       partitions: workers.partitions(),
-      workflows: names,
+      workflows: options.workflows.map((wf) => wf.name),
+      ...(forwardsTo.length > 0 ? { forwardsTo } : {}),
       alerts: config.ALERT_WEBHOOK_URL ? 'on' : 'off',
       ...options.describe,
     },
@@ -118,6 +133,16 @@ export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   return { config, log, redis, close };
+}
+
+/** The workflows, the destinations among them, can run: names, steps, sources; and there is one. */
+function checkWorkflows(workflows: readonly WorkflowDefinition<unknown>[], sourcesFile?: string) {
+  if (workflows.length === 0)
+    throw new ConfigError([
+      'DESTINATIONS_FILE: required by a worker without workflows (it has nothing to run)',
+    ]);
+  createRegistry(workflows);
+  checkTriggers(workflows, sourcesFile);
 }
 
 /** The worker's configuration, or one ConfigError with its problems and the application's. */

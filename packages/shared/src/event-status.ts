@@ -27,12 +27,24 @@ export interface StepStatus {
   result?: unknown;
 }
 
+/** One request to a destination (forwarding): when, its answer's status (0: none), how long. */
+export interface DestinationRequest {
+  at: number;
+  status: number;
+  ms: number;
+  /** The first 512 bytes of the answer, or why there was none. */
+  answer?: string;
+  error?: string;
+}
+
 export interface WorkflowStatus {
   name: string;
   state: EventState;
   attempts: number;
   steps: StepStatus[];
   error?: string;
+  /** A destination's requests, the last 20, oldest first. */
+  requests?: DestinationRequest[];
 }
 
 export interface EventStatus {
@@ -83,6 +95,11 @@ function shownResult(json: string) {
 }
 
 const num = (v: string | undefined) => (v ? Number(v) : 0);
+
+/** A destination's request log (`h:<wf>`): one JSON object per line. */
+export const destinationRequests = (log: string): DestinationRequest[] =>
+  log.split('\n').map((line) => JSON.parse(line) as DestinationRequest);
+
 /** Workflow and step names never contain commas: the record keeps lists as 'a,b,c'. */
 const list = (v: string | undefined) => (v ? v.split(',') : []);
 
@@ -150,12 +167,14 @@ export async function readEventStatus(
         } else if (job === 'delayed' && parked) state = 'queued';
         else state = fromJob(job) ?? state;
       }
+      const requests = record[EVENT_FIELDS.requests(name)];
       return {
         name,
         state,
         attempts: num(record[EVENT_FIELDS.runAttempts(name)]),
         steps,
         ...(error ? { error } : {}),
+        ...(requests ? { requests: destinationRequests(requests) } : {}),
       };
     }),
   );

@@ -13,6 +13,10 @@ export const eventJobSchema = z.object({
   windowSeconds: z.number().int().positive(),
   /** The provider's ordering key and creation time (ordering.ts); absent: the event has none. */
   order: z.object({ key: z.string(), at: z.number() }).optional(),
+  /** The delivery's Content-Type (forwarding sends the body on with it); absent: application/json. */
+  contentType: z.string().optional(),
+  /** The body's bytes as delivered (base64), where `payload` is not them: a form-encoded delivery. */
+  rawBody: z.string().optional(),
 });
 
 export type EventJob = z.infer<typeof eventJobSchema>;

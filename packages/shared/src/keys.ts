@@ -14,6 +14,9 @@ import { slotTag } from './replicas.ts';
  *                                            r:<member> (its job: id, queue, partition),
  *                                            d:<member> (a waiting job's data, to add it again if removed)
  *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
+ *   {prefix}:dest:{<name>}:inflight  zset    a destination's requests in flight: token -> lease end (ms)
+ *   {prefix}:dest:{<name>}:started   zset    its requests started in the last second: token -> start (ms)
+ *   {prefix}:dest:{<name>}:waiting   zset    events waiting for their delivery to it: tag -> received (ms)
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
  *   {prefix}:layouts                 set     every QUEUE_PARTITIONS ever used (partitions.ts)
  *   {<prefix>}:... / {<prefix>:p<i>of<n>:<salt>}:...  BullMQ's own keys, one prefix per queue partition
@@ -34,6 +37,8 @@ import { slotTag } from './replicas.ts';
  *            n:<wf>               the failure the alert was sent for ('<reruns>.<attempt>')
  *            w                    parked in its ordering lane, behind '<workflow> <key>' (until START);
  *                                 the record has no expiry meanwhile: it waits as long as the lane
+ *            h:<wf>               a destination's requests: the last 20, one JSON line each
+ *            r:<wf>               its retry window: '<reruns> <start (ms)> <failed requests>'
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).
@@ -67,6 +72,11 @@ export function createKeys(prefix: string) {
       `${prefix}:commit:{${slotTag(writesSlot)}}:${tag}:${gen.toString(36)}:${workflow}:${step}`,
     lane: (laneTag: string) => `${prefix}:lane:{${laneTag}}`,
     laneWaiting: (laneTag: string) => `${prefix}:lane:{${laneTag}}:q`,
+    destination: (name: string) => ({
+      inFlight: `${prefix}:dest:{${name}}:inflight`,
+      started: `${prefix}:dest:{${name}}:started`,
+      waiting: `${prefix}:dest:{${name}}:waiting`,
+    }),
     readyProbe: `${prefix}:readyz`,
     queueLayouts: `${prefix}:layouts`,
     reconcileLock: (source: string) => `${prefix}:reconcile:{${source}}:lock`,
@@ -85,6 +95,8 @@ export const EVENT_FIELDS = {
   marker: (workflow: string, step: string) => `m:${workflow}:${step}`,
   started: (workflow: string, step: string) => `t:${workflow}:${step}`,
   alerted: (workflow: string) => `n:${workflow}`,
+  requests: (workflow: string) => `h:${workflow}`,
+  retryWindow: (workflow: string) => `r:${workflow}`,
   reruns: 'reruns',
   waitingBehind: 'w',
 } as const;

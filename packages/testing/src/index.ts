@@ -1,6 +1,7 @@
 export * from './admin.ts';
 export * from './fake-alert-hook.ts';
 export * from './fake-apis.ts';
+export * from './fake-destination.ts';
 export * from './fake-github.ts';
 export * from './fake-stripe-events.ts';
 export * from './inspect.ts';

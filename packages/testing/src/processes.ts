@@ -33,6 +33,8 @@ const ENTRIES = {
   ingest: 'examples/payments/dist/ingest.mjs',
   worker: 'examples/payments/dist/worker.mjs',
   reconciler: 'apps/reconciler/dist/main.mjs',
+  /** `oncehook-worker`: a worker forwarding to DESTINATIONS_FILE, without workflows of its own. */
+  forwarder: 'apps/worker/dist/main.mjs',
 } as const;
 
 export function spawnApp(
@@ -50,7 +52,7 @@ export function spawnApp(
       ...process.env,
       LOG_LEVEL: 'warn',
       ALLOW_SHORT_SECRETS: '1',
-      ...(app === 'worker' ? { METRICS_PORT: '0' } : {}),
+      ...(app === 'worker' || app === 'forwarder' ? { METRICS_PORT: '0' } : {}),
       ...env,
     },
   });

@@ -1,4 +1,6 @@
 import {
+  type DestinationRequest,
+  destinationRequests,
   EVENT_FIELDS,
   eventTag,
   type Keys,
@@ -22,6 +24,8 @@ export interface DeadLetter {
   partition: string;
   /** False when the record (with the markers) expired: such an event cannot be replayed safely. */
   replayable: boolean;
+  /** A destination's requests (the last 20), what each was answered. */
+  requests?: DestinationRequest[];
 }
 
 export interface DeadLetterQuery {
@@ -84,6 +88,7 @@ async function describe(
     (job.data?.workflow as string | undefined) ??
     (record.workflows?.split(',').length === 1 ? record.workflows : null) ??
     null;
+  const requests = workflow ? record[EVENT_FIELDS.requests(workflow)] : undefined;
   return {
     source,
     eventId,
@@ -96,6 +101,7 @@ async function describe(
     queue: queue.name,
     partition,
     replayable,
+    ...(requests && replayable ? { requests: destinationRequests(requests) } : {}),
   };
 }
 

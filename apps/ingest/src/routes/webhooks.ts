@@ -54,6 +54,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         eventId: verified.event.id,
         type: verified.event.type,
         rawBody,
+        contentType,
         ttlSeconds: provider.dedupeTtlSeconds,
         payload: verified.event.payload,
         idUnsigned: verified.event.idUnsigned,

@@ -17,6 +17,23 @@ export class NotReplicatedError extends Error {
   override name = 'NotReplicatedError';
 }
 
+/**
+ * Thrown by a step whose run is not over but must wait: its job goes back to `delayed` until
+ * `until`, without using an attempt (a destination's own retry schedule, a limit). The run shows
+ * `retrying` with the message, and its record is kept at least until `keep`.
+ */
+export class DeferredError extends Error {
+  override name = 'DeferredError';
+  readonly until: number;
+  readonly keep: number;
+  constructor(message: string, until: number, keep = until) {
+    super(message);
+    // Whole milliseconds: they become Redis expiries.
+    this.until = Math.ceil(until);
+    this.keep = Math.ceil(keep);
+  }
+}
+
 // Redis answering that it cannot serve now: a cluster slot's master down or failing over, a
 // replica promoted but not ready, a connection lost under a command.
 const UNAVAILABLE =
@@ -30,6 +47,12 @@ const UNAVAILABLE =
 export const waitsForRedis = (err: unknown) =>
   err instanceof NotReplicatedError ||
   (err instanceof Error && UNAVAILABLE.test(`${err.name} ${err.message}`));
+
+/** When a job whose attempt threw waits to run again, without using an attempt; undefined: it does not. */
+export function deferredUntil(err: unknown, backoffMs: number): number | undefined {
+  if (err instanceof DeferredError) return err.until;
+  return waitsForRedis(err) ? Date.now() + Math.max(backoffMs, 1000) : undefined;
+}
 
 /** Retrying cannot help: the job fails at once instead of using up its attempts. */
 export function isPermanent(err: unknown): boolean {
@@ -49,4 +72,10 @@ export function forBullmq(err: unknown): unknown {
   return err;
 }
 
-export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+/** An error's message, and its cause's where the message alone does not say (`fetch failed`). */
+export function messageOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause =
+    err.cause instanceof Error ? messageOf(err.cause) || (err.cause as { code?: string }).code : '';
+  return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
+}

@@ -1,4 +1,5 @@
 import { type EventJob, laneTag, type OrderingKey } from '@oncehook/shared';
+import { eventView } from './run-workflow.ts';
 import type { WorkflowDefinition, WorkflowEvent } from './workflow.ts';
 
 /** Where one job stands in one lane. */
@@ -48,6 +49,5 @@ function ownKey(by: (event: WorkflowEvent) => OrderingKey | null, event: EventJo
   } catch {
     return null;
   }
-  const { source, eventId, type, payload, receivedAt } = event;
-  return by({ source, eventId, type, payload, receivedAt, body });
+  return by(eventView(event, body));
 }

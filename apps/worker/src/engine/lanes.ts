@@ -1,5 +1,5 @@
 import type { Keys, Logger, RedisClient } from '@oncehook/shared';
-import { isPermanent, LockLostError, waitsForRedis } from './errors.ts';
+import { deferredUntil, isPermanent, LockLostError } from './errors.ts';
 import type { Parked } from './event-state.ts';
 import type { Fence } from './fence.ts';
 import { type JobRef, laneHolder, type Released, releaseLane, takeLane } from './lane-scripts.ts';
@@ -96,8 +96,8 @@ export async function inLane<T>(
     result = await run();
   } catch (err) {
     // Not finished: a worker that lost the job's lock (the one that took it over goes on), or a
-    // run that waits for Redis (it is tried again).
-    const unfinished = err instanceof LockLostError || waitsForRedis(err);
+    // run that waits (for Redis, or deferred by a step): it is tried again.
+    const unfinished = err instanceof LockLostError || deferredUntil(err, 0) !== undefined;
     if (!unfinished && (job.lastAttempt || isPermanent(err))) await release(deps, seat);
     throw err;
   }

@@ -1,7 +1,7 @@
 import { type BaseEnv, type EventJob, eventJobSchema, eventTag, workflowJobSchema } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { dispatch, lastAttempt, lost } from './dispatch.ts';
-import { forBullmq, messageOf, waitsForRedis } from './errors.ts';
+import { deferredUntil, forBullmq, messageOf, waitsForRedis } from './errors.ts';
 import { parkRecord } from './event-state.ts';
 import { createFence, type Fence } from './fence.ts';
 import type { JobRef } from './lane-scripts.ts';
@@ -84,7 +84,8 @@ export async function processWorkflowJob<Services>(
 
 /**
  * One attempt of a job: in its ordering lane if its workflow is ordered, and, with ACK_REPLICAS,
- * completing only once what it wrote is on enough replicas (else it waits, `deferred`).
+ * completing only once what it wrote is on enough replicas (else it waits, `deferred`, as it does
+ * when Redis cannot serve it or a step defers its run).
  */
 async function attempt<Services>(
   deps: ProcessDeps<Services>,
@@ -130,9 +131,14 @@ async function attempt<Services>(
     if (seat && outcome.outcome !== 'parked') await fence.wait('the lane it released');
     return laneEnd(deps, event, outcome);
   } catch (err) {
-    if (!waitsForRedis(err)) throw err;
-    deps.log.warn({ source: event.source, eventId: event.eventId, err: messageOf(err) }, 'waiting for Redis');
-    await job.defer(Date.now() + Math.max(deps.env.BACKOFF_MS, 1000));
+    const until = deferredUntil(err, deps.env.BACKOFF_MS);
+    if (until === undefined) throw err;
+    if (waitsForRedis(err))
+      deps.log.warn(
+        { source: event.source, eventId: event.eventId, err: messageOf(err) },
+        'waiting for Redis',
+      );
+    await job.defer(until);
     return { outcome: 'deferred' };
   }
 }

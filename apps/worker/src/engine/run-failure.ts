@@ -1,7 +1,7 @@
 import type { Logger } from '@oncehook/shared';
-import { forBullmq, isPermanent, LockLostError, messageOf, waitsForRedis } from './errors.ts';
+import { DeferredError, forBullmq, isPermanent, LockLostError, messageOf, waitsForRedis } from './errors.ts';
 import { failRun } from './event-state.ts';
-import { keepUntil } from './lifetimes.ts';
+import { keepUntil, STALL_MARGIN_MS } from './lifetimes.ts';
 import type { EngineDeps, RunAttempt } from './run-workflow.ts';
 
 /** Stored and shown by /status: an API's error page must not become a megabyte in Redis. */
@@ -12,7 +12,8 @@ const MAX_ERROR_CHARS = 1000;
  * permanent or this was the last attempt), logged, told to the observer (metrics, the failure
  * alert) — then thrown on, for BullMQ to retry or fail the job. Two kinds of error are not the
  * run's: a lost lock (the worker that took the job over goes on), and Redis unreachable or its
- * writes not yet on the replicas (the job waits, without using an attempt).
+ * writes not yet on the replicas (the job waits, without using an attempt, as it does when a step
+ * defers its run).
  */
 export async function runFailed<Services>(
   deps: EngineDeps<Services>,
@@ -22,17 +23,22 @@ export async function runFailed<Services>(
 ): Promise<never> {
   const { event, tag, workflow } = run;
   const window = { env: deps.env, windowSeconds: event.windowSeconds, attempt: run.attempt };
-  const record = (state: 'retrying' | 'failed', error: string) =>
+  const record = (state: 'retrying' | 'failed', error: string, keep = 0) =>
     failRun(deps.redis, deps.keys, tag, {
       gen: event.receivedAt,
       workflow: workflow.name,
       state,
       attempt: run.attempt,
       error,
-      keepUntil: keepUntil(state, window),
+      keepUntil: Math.max(keepUntil(state, window), keep),
     });
   if (err instanceof LockLostError) {
     log().warn({ ran }, err.message);
+    throw err;
+  }
+  if (err instanceof DeferredError) {
+    // Not an attempt: the job waits, and the record outlives the wait (and whatever it asked).
+    await record('retrying', err.message.slice(0, MAX_ERROR_CHARS), err.keep + STALL_MARGIN_MS);
     throw err;
   }
   if (waitsForRedis(err)) {

@@ -84,8 +84,7 @@ export async function runWorkflow<Services>(
   const ran: string[] = [];
   const skipped: string[] = [];
   try {
-    const body = parseBody(event.payload);
-    const view: WorkflowEvent = { ...eventFields(event), body };
+    const view = eventView(event, parseBody(event.payload));
     const results: Record<string, unknown> = {};
     const markers = new Map(run.markers);
     let startedAt = run.startedAt;
@@ -157,10 +156,20 @@ export async function runWorkflow<Services>(
   }
 }
 
-const eventFields = (e: EventJob) => ({
-  source: e.source,
-  eventId: e.eventId,
-  type: e.type,
-  payload: e.payload,
-  receivedAt: e.receivedAt,
-});
+/** What a step sees of the event's job. */
+export function eventView(e: EventJob, body: unknown): WorkflowEvent {
+  const { source, eventId, type, payload, receivedAt } = e;
+  return {
+    source,
+    eventId,
+    type,
+    payload,
+    body,
+    receivedAt,
+    contentType: e.contentType ?? 'application/json',
+    // Made when asked for: few steps need the bytes.
+    get rawBody() {
+      return e.rawBody ? Buffer.from(e.rawBody, 'base64') : Buffer.from(payload);
+    },
+  };
+}

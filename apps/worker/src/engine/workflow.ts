@@ -18,6 +18,10 @@ export interface WorkflowEvent {
   /** `payload`, parsed. */
   readonly body: unknown;
   readonly receivedAt: number;
+  /** The body's bytes exactly as delivered (a form-encoded delivery's `payload` is its fields' JSON). */
+  readonly rawBody: Buffer;
+  /** The delivery's Content-Type. */
+  readonly contentType: string;
 }
 
 /**

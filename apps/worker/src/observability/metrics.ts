@@ -1,6 +1,7 @@
 import { type QueuePair, queueJobsGauge, redisCheckGauge } from '@oncehook/shared';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEnd } from '../engine/run-workflow.ts';
+import { type DestinationsSeen, destinationMetrics } from './destination-metrics.ts';
 
 /** How a run ended (RunEnd), or `replayed`: a run that a replay put back in the queue was taken. */
 export type RunOutcome = RunEnd | 'replayed';
@@ -8,9 +9,14 @@ export type RunOutcome = RunEnd | 'replayed';
 /** The worker's Prometheus metrics (docs/operations.md lists them, generated; docs/alerts.yml uses them). */
 /**
  * `workflows`: the names this worker runs; their counters start at 0, so that a rate or `increase`
- * over them is defined from the first scrape on, before the first failure.
+ * over them is defined from the first scrape on, before the first failure. `destinations`: the
+ * ones it forwards to.
  */
-export function createWorkerMetrics(queues: () => QueuePair[], workflows: readonly string[] = []) {
+export function createWorkerMetrics(
+  queues: () => QueuePair[],
+  workflows: readonly string[] = [],
+  destinations?: DestinationsSeen,
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_worker_' });
   const runs = new Counter({
@@ -70,6 +76,7 @@ export function createWorkerMetrics(queues: () => QueuePair[], workflows: readon
     },
   });
   return {
+    ...destinationMetrics(registry, destinations),
     registry,
     runEnded: (workflow: string, outcome: RunOutcome) => runs.inc({ workflow, outcome }),
     stepDone: (workflow: string, step: string, seconds: number) => steps.observe({ workflow, step }, seconds),
