@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adminHeaders, freePort, ROOT, type System, startSystem } from '@oncehook/testing';
+import {
+  adminHeaders,
+  destinationsEnv,
+  freePort,
+  ROOT,
+  type System,
+  startFakeDestination,
+  startSystem,
+} from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -24,15 +32,19 @@ const BUILT_IN = new Set(['up']);
 
 let sys: System;
 let metricsPort: number;
+let destination: Awaited<ReturnType<typeof startFakeDestination>>;
 beforeAll(async () => {
   metricsPort = await freePort();
-  sys = await startSystem({ workers: 1, env: { METRICS_PORT: String(metricsPort) } });
-  // One event through, so that labelled series exist to check the selectors against.
+  destination = await startFakeDestination();
+  const forwarding = destinationsEnv([{ name: 'copy', url: destination.url }]);
+  sys = await startSystem({ workers: 1, env: { METRICS_PORT: String(metricsPort), ...forwarding } });
+  // One event through (and forwarded), so that labelled series exist to check the selectors against.
   await sys.deliver('evt_metrics', 100);
   expect(await sys.waitFor(['evt_metrics'])).toEqual([]);
 });
 afterAll(async () => {
   await sys?.stop();
+  await destination?.close();
 });
 
 /** Metric name -> the label names seen on its samples, from a Prometheus text exposition. */
@@ -87,6 +99,7 @@ describe('docs/alerts.yml', () => {
       'oncehook_queue_oldest_waiting_seconds',
       'oncehook_deliveries_total',
       'oncehook_worker_active_jobs',
+      'oncehook_destination_requests_total',
     ])
       expect(used).toContain(name);
   });
