@@ -4,10 +4,13 @@ import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defineWorkflow } from '../engine/define-workflow.ts';
+import { createWorkerMetrics, type WorkerMetrics } from '../observability/metrics.ts';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { createWorkers } from '../workers.ts';
 import { destinationWorkflow } from './destination.ts';
 import type { Destination } from './destinations-file.ts';
+import { oldestWaiting } from './limits.ts';
+import { logRequest } from './request-log.ts';
 
 /**
  * A destination's workflow through real BullMQ workers, against a real HTTP server: the retry
@@ -17,6 +20,7 @@ import type { Destination } from './destinations-file.ts';
 let t: TestEngine;
 let events: Queue;
 let fake: Awaited<ReturnType<typeof startFakeDestination>>;
+let metrics: WorkerMetrics;
 const closing: (() => Promise<unknown>)[] = [];
 
 afterEach(async () => {
@@ -43,7 +47,11 @@ async function setup(d: Partial<Destination> = {}, workers = 1) {
   }));
   t = await createTestEngine([own], () => ({}), { BACKOFF_MS: '20' });
   events = new Queue(QUEUES.events, { connection: t.redis, prefix: bullPrefix(t.config) });
-  const wf = destinationWorkflow(destination(d), { redis: t.redis, keys: t.keys, backoffMs: 20 });
+  metrics = createWorkerMetrics(() => [], ['own', 'orders-api'], {
+    names: ['orders-api'],
+    oldestWaiting: (name) => oldestWaiting(t.redis, t.keys, name),
+  });
+  const wf = destinationWorkflow(destination(d), { redis: t.redis, keys: t.keys, backoffMs: 20, metrics });
   for (let i = 0; i < workers; i++) {
     const w = createWorkers({
       config: t.config,
@@ -100,5 +108,91 @@ describe('a destination', () => {
     }).getJob(`${eventJobId(tag, receivedAt)}.orders-api`);
     // BullMQ counts the completion as its one attempt: the five waits used none.
     expect(job?.attemptsMade).toBe(1);
+  });
+});
+
+const sample = async (line: RegExp) => {
+  const text = await metrics.registry.metrics();
+  return Number(
+    text
+      .split('\n')
+      .find((l) => line.test(l))
+      ?.split(' ')
+      .at(-1) ?? Number.NaN,
+  );
+};
+
+describe("a destination's metrics", () => {
+  it('count requests by outcome and status class, and show how long the oldest event has waited', async () => {
+    await setup();
+    fake.answerWith(() => ({ status: 502, body: 'bad gateway' }));
+    await deliver('ord_m');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(
+      await sample(/^oncehook_destination_oldest_waiting_seconds\{destination="orders-api"\}/),
+    ).toBeGreaterThan(0);
+    fake.answerWith(() => ({ status: 200, body: 'ok' }));
+    expect((await settled('ord_m')).state).toBe('completed');
+    expect(await sample(/^oncehook_destination_oldest_waiting_seconds\{destination="orders-api"\}/)).toBe(0);
+    const retried = await sample(
+      /^oncehook_destination_requests_total\{destination="orders-api",outcome="retried",status="5xx"\}/,
+    );
+    expect(retried).toBeGreaterThan(0);
+    expect(
+      await sample(
+        /^oncehook_destination_requests_total\{destination="orders-api",outcome="delivered",status="2xx"\}/,
+      ),
+    ).toBe(1);
+    expect(
+      await sample(/^oncehook_destination_request_duration_seconds_count\{destination="orders-api"\}/),
+    ).toBe(retried + 1);
+  });
+});
+
+describe('retrying for retryForHours', () => {
+  it('gives up once the window is over: a dead letter, whose replay is retried for a new window', async () => {
+    await setup({ retryForHours: 0.5 / 3600 }); // half a second
+    fake.answerWith(() => ({ status: 503, body: 'busy' }));
+    const { tag, receivedAt } = await deliver('ord_w');
+    const failed = await settled('ord_w');
+    expect(failed.state).toBe('failed');
+    expect(failed.error).toMatch(/orders-api answered 503; retried for 0.0001\d* h: given up/);
+    const tries = failed.workflows[1]?.requests?.length ?? 0;
+    expect(tries).toBeGreaterThan(1);
+    // An operator's replay (the record's `reruns` moves on) starts a new window: its first failure is
+    // again the window's first.
+    const log = (failed: boolean) =>
+      logRequest(t.redis, t.keys, tag, {
+        gen: receivedAt,
+        destination: 'orders-api',
+        request: { at: 0, status: 503, ms: 1 },
+        failed,
+      });
+    expect((await log(true)).failures).toBe(tries + 1);
+    await t.redis.hincrby(t.keys.event(tag), 'reruns', 1);
+    const renewed = await log(true);
+    expect(renewed.failures).toBe(1);
+    expect(renewed.start).toBeGreaterThan(receivedAt);
+  });
+
+  it('fails at once on a 4xx other than 408, 409, 425 and 429, and on a redirect, which it does not follow', async () => {
+    await setup();
+    fake.answerWith((hit) =>
+      hit.headers['x-oncehook-event-id'] === 'ord_404'
+        ? { status: 404, body: 'no such route' }
+        : { status: 301, body: '', headers: { location: 'http://127.0.0.1:1/moved' } },
+    );
+    await deliver('ord_404');
+    await deliver('ord_301');
+    for (const [id, status] of [
+      ['ord_404', 404],
+      ['ord_301', 301],
+    ] as const) {
+      const s = await settled(id);
+      expect(s.state).toBe('failed');
+      expect(s.workflows[1]?.requests?.map((r) => r.status)).toEqual([status]);
+      expect(s.workflows[1]?.error).toMatch(new RegExp(`answered ${status}: not retried`));
+    }
+    expect(fake.hits).toHaveLength(2);
   });
 });
