@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm run pack:release <dir>`: every publishable package compiled (JavaScript and type
+// `npm run pack:release -- <dir>`: every publishable package compiled (JavaScript and type
 // declarations, by tsc) and packed into <dir> as the tarball `npm publish` would upload:
 // @oncehook/shared, @oncehook/worker, @oncehook/ingest. pnpm writes their manifests as published
 // (publishConfig's exports and bin; `workspace:*` becomes the version).
@@ -38,7 +38,7 @@ export function packRelease(dir) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = process.argv[2];
   if (!dir) {
-    console.error('usage: pnpm run pack:release <dir>');
+    console.error('usage: npm run pack:release -- <dir>');
     process.exit(2);
   }
   for (const file of packRelease(dir)) console.log(file);

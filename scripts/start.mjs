@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start` / `pnpm start`: the whole system for a first try, in one terminal.
+// `npm start`: the whole system for a first try, in one terminal.
 //   - installs dependencies on the first run;
 //   - with no REDIS_URL and nothing on 127.0.0.1:6379, starts a local redis-server (AOF on, data
 //     in .data/redis, git-ignored) if one is installed;
@@ -19,6 +19,7 @@ const say = (msg) => console.error(`[oncehook] ${msg}`);
 /** @type {import('node:child_process').ChildProcess[]} */
 const children = [];
 let stopping = false;
+let reporting = false;
 
 /**
  * @param {string} name
@@ -31,6 +32,15 @@ function run(name, command, args, env = {}) {
   children.push(child);
   child.on('exit', (code, signal) => {
     if (stopping) return;
+    if (code === 78) {
+      say(`${name} did not start: fix the configuration it names above, then npm start again`);
+      // Each app checks its own configuration as it starts: let the other report its problems too
+      // before it is stopped, so that one run shows them all.
+      if (!reporting) setTimeout(() => stop(78), 3000);
+      reporting = true;
+      if (children.every((c) => c.exitCode !== null || c.spawnargs[0] === 'redis-server')) stop(78);
+      return;
+    }
     say(`${name} exited (${signal ?? code}); stopping the rest`);
     stop(code ?? 1);
   });
