@@ -43,6 +43,22 @@ describe('a bad configuration stops the process at start-up', () => {
     }
   });
 
+  it('an ingest whose PORT is taken stops, naming it and what to do', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const proc = spawnApp('ingest', { PORT: String(port), REDIS_URL: 'redis://127.0.0.1:1' });
+      const { code } = await proc.exited;
+      expect(code).toBe(78);
+      expect(proc.output()).toContain(`PORT: cannot listen on ${port} (another process listens on it)`);
+      expect(proc.output()).toContain('set PORT to a free port');
+      expect(proc.output()).not.toContain('EADDRINUSE');
+    } finally {
+      taken.close();
+    }
+  });
+
   it.each([
     [
       'Twilio in production without PUBLIC_URL',

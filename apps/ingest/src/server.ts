@@ -12,7 +12,7 @@ import { adminCredentials } from './admin-auth.ts';
 import { createApp, type ExtraRoutes } from './app.ts';
 import { type IngestEnv, orExit } from './env.ts';
 import { createMetrics } from './metrics.ts';
-import { createProviders } from './providers/registry.ts';
+import { createProviders, isProviderName } from './providers/registry.ts';
 
 /** One ingest process: connects, serves HTTP on PORT, and shuts down on SIGTERM/SIGINT. */
 export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRoutes) {
@@ -84,6 +84,9 @@ export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRo
         'POST /webhook (the demo source) accepts UNSIGNED deliveries: anyone who can reach it can cause a charge and a receipt. Fine for a first try; in production set NODE_ENV=production (it is then off) or DEMO_WEBHOOK_SECRET (it then requires a signature).',
       );
     }
+    for (const [name, secret] of providers.unserved)
+      if (!isProviderName(name))
+        log.warn(`SOURCES_FILE declares "${name}" but ${secret} is not set: it answers 404 until it is`);
     if (admins) log.info(`dashboard: http://localhost:${info.port}/admin/queues (password: an admin token)`);
     else log.info('admin dashboard off: set ADMIN_TOKEN (or ADMIN_TOKENS) to enable /admin/queues');
     if (admins && config.ADMIN_DASHBOARD_WRITE)
@@ -103,6 +106,13 @@ export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRo
   });
 
   (server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const why = err.code === 'EADDRINUSE' ? 'another process listens on it' : err.message;
+    log.fatal(
+      `PORT: cannot listen on ${config.PORT} (${why}): stop that process, or set PORT to a free port`,
+    );
+    process.exit(78);
+  });
 
   let stopping = false;
   async function shutdown(signal: string) {
