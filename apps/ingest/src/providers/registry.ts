@@ -28,15 +28,19 @@ export const PROVIDERS = Object.fromEntries(PROVIDER_LIST.map((p) => [p.name, p]
 
 export const isProviderName = (name: string): name is ProviderName => Object.hasOwn(PROVIDERS, name);
 
+/** The sources served, by name; `unserved`: the others this ingest knows, with the secret each lacks. */
+export type Providers = Map<string, Provider> & { unserved: Map<string, string> };
+
 /**
  * The sources this configuration serves: built-ins whose secrets are set (demo always), then the
  * custom sources of SOURCES_FILE. Throws ConfigError for a bad file or key.
  */
-export function createProviders(env: IngestEnv): Map<string, Provider> {
-  const live = new Map<string, Provider>();
+export function createProviders(env: IngestEnv): Providers {
+  const live = Object.assign(new Map<string, Provider>(), { unserved: new Map<string, string>() });
   for (const module of PROVIDER_LIST as readonly ProviderModule[]) {
     const verifier = module.create(env);
-    if (verifier)
+    if (!verifier) live.unserved.set(module.name, module.secretEnv.join(' or '));
+    else
       live.set(module.name, {
         ...verifier,
         dedupeTtlSeconds: dedupeWindow(env, module.name, module.window.seconds),
@@ -57,8 +61,8 @@ export function createProviders(env: IngestEnv): Map<string, Provider> {
       throw fail(`"${name}": secretEnv ${variable} is the secret of "${owner}"; give each source its own`);
     secretOwner.set(variable, name);
     const verifier = customVerifier(name, spec, env);
-    if (verifier)
-      live.set(name, { ...verifier, dedupeTtlSeconds: dedupeWindow(env, name, spec.dedupeTtlSeconds) });
+    if (!verifier) live.unserved.set(name, variable);
+    else live.set(name, { ...verifier, dedupeTtlSeconds: dedupeWindow(env, name, spec.dedupeTtlSeconds) });
   }
   return live;
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { eventJobSchema } from '@oncehook/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestApp, readJson, type TestApp } from '../testing/app.ts';
@@ -90,6 +93,29 @@ describe('POST /webhook (demo source)', () => {
     expect(res.status).toBe(404);
     expect((await readJson(res)).error.code).toBe('unknown_source');
     expect(await t.traces()).toEqual({ records: [], jobs: 0 });
+  });
+
+  it('names the variable that would serve a known source without its secret, built-in or declared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oncehook-sources-'));
+    const file = join(dir, 'sources.json');
+    const acme = { signature: { header: 'X-Acme-Signature' }, eventId: { jsonPath: 'id' } };
+    writeFileSync(file, JSON.stringify({ sources: { acme } }));
+    const app = await createTestApp({ SOURCES_FILE: file });
+    try {
+      for (const [source, variable] of [
+        ['acme', 'ACME_WEBHOOK_SECRET'],
+        ['stripe', 'STRIPE_WEBHOOK_SECRET'],
+      ] as const) {
+        const res = await app.post(`/webhooks/${source}`, seed);
+        expect(res.status).toBe(404);
+        expect((await readJson(res)).error).toMatchObject({
+          code: 'unknown_source',
+          message: expect.stringContaining(variable),
+        });
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -8,7 +8,8 @@ import { checkEventType, JSON_TYPE } from '../verify/json-body.ts';
 import type { Provider, RawAnswer, WebhookRequest } from '../verify/types.ts';
 
 export interface WebhookDeps extends AcceptDeps {
-  providers: Map<string, Provider>;
+  /** `unserved`: known sources without their secret, to say which variable serves them. */
+  providers: Map<string, Provider> & { unserved?: Map<string, string> };
   maxBodyBytes: number;
   metrics: Metrics;
   /** PUBLIC_URL: the base of the URL senders address, for URL-signing schemes. */
@@ -22,7 +23,11 @@ export function webhookRoutes(deps: WebhookDeps) {
 
   const receive = (source: string) => async (c: Context) => {
     const provider = deps.providers.get(source);
-    if (!provider) throw new ApiError('unknown_source', `No webhook source named "${source}" is configured.`);
+    if (!provider) {
+      const missing = deps.providers.unserved?.get(source);
+      const fix = missing ? `: its secret is not set (${missing})` : '';
+      throw new ApiError('unknown_source', `No webhook source named "${source}" is configured${fix}.`);
+    }
     const started = performance.now();
     try {
       const headers = headersOf(c);
@@ -61,7 +66,7 @@ export function webhookRoutes(deps: WebhookDeps) {
         captureKey: verified.event.captureKey,
         order: verified.event.order,
       });
-      const outcome = accepted.replay ? 'replay' : accepted.duplicate ? 'duplicate' : 'accepted';
+      const outcome = accepted.copy ? 'copy' : accepted.duplicate ? 'duplicate' : 'accepted';
       deps.metrics.delivered(source, outcome);
       if (accepted.conflict) deps.metrics.conflicts.inc({ source });
       if (verified.event.answer) return answer(c, verified.event.answer);
