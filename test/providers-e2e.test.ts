@@ -131,7 +131,7 @@ describe('GitHub: a captured delivery re-sent with a new X-GitHub-Delivery', () 
     expect((await status('github', 'e2e-original')).body).toMatchObject({
       state: 'completed',
       deliveries: 1,
-      replays: 1,
+      copies: 1,
       attempts: 1,
     });
   });

@@ -65,7 +65,7 @@ describe('replaying failed events', () => {
     sys.apis.setDown(false, 'emails');
     const one = await admin('/admin/replay/demo/evt_pay');
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ replayed: true, reruns: 1 });
+    expect(one.body).toMatchObject({ replayed: true, replays: 1 });
     const bulk = await admin('/admin/replay?state=failed&source=demo&since=1h&limit=10');
     expect(bulk.status).toBe(200);
     expect(bulk.body.replayed.map((r: { eventId: string }) => r.eventId)).toEqual(['evt_mail']);
@@ -77,7 +77,7 @@ describe('replaying failed events', () => {
       expect(charges, id).toHaveLength(1);
       // One request per charge: the replay of evt_mail did not call the payments API again.
       expect(charges[0]?.hits, id).toBe(1);
-      expect((await sys.status(id))?.reruns).toBe(1);
+      expect((await sys.status(id))?.replays).toBe(1);
     }
     expect(
       sys
@@ -92,7 +92,7 @@ describe('replaying failed events', () => {
     const none = await admin('/admin/replay?state=failed');
     expect(none.body).toEqual({ replayed: [], skipped: [], more: false });
     expect(chargesOf('evt_pay')).toHaveLength(1);
-    expect((await sys.status('evt_pay'))?.reruns).toBe(1);
+    expect((await sys.status('evt_pay'))?.replays).toBe(1);
     expect(hook.received).toHaveLength(2);
 
     // The worker counted it all.

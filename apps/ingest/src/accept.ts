@@ -9,6 +9,7 @@ import {
   type OrderingKey,
   openRecord,
   type PartitionedQueues,
+  parseTag,
   type RedisClient,
   type ReplicationMark,
   replicasHolding,
@@ -61,8 +62,8 @@ export interface Accepted {
   duplicate: boolean;
   deliveries: number;
   conflict: boolean;
-  /** A signed body already accepted under another event id: counted there, nothing stored. */
-  replay?: boolean;
+  /** A copy: a signed body already accepted under another event id, counted there, nothing stored. */
+  copy?: boolean;
 }
 
 /**
@@ -78,8 +79,8 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
   try {
     if (deps.redisChecked?.() === false) throw new Error('the start-up checks of Redis have not passed yet');
     if (event.idUnsigned) {
-      const replay = await replayOf(deps, event, tag, since);
-      if (replay) return replay;
+      const copy = await copyOf(deps, event, tag, since);
+      if (copy) return copy;
     }
     const text = event.rawBody.toString('utf8');
     const payload = event.payload ?? text;
@@ -154,15 +155,15 @@ const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a
  * new id is recognised by its signed body, or by its capture key where the scheme does not sign
- * the raw bytes (with its type: one body under two topics is two events), counted as a replay of the first event, and nothing is stored for the new id. Returns
+ * the raw bytes (with its type: one body under two topics is two events), counted as a copy of the first event, and nothing is stored for the new id. Returns
  * null when this delivery goes on as usual.
  *
  * The claim is written before the record, so it outlives a delivery that then failed (503). That
  * is harmless: the provider's retry carries the same id and finds its own claim. Only a different
- * id with the same body is a replay — answered 200 only once the first event is durable (its job
- * exists); before that, 503, and the copy comes back later as a replay.
+ * id with the same body is a copy — answered 200 only once the first event is durable (its job
+ * exists); before that, 503, and the copy, sent again later, is one then.
  */
-async function replayOf(
+async function copyOf(
   deps: AcceptDeps,
   event: IncomingEvent,
   tag: string,
@@ -179,16 +180,17 @@ async function replayOf(
   let counted = await countReplay(deps.redis, deps.keys, owner);
   if (counted === 'gone') {
     // The owner's record expired, or its ingest died before writing it: take over, unless another
-    // copy just did (compare-and-set), in which case this one is a replay of that one.
+    // copy just did (compare-and-set), in which case this one is a copy of that one.
     owner = await takeOverSignedBody(deps.redis, deps.keys, claim, owner);
     if (owner === tag) return null;
     counted = await countReplay(deps.redis, deps.keys, owner);
   }
   if (counted !== 'counted') throw new Error('the first delivery of this signed body is not durable yet');
+  const original = parseTag(owner).eventId;
   deps.log.warn(
-    { source: event.source, eventId: event.eventId, original: owner },
-    'signed body already accepted under another event id: replay, not processed again',
+    { source: event.source, eventId: event.eventId, original },
+    `a copy of event ${original} (its signed body under a new event id): counted there, not processed again`,
   );
   await durable(deps, [deps.keys.event(owner)], since);
-  return { duplicate: true, deliveries: 0, conflict: false, replay: true };
+  return { duplicate: true, deliveries: 0, conflict: false, copy: true };
 }

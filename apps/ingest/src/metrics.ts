@@ -3,14 +3,14 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { macsComputedSoFar } from './verify/signing.ts';
 
 /** What became of a delivery on the webhook routes: the `outcome` label. */
-export type DeliveryOutcome = 'accepted' | 'duplicate' | 'replay' | 'refused' | 'aborted' | 'unavailable';
+export type DeliveryOutcome = 'accepted' | 'duplicate' | 'copy' | 'refused' | 'aborted' | 'unavailable';
 
 export function createMetrics(queues: PartitionedQueues) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_ingest_' });
   const deliveries = new Counter({
     name: 'oncehook_deliveries_total',
-    help: 'Webhook deliveries by source and outcome (accepted, duplicate, replay, refused, aborted: the client went away mid-request, unavailable).',
+    help: "Webhook deliveries by source and outcome (accepted, duplicate, copy: an earlier event's signed body under a new id, refused, aborted: the client went away mid-request, unavailable).",
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });

@@ -54,10 +54,10 @@ export interface EventStatus {
   state: EventState;
   deliveries: number;
   conflicts: number;
-  /** Deliveries that re-sent an earlier event's signed body (providers.md). */
+  /** Copies: deliveries of this event's signed body under another event id (providers.md). */
+  copies: number;
+  /** Times an operator replayed the event (admin API, the replay CLI). */
   replays: number;
-  /** Times an operator replayed the event (admin API, `pnpm replay`). */
-  reruns: number;
   attempts: number;
   receivedAt: number;
   steps: StepStatus[];
@@ -197,8 +197,9 @@ export async function readEventStatus(
     state,
     deliveries: num(record.deliveries),
     conflicts: num(record.conflicts),
-    replays: num(record.replays),
-    reruns: num(record.reruns),
+    // The record's own names predate the API's: `replays` holds copies, `reruns` replays.
+    copies: num(record.replays),
+    replays: num(record.reruns),
     attempts: Math.max(0, ...workflows.map((wf) => wf.attempts)),
     receivedAt: gen,
     steps: workflows.flatMap((wf) =>

@@ -4,7 +4,7 @@ import { slotTag } from './replicas.ts';
  * Every Redis key oncehook writes is built here, and nowhere else.
  *
  *   {prefix}:ev:{<tag>}              hash    the event: record, status, every run and marker (below)
- *   {prefix}:sig:<source>:<sha256>   string  sha256(type, body) -> tag: replay detection for providers
+ *   {prefix}:sig:<source>:<sha256>   string  sha256(type, body) -> tag: finds copies (providers.md) for providers
  *                                            whose event id is not covered by the signature
  *   {prefix}:commit:{<slot>}:<tag>:<gen>:<workflow>:<step>
  *                                    string  on a Redis Cluster only: a step's commit record (its
@@ -27,8 +27,9 @@ import { slotTag } from './replicas.ts';
  *                                            (apps/ingest/src/reconciler/checkpoint.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
- *   ingest   type bodyHash receivedAt deliveries conflicts replays (re-sent signed bodies),
- *            q (QUEUE_PARTITIONS when not 1), reruns (an operator's replays: event-replay.ts)
+ *   ingest   type bodyHash receivedAt deliveries conflicts replays (copies: re-sent signed bodies;
+ *            /status `copies`), q (QUEUE_PARTITIONS when not 1), reruns (an operator's replays:
+ *            event-replay.ts; /status `replays`)
  *   worker   state error workflows ('a,b')        the event, aggregated over its runs
  *            s:<wf> a:<wf> e:<wf> p:<wf>           one per workflow run: state, attempts, error,
  *                                                  steps ('a,b,c')

@@ -63,7 +63,7 @@ export async function startSystem({
     async status(eventId: string) {
       const res = await fetchStatus(base, 'demo', eventId);
       return res.ok
-        ? ((await res.json()) as { state: string; deliveries: number; attempts: number; reruns: number })
+        ? ((await res.json()) as { state: string; deliveries: number; attempts: number; replays: number })
         : null;
     },
     /** Polls GET /status until every event is in one of `states`; returns those that never were. */

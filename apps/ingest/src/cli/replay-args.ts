@@ -2,10 +2,11 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '@oncehook/shared';
 import { BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX } from '../replay/replay-failed.ts';
 
-export const USAGE = `usage: pnpm replay --source <source> --event <event id>
-       pnpm replay --failed [--source <source>] [--since 24h] [--limit ${BULK_REPLAY_DEFAULT}]
+export const USAGE = `usage: npm run replay -- --source <source> --event <event id>
+       npm run replay -- --failed [--source <source>] [--since 24h] [--limit ${BULK_REPLAY_DEFAULT}]
   --event    replay one failed event: the steps it did keep their markers, the rest run again
-  --failed   replay the failed events (newest first), at most --limit (1-${BULK_REPLAY_MAX})
+  --failed   replay the failed events (newest first), at most --limit (1-${BULK_REPLAY_MAX}); not
+             those that failed on a permanent error: replay each by its id once its cause is fixed
   --since    only those that failed within this long (90m, 24h, 7d)
 Same as POST /admin/replay, for operators without HTTP access: it reads REDIS_URL, QUEUE_PREFIX
 and QUEUE_PARTITIONS as the ingest does.`;

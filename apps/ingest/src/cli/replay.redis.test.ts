@@ -14,7 +14,7 @@ afterEach(async () => {
   await t.close();
 });
 
-/** `pnpm replay …` as an operator runs it. */
+/** `npm run replay -- …` as an operator runs it. */
 const replay = (...args: string[]) => replayLogging('silent', ...args);
 const replayLogging = (level: string, ...args: string[]) => {
   const run = spawnSync(process.execPath, ['--import', 'tsx', 'apps/ingest/src/cli/replay.ts', ...args], {
@@ -31,12 +31,12 @@ const replayLogging = (level: string, ...args: string[]) => {
   return { code: run.status, out: run.stdout, err: run.stderr };
 };
 
-describe('pnpm replay', () => {
+describe('npm run replay', () => {
   it('replays one failed event, then says there is nothing more to do', async () => {
     await failedAtCharge(t, ['evt_cli']);
     const first = replay('--source', 'demo', '--event', 'evt_cli');
     expect(first.code, first.err).toBe(0);
-    expect(JSON.parse(first.out)).toMatchObject({ kind: 'replayed', eventId: 'evt_cli', reruns: 1 });
+    expect(JSON.parse(first.out)).toMatchObject({ kind: 'replayed', eventId: 'evt_cli', replays: 1 });
     expect(await (await t.jobOf('demo', 'evt_cli'))?.getState()).toBe('waiting');
     expect(await t.redis.hget(t.keys.event(eventTag('demo', 'evt_cli')), 'reruns')).toBe('1');
 
@@ -59,7 +59,10 @@ describe('pnpm replay', () => {
 
     const wrong = replay('--failed', '--since', 'soon');
     expect(wrong.code).toBe(2);
-    expect(wrong.err).toMatch(/usage: pnpm replay/);
+    expect(wrong.err).toMatch(/usage: npm run replay -- /);
+    const help = replay('--help');
+    expect(help.code).toBe(0);
+    expect(help.err).toMatch(/usage: npm run replay -- /);
   });
 
   it('logs every request to stderr, with who asked and what it answered, refusals included', async () => {

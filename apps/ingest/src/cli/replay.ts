@@ -7,7 +7,7 @@ import { logBulkReplay, logReplay } from '../replay-log.ts';
 import { parseReplayArgs, USAGE } from './replay-args.ts';
 
 /**
- * pnpm replay --source demo --event evt_1 | --failed [--since 24h] [--source demo] [--limit 100]
+ * npm run replay -- --source demo --event evt_1 | --failed [--since 24h] [--source demo] [--limit 100]
  *
  * The admin API's replay (the same functions), straight against Redis: prints the outcome as JSON
  * and exits 0 when the event was replayed or needed nothing, 1 when it could not be. Each request
@@ -16,7 +16,7 @@ import { parseReplayArgs, USAGE } from './replay-args.ts';
 const args = parseReplayArgs(process.argv.slice(2));
 if (!args.ok) {
   console.error(`${args.message}\n\n${USAGE}`);
-  process.exit(2);
+  process.exit(process.argv.includes('--help') ? 0 : 2);
 }
 const config = orExit(() => parseIngestEnv());
 // stdout carries the JSON answer alone: the log lines go to stderr.

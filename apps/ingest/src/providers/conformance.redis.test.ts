@@ -71,7 +71,7 @@ describe.each(providers)('$name', (provider) => {
       type: exampleOf(provider.name).type,
     });
     expect(() => JSON.parse(job.payload)).not.toThrow();
-    expect(await status(event.id)).toMatchObject({ deliveries: 1, replays: 0 });
+    expect(await status(event.id)).toMatchObject({ deliveries: 1, copies: 0 });
   });
 
   it('refuses a tampered body with 401 and stores nothing', async () => {
@@ -176,14 +176,14 @@ describe.each(providers)('$name', (provider) => {
     if (idUnsigned) {
       // The id travels outside the signature: the signed body identifies the original.
       expect(copy.status).toBe(200);
-      expect(await status(event.id)).toMatchObject({ deliveries: 1, replays: 1 });
+      expect(await status(event.id)).toMatchObject({ deliveries: 1, copies: 1 });
     } else if (relabelled) {
       // The signature covers the id header.
       expect(copy.status).toBe(401);
     } else {
       // The id is in the signed body: the copy is the original, a plain duplicate.
       expect(copy.status).toBe(200);
-      expect(await status(event.id)).toMatchObject({ deliveries: 2, replays: 0 });
+      expect(await status(event.id)).toMatchObject({ deliveries: 2, copies: 0 });
     }
   });
 

@@ -53,7 +53,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
 
     expect((await t.traces()).jobs).toBe(1);
     expect(await t.jobOf(source, 'forged-2')).toBeUndefined();
-    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 1, replays: 1 });
+    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 1, copies: 1 });
     expect((await status(source, 'forged-2')).status).toBe(404);
     expect(await t.redis.exists(t.keys.event(eventTag(source, 'forged-2')))).toBe(0);
   });
@@ -61,7 +61,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
   it('leaves a genuine redelivery (same id) a plain duplicate, not a replay', async () => {
     await deliver('original-1');
     expect(await (await deliver('original-1')).json()).toEqual({ received: true, duplicate: true });
-    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 2, replays: 0 });
+    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 2, copies: 0 });
   });
 
   it('after a 503 (enqueue refused), lets the retry with the same id through and still catches a copy', async () => {
@@ -85,7 +85,7 @@ describe.each(SOURCES)('$source: a captured delivery re-sent under a new id', ({
 
     await deliver('original-1');
     expect(await (await deliver('forged-2')).json()).toEqual({ received: true, duplicate: true });
-    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 1, replays: 1 });
+    expect(await readJson(await status(source, 'original-1'))).toMatchObject({ deliveries: 1, copies: 1 });
   });
 
   it('takes over a claim whose owner has no record (its ingest died between claim and record)', async () => {
@@ -159,7 +159,7 @@ describe('shopify: one body under two topics', () => {
       duplicate: true,
     });
     expect((await t.traces()).jobs).toBe(2);
-    expect(await readJson(await status('shopify', 'wh-paid'))).toMatchObject({ replays: 1 });
+    expect(await readJson(await status('shopify', 'wh-paid'))).toMatchObject({ copies: 1 });
   });
 });
 

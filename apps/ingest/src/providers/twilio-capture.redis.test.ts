@@ -52,7 +52,7 @@ function samePaddedSignature(n: number): string {
 }
 
 describe('twilio: a captured delivery re-sent as other bytes under new tokens', () => {
-  it('stays one event: 100 copies are 100 counted replays, and nothing is stored for them', async () => {
+  it('stays one event: 100 copies are counted as 100 copies, and nothing is stored for them', async () => {
     const first = await send(new URLSearchParams(params).toString(), 'idem-original');
     expect(first.status).toBe(200);
     // A copy is a replay once the original is durable beyond doubt: a worker has its job.
@@ -67,12 +67,12 @@ describe('twilio: a captured delivery re-sent as other bytes under new tokens', 
 
     expect((await t.traces()).jobs).toBe(1);
     const status = await readJson(await t.get('/status/twilio/idem-original'));
-    expect(status).toMatchObject({ deliveries: 1, replays: 100 });
+    expect(status).toMatchObject({ deliveries: 1, copies: 100 });
     for (const n of [0, 37, 99]) {
       expect(await t.redis.exists(t.keys.event(eventTag('twilio', `idem-forged-${n}`)))).toBe(0);
     }
     const metrics = await (await t.app.request('/metrics')).text();
-    expect(metrics).toContain('oncehook_deliveries_total{source="twilio",outcome="replay"} 100');
+    expect(metrics).toContain('oncehook_deliveries_total{source="twilio",outcome="copy"} 100');
   });
 
   it('keeps two deliveries that differ in a signed parameter two events', async () => {

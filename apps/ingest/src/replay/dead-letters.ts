@@ -22,8 +22,14 @@ export interface DeadLetter {
   jobId: string;
   queue: string;
   partition: string;
-  /** False when the record (with the markers) expired: such an event cannot be replayed safely. */
+  /** Whether a replay can succeed as things stand; when not, `reason` says why. */
   replayable: boolean;
+  /**
+   * `record_expired`: its markers went with its record, and running its steps again could repeat
+   * them. `permanent_error`: it failed at once (PermanentError: bad data, a refused request), and
+   * runs into the same error again until the code or configuration that refused it changes.
+   */
+  reason?: 'record_expired' | 'permanent_error';
   /** A destination's requests (the last 20), what each was answered. */
   requests?: DestinationRequest[];
 }
@@ -84,6 +90,9 @@ async function describe(
   const eventId = String(job.data?.eventId ?? '');
   const record = await deps.redis.hgetall(deps.keys.event(eventTag(source, eventId)));
   const replayable = record.receivedAt === String(job.data?.receivedAt);
+  // Failed before its attempts ran out: BullMQ does that only for an error retrying cannot help.
+  const permanent = job.attemptsMade < (job.opts.attempts ?? 1);
+  const reason = !replayable ? 'record_expired' : permanent ? 'permanent_error' : undefined;
   const workflow =
     (job.data?.workflow as string | undefined) ??
     (record.workflows?.split(',').length === 1 ? record.workflows : null) ??
@@ -100,7 +109,8 @@ async function describe(
     jobId: String(job.id),
     queue: queue.name,
     partition,
-    replayable,
+    replayable: !reason,
+    ...(reason ? { reason } : {}),
     ...(requests && replayable ? { requests: destinationRequests(requests) } : {}),
   };
 }

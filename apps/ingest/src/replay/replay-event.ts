@@ -33,7 +33,7 @@ export interface ReplayedRun {
 }
 
 export type ReplayResult =
-  | { kind: 'replayed'; source: string; eventId: string; reruns: number; workflows: ReplayedRun[] }
+  | { kind: 'replayed'; source: string; eventId: string; replays: number; workflows: ReplayedRun[] }
   /** Nothing to do: the event completed (or had no workflow). */
   | { kind: 'noop'; source: string; eventId: string; state: 'completed' | 'ignored' }
   | { kind: 'not_found'; source: string; eventId: string }
@@ -84,7 +84,7 @@ export async function replayEvent(
 
   const claim = await claimReplay(deps.redis, deps.keys, tag, {
     gen: rec.gen,
-    reruns: status.reruns,
+    reruns: status.replays,
     runs: failed.map((wf) => wf.name),
     keepUntil: Date.now() + event.windowSeconds * 1000,
   });
@@ -95,13 +95,14 @@ export async function replayEvent(
   await Promise.all(
     targets.map((target, i) => requeue(deps, target, jobs[i], { ...event, replay: claim.reruns })),
   );
+  // Kept: the steps with a marker (a result). A pure step keeps none: it runs again.
   const workflows = failed.map((wf) => ({
     workflow: wf.name,
-    kept: wf.steps.filter((s) => s.done).map((s) => s.name),
-    rerun: wf.steps.filter((s) => !s.done).map((s) => s.name),
+    kept: wf.steps.filter((s) => 'result' in s).map((s) => s.name),
+    rerun: wf.steps.filter((s) => !('result' in s)).map((s) => s.name),
   }));
-  deps.log.info({ ...about, by, reruns: claim.reruns, workflows }, 'event replayed by an operator');
-  return { kind: 'replayed', ...about, reruns: claim.reruns, workflows };
+  deps.log.info({ ...about, by, replays: claim.reruns, workflows }, 'event replayed by an operator');
+  return { kind: 'replayed', ...about, replays: claim.reruns, workflows };
 }
 
 /**

@@ -23,7 +23,7 @@ export async function replayFailed(
   query: DeadLetterQuery & { limit: number },
   by: string,
 ): Promise<BulkReplayReport> {
-  const events = new Map<string, { source: string; eventId: string; replayable: boolean }>();
+  const events = new Map<string, { source: string; eventId: string; reason?: string | undefined }>();
   let more = false;
   for (let cursor: number | null = 0; cursor !== null; ) {
     const page = await listDeadLetters(deps, { ...query, cursor, limit: 200 });
@@ -39,9 +39,10 @@ export async function replayFailed(
     cursor = more ? null : page.nextCursor;
   }
   const report: BulkReplayReport = { replayed: [], skipped: [], more };
-  for (const { source, eventId, replayable } of events.values()) {
-    if (!replayable) {
-      report.skipped.push({ source, eventId, reason: 'record_expired' });
+  for (const { source, eventId, reason } of events.values()) {
+    // A permanent error is replayed by its id, once its cause is fixed: in bulk it would fail again.
+    if (reason) {
+      report.skipped.push({ source, eventId, reason });
       continue;
     }
     const result = await replayEvent(deps, source, eventId, by);

@@ -30,7 +30,7 @@ describe('POST /admin/replay/:source/:eventId', () => {
       replayed: true,
       source: 'demo',
       eventId: 'evt_r1',
-      reruns: 1,
+      replays: 1,
       workflows: [{ workflow: 'payment', kept: ['validate'], rerun: ['charge', 'ledger', 'record'] }],
     });
     const job = await t.jobOf('demo', 'evt_r1');
@@ -39,7 +39,7 @@ describe('POST /admin/replay/:source/:eventId', () => {
     expect(job?.data.replay).toBe(1);
     expect(await t.redis.hget(key, EVENT_FIELDS.marker('payment', 'validate'))).toBe('{"ok":true}');
     const status = await readJson(await t.get('/status/demo/evt_r1'));
-    expect(status).toMatchObject({ state: 'queued', reruns: 1, replays: 0 });
+    expect(status).toMatchObject({ state: 'queued', replays: 1, copies: 0 });
     expect(status.error).toBeUndefined();
 
     // Queued now, not failed: a second replay changes nothing.
@@ -97,6 +97,52 @@ describe('POST /admin/replay/:source/:eventId', () => {
     expect(gone.status).toBe(409);
     expect((await readJson(gone)).error.code).toBe('job_gone');
     expect(await t.redis.hget(t.keys.event(eventTag('demo', 'evt_nojob')), 'reruns')).toBeNull();
+  });
+});
+
+describe('what a replay says it will do', () => {
+  it('lists as kept only the steps with a marker: a pure step before them runs again', async () => {
+    await failedAtCharge(['evt_pure']);
+    // validate is pure (no marker), charge committed, ledger failed.
+    await t.redis.hset(t.keys.event(eventTag('demo', 'evt_pure')), {
+      [EVENT_FIELDS.marker('payment', 'charge')]: '{"paymentId":"pi_1"}',
+    });
+    expect(await readJson(await admin('/admin/replay/demo/evt_pure'))).toMatchObject({
+      workflows: [{ workflow: 'payment', kept: ['charge'], rerun: ['validate', 'ledger', 'record'] }],
+    });
+  });
+
+  it('lists a run failed on a permanent error as not replayable, skips it in bulk, replays it by its id', async () => {
+    await t.post('/webhook', payment('evt_bad'));
+    await t.redis.hset(t.keys.event(eventTag('demo', 'evt_bad')), {
+      state: 'failed',
+      workflows: 'payment',
+      [EVENT_FIELDS.runSteps('payment')]: 'validate,charge,ledger,record',
+      [EVENT_FIELDS.runState('payment')]: 'failed',
+      [EVENT_FIELDS.runError('payment')]: 'payment: amount must be a positive integer',
+    });
+    const failing = new Worker(
+      t.queue.name,
+      async () => {
+        throw new UnrecoverableError('payment: amount must be a positive integer');
+      },
+      { connection: t.redis, prefix: t.queue.opts.prefix },
+    );
+    for (let i = 0; i < 500 && (await t.queue.getFailedCount()) < 1; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await failing.close();
+    await failedAtCharge(['evt_down']);
+
+    const listed = await readJson(await admin('/admin/events?state=failed', 'GET'));
+    const byId = Object.fromEntries(listed.events.map((e: { eventId: string }) => [e.eventId, e]));
+    expect(byId.evt_bad).toMatchObject({ replayable: false, reason: 'permanent_error', attempts: 1 });
+    expect(byId.evt_down).toMatchObject({ replayable: true });
+    expect(byId.evt_down.reason).toBeUndefined();
+
+    const bulk = await readJson(await admin('/admin/replay?state=failed'));
+    expect(bulk.replayed.map((r: { eventId: string }) => r.eventId)).toEqual(['evt_down']);
+    expect(bulk.skipped).toEqual([{ source: 'demo', eventId: 'evt_bad', reason: 'permanent_error' }]);
+    expect(await readJson(await admin('/admin/replay/demo/evt_bad'))).toMatchObject({ replayed: true });
   });
 });
 
@@ -178,7 +224,7 @@ describe('GET /admin/events (dead letters)', () => {
           workflow: 'payment',
           failedStep: 'charge',
           error: 'payments API answered 503',
-          attempts: 1,
+          attempts: t.config.MAX_ATTEMPTS,
           replayable: true,
           queue: 'events',
         });

@@ -81,7 +81,7 @@ function answer(result: ReplayResult) {
   const { source, eventId } = result;
   switch (result.kind) {
     case 'replayed':
-      return { replayed: true, source, eventId, reruns: result.reruns, workflows: result.workflows };
+      return { replayed: true, source, eventId, replays: result.replays, workflows: result.workflows };
     case 'noop':
       return {
         replayed: false,

@@ -1,8 +1,12 @@
 import { EVENT_FIELDS, eventTag } from '@oncehook/shared';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { TestApp } from './app.ts';
 
-/** What a worker leaves when the payment workflow failed for good at `charge`: the event's job failed. */
+/**
+ * What a worker leaves when the payment workflow failed for good at `charge`, its attempts used up
+ * (a dependency that stayed down): the event's job failed. A run failed on a permanent error fails
+ * on its first attempt instead (UnrecoverableError).
+ */
 export async function failedAtCharge(t: TestApp, ids: string[]) {
   for (const id of ids) {
     await t.post('/webhook', { event_id: id, type: 'payment.succeeded', amount: 100, currency: 'USD' });
@@ -17,10 +21,13 @@ export async function failedAtCharge(t: TestApp, ids: string[]) {
       [EVENT_FIELDS.started('payment', 'charge')]: '1',
     });
   }
+  // Its last attempt next: BullMQ counts it in `atm`.
+  for (const job of await t.queue.getJobs(['waiting']))
+    await t.redis.hset(t.queue.toKey(String(job.id)), 'atm', String((job.opts.attempts ?? 1) - 1));
   const failing = new Worker(
     t.queue.name,
     async () => {
-      throw new UnrecoverableError('payments API answered 503');
+      throw new Error('payments API answered 503');
     },
     { connection: t.redis, prefix: t.queue.opts.prefix },
   );

@@ -73,6 +73,6 @@ export function alertText(run: FailedRun): string {
   const { source, eventId } = run.event;
   return [
     `oncehook: workflow "${run.workflow}" failed for good for ${source} event ${eventId} (attempt ${run.attempt}): ${run.error ?? 'unknown error'}`,
-    `Fix the cause, then replay it: POST /admin/replay/${source}/${encodeURIComponent(eventId)} or pnpm replay --source ${source} --event ${eventId}`,
+    `Fix the cause, then replay it: POST /admin/replay/${source}/${encodeURIComponent(eventId)} on the ingest (ADMIN_TOKEN)`,
   ].join('\n');
 }
