@@ -144,7 +144,6 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     }
   }
 
-  for (const partition of assigned) consume(partition);
   let drainTimer: NodeJS.Timeout | undefined;
 
   return {
@@ -152,11 +151,13 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
     /** Every partition's queues opened so far (for the metrics). */
     queues: () => queues.pairs(),
     /** The partitions taken from, by label (`p0of3`). */
-    partitions: () => [...consumers.keys()],
+    partitions: () => [...new Set([...assigned.map((p) => p.label), ...consumers.keys()])],
     /** Starts taking jobs, and looking for partitions to drain. */
     run() {
       running = true;
-      for (const pair of consumers.values()) for (const worker of pair) start(worker);
+      // BullMQ's workers are made only now: each checks Redis when made, and warns about an
+      // evicting one — after the start-up checks, which stop the process first.
+      for (const partition of assigned) consume(partition);
       const drain = () =>
         drainOlderLayouts().catch((err: Error) =>
           log.warn({ err: err.message }, 'could not look for partitions to drain'),
