@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { parseSince } from '@oncehook/shared';
 import { RECONCILED_SOURCES, type ReconciledSource } from './sources/registry.ts';
 
-export const USAGE = `usage: pnpm reconcile [--source stripe|github] [--since 72h|<ISO date>]
-       pnpm start:reconciler [--source stripe|github]
+export const USAGE = `usage: npm run reconcile -- [--source stripe|github] [--since 72h|<ISO date>]
+       npm run start:reconciler -- [--source stripe|github]
   --source   one source (repeatable); default: every configured one
   --since    a one-off run over events since then (a duration back from now: 90m, 72h, 30d; or a
              date); default: since the checkpoint the last run left
-  --once     run once and exit (what pnpm reconcile does); otherwise every RECONCILE_INTERVAL`;
+  --once     run once and exit (what npm run reconcile does); otherwise every RECONCILE_INTERVAL
+Exit codes: 0 done, 1 a run failed, 2 bad arguments, 75 another reconciler was running, 78 bad
+configuration (docs/reconciliation.md).`;
 
 export type Args =
   | { ok: true; once: boolean; sources?: ReconciledSource[]; since?: number }

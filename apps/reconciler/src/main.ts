@@ -16,13 +16,13 @@ import { type RunDeps, type RunOutcome, reconcileSource } from './run.ts';
 import { chooseSources, createSource } from './sources/registry.ts';
 
 /**
- * `pnpm reconcile [--source …] [--since …]` (one run, then exit) and `pnpm start:reconciler`
+ * `npm run reconcile -- [--source …] [--since …]` (one run, then exit) and `npm run start:reconciler`
  * (a run of every source every RECONCILE_INTERVAL, metrics on RECONCILER_METRICS_PORT).
  */
 const args = parseReconcilerArgs(process.argv.slice(2), Math.floor(Date.now() / 1000));
 if (!args.ok) {
   console.error(`${args.message}\n\n${USAGE}`);
-  process.exit(2);
+  process.exit(process.argv.includes('--help') ? 0 : 2);
 }
 const { once: oneOff, since, sources: requested } = args;
 const config = orExit(() => parseReconcilerEnv());
@@ -41,7 +41,7 @@ const queues = openQueues(config, redis, (err) => log.warn({ err: err.message },
 const keys = createKeys(config.QUEUE_PREFIX);
 const accept: AcceptDeps = { redis, keys, queues, retry: config, log, redisChecked: () => redisChecked };
 const sources = names.map((name) => createSource(name, config, { accept, redis, keys }));
-const metrics = createReconcilerMetrics();
+const metrics = createReconcilerMetrics(names);
 
 let stopping = false;
 let wake = () => {};

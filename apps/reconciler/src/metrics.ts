@@ -4,7 +4,8 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 export type Finding = 'already_seen' | 'recovered' | 'failed';
 export type RunResult = 'completed' | 'failed' | 'locked';
 
-export function createReconcilerMetrics() {
+/** `sources`: the ones this process reconciles, whose counters read 0 from the start. */
+export function createReconcilerMetrics(sources: readonly string[] = []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_reconciler_' });
   const found = new Counter({
@@ -56,6 +57,10 @@ export function createReconcilerMetrics() {
     registers: [registry],
   });
   const byFinding = { already_seen: seen, recovered, failed } as const;
+  for (const source of sources) {
+    for (const counter of [found, seen, recovered, failed, rateLimited]) counter.inc({ source }, 0);
+    for (const result of ['completed', 'failed', 'locked']) runs.inc({ source, result }, 0);
+  }
   return {
     registry,
     found: (source: string) => found.inc({ source }),
