@@ -15,14 +15,14 @@ export function simulatedMailer(redis: RedisClient, keys: DemoKeys, log: Logger)
       // SET … NX GET: the id stored before, or nothing if this one was stored now.
       const before = await redis.set(key, id, 'PX', DAY_MS, 'NX', 'GET');
       const stored = before ?? id;
-      const replayed = before !== null;
-      if (!replayed)
+      const reused = before !== null;
+      if (!reused)
         log.info({ to: email.to, subject: email.subject, emailId: id }, 'email sent (simulated mailer)');
-      return { id: String(stored), replayed };
+      return { id: String(stored), reused };
     },
     async findByIdempotencyKey(idempotencyKey) {
       const id = await redis.get(keys.simulatedEmail(idempotencyKey));
-      return id ? { id, replayed: true } : null;
+      return id ? { id, reused: true } : null;
     },
   };
 }

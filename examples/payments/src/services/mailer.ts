@@ -8,7 +8,7 @@ export interface Email {
 
 export interface SentEmail {
   id: string;
-  replayed: boolean;
+  reused: boolean;
 }
 
 /** The mail API the receipt step talks to: MAILER_URL, or a simulator in Redis when unset. */
@@ -31,7 +31,7 @@ export function httpMailer(baseUrl: string): Mailer {
   return {
     kind: 'http',
     async send(email, idempotencyKey) {
-      const res = await fetch(endpoint, {
+      const res = await reach(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
         body: JSON.stringify(email),
@@ -44,19 +44,25 @@ export function httpMailer(baseUrl: string): Mailer {
         const transient = res.status >= 500 || [401, 403, 408, 409, 429].includes(res.status);
         throw transient ? new Error(message) : new PermanentError(message);
       }
-      return { id: idOf(text), replayed: res.headers.get('idempotent-replayed') === 'true' };
+      return { id: idOf(text), reused: res.headers.get('idempotent-replayed') === 'true' };
     },
     async findByIdempotencyKey(idempotencyKey) {
-      const res = await fetch(`${endpoint}?idempotency_key=${encodeURIComponent(idempotencyKey)}`, {
+      const res = await reach(`${endpoint}?idempotency_key=${encodeURIComponent(idempotencyKey)}`, {
         signal: AbortSignal.timeout(15_000),
       });
       const text = await res.text();
       if (res.status === 404) return null;
       if (!res.ok) throw new Error(`mail API answered ${res.status} to a lookup: ${text.slice(0, 200)}`);
-      return { id: idOf(text), replayed: true };
+      return { id: idOf(text), reused: true };
     },
   };
 }
+
+/** fetch, whose failure (`fetch failed`) names the URL and, as its cause, why (refused, DNS, TLS). */
+const reach = (url: string, init: RequestInit) =>
+  fetch(url, init).catch((err: Error) => {
+    throw new Error(`mail API unreachable at ${url} (MAILER_URL)`, { cause: err });
+  });
 
 function idOf(text: string): string {
   try {

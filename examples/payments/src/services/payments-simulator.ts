@@ -61,10 +61,10 @@ export function simulatedPayments(redis: RedisClient, keys: DemoKeys): PaymentsA
   };
 }
 
-const toPayment = ({ id, amount, currency, status }: StoredPayment, replayed: boolean): Payment => ({
+const toPayment = ({ id, amount, currency, status }: StoredPayment, reused: boolean): Payment => ({
   id,
   amount,
   currency,
   status,
-  replayed,
+  reused,
 });

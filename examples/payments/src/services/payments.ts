@@ -10,7 +10,7 @@ export interface Payment {
   currency: string;
   status: string;
   /** The API answered with the object an earlier request with the same key created. */
-  replayed: boolean;
+  reused: boolean;
 }
 
 export interface CreatePayment {

@@ -33,9 +33,15 @@ export function isPermanentStripeError(err: unknown): err is Stripe.errors.Strip
 
 /**
  * What a failed Stripe call throws: a PermanentError saying `<refused> (<status>): <message>` when
- * retrying cannot help (isPermanentStripeError), else the error as it was, for the job to retry.
+ * retrying cannot help (isPermanentStripeError), else the error as it was, for the job to retry —
+ * a connection that failed naming PAYMENTS_URL and why (the SDK's own message says "Stripe", which
+ * a local PAYMENTS_URL is not).
  */
 export function stripeFailure(err: unknown, refused: string): unknown {
+  if (err instanceof Stripe.errors.StripeConnectionError && err.detail instanceof Error)
+    return new Error(`no connection to the payments API (PAYMENTS_URL): ${err.detail.message}`, {
+      cause: err.detail,
+    });
   return isPermanentStripeError(err)
     ? new PermanentError(`${refused} (${err.statusCode}): ${err.message}`, { cause: err })
     : err;

@@ -26,7 +26,7 @@ export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
           amount: intent.amount,
           currency: intent.currency,
           status: intent.status,
-          replayed: intent.lastResponse?.headers?.['idempotent-replayed'] === 'true',
+          reused: intent.lastResponse?.headers?.['idempotent-replayed'] === 'true',
         };
       } catch (err) {
         throw stripeFailure(err, 'payments API refused');
@@ -41,7 +41,7 @@ export function stripePayments(baseUrl: string, apiKey?: string): PaymentsApi {
         const intent = found.data[0];
         if (!intent) return null;
         const { id, amount, currency, status } = intent;
-        return { id, amount, currency, status, replayed: true };
+        return { id, amount, currency, status, reused: true };
       } catch (err) {
         throw stripeFailure(err, 'payments API refused');
       }

@@ -37,8 +37,8 @@ export async function charge(ctx: WorkerStepContext, request: ChargeRequest): Pr
     metadata: request.metadata ?? {},
   });
   ctx.log.info(
-    { paymentId: payment.id, idempotencyKey: key, attempt: ctx.attempt, replayed: payment.replayed },
-    payment.replayed
+    { paymentId: payment.id, idempotencyKey: key, attempt: ctx.attempt, reused: payment.reused },
+    payment.reused
       ? `charge: the payments API returned the existing payment ${payment.id}`
       : `charge: payment ${payment.id} (attempt ${ctx.attempt})`,
   );

@@ -17,6 +17,6 @@ export async function sendReceipt(ctx: WorkerStepContext, email: Email | null): 
     return { emailId: earlier.id };
   }
   const sent = await ctx.services.mailer.send(email, ctx.idempotencyKey);
-  ctx.log.info({ emailId: sent.id, to: email.to, replayed: sent.replayed }, 'receipt sent');
+  ctx.log.info({ emailId: sent.id, to: email.to, reused: sent.reused }, 'receipt sent');
   return { emailId: sent.id };
 }

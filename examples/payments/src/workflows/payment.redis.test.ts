@@ -1,5 +1,5 @@
 import { EVENT_FIELDS, parseTag } from '@oncehook/shared';
-import { type FakeApis, startFakeApis } from '@oncehook/testing';
+import { type FakeApis, freePort, startFakeApis } from '@oncehook/testing';
 import { createTestEngine, type TestEngine } from '@oncehook/worker/testing';
 import { UnrecoverableError } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -204,5 +204,26 @@ describe('the other sources’ workflows', () => {
         result: { repository: 'o/r', ref: 'refs/heads/main', commits: 2, pusher: 'x' },
       },
     ]);
+  });
+});
+
+describe('an API that refuses connections', () => {
+  it.each([
+    ['mail', 'mail API unreachable at <url>/emails (MAILER_URL)'],
+    ['payments', 'no connection to the payments API (PAYMENTS_URL)'],
+  ] as const)('the %s API is recorded with its URL and why, never as "Stripe"', async (api, said) => {
+    fake = await startFakeApis();
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const env: Record<string, string> =
+      api === 'mail' ? { PAYMENTS_URL: fake.url, MAILER_URL: closed } : { PAYMENTS_URL: closed };
+    t = await createTestEngine(WORKFLOWS, (ctx) => createServices(parseDemoEnv(env), ctx), env);
+    const event = await t.acceptEvent('evt_refused', demo(700, 'usd', { email: 'ada@example.com' }), {
+      type: 'payment.succeeded',
+    });
+    await expect(t.run(event.job)).rejects.toThrow();
+    const error = (await t.status('evt_refused'))?.error ?? '';
+    expect(error).toContain(said.replace('<url>', closed));
+    expect(error).toContain(`ECONNREFUSED ${closed.slice('http://'.length)}`);
+    expect(error).not.toContain('Stripe');
   });
 });
