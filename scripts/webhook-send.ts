@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,19 +7,22 @@ import { isProviderName, PROVIDER_LIST, PROVIDERS } from '../apps/ingest/src/pro
 import { exampleOf, signerOf } from '../apps/ingest/src/testing/deliveries.ts';
 
 /**
- * pnpm webhook:send --source stripe --times 10 [fixtures/stripe-checkout-session-completed.json]
+ * npm run webhook:send -- --source stripe --times 10 [fixtures/stripe-checkout-session-completed.json]
  *
  * Signs a fixture (by default the provider's own) as the given provider with the configured secret and delivers it N times,
- * printing each answer: the "replay it ten times" test every receiver should run. Each send is
- * signed afresh (new timestamp), as a provider's retry is; the event id stays the same unless
- * --new-id is given.
+ * printing each answer: the "send it ten times" test every receiver should run. Each send is
+ * signed afresh (new timestamp), as a provider's retry is. The event id is new on each run (or
+ * --id), and the body is made that event's (the id put where the provider carries it, else the
+ * body marked with it), so that two runs are two events, never one's copy.
  */
-const USAGE = `usage: pnpm webhook:send --source <${PROVIDER_LIST.map((p) => p.name).join('|')}> [options] [fixture]
+const USAGE = `usage: npm run webhook:send -- --source <${PROVIDER_LIST.map((p) => p.name).join('|')}> [options] [fixture]
   --times <n>     deliveries to send (default 1)
   --parallel      send them all at once instead of one after another
   --url <base>    the ingest (default http://127.0.0.1:$PORT)
-  --id <id>       the event id, for sources that carry it in a header; default: random
-  --new-id        a fresh header id on every send (a captured delivery re-sent under a new id)
+  --id <id>       the event id (default: a new one on each run, printed); the same id sends the
+                  same event again, another id another event
+  --new-id        a fresh header id on every send, the body unchanged: a captured delivery re-sent
+                  under new ids, which GitHub, Shopify and Twilio answer as copies
   --event <name>  X-GitHub-Event / X-Shopify-Topic (default push / orders/create)
   fixture         the body to send (default: the source's own, in fixtures/)`;
 
@@ -39,7 +42,7 @@ const { values, positionals } = parseArgs({
 
 const stop = (message: string): never => {
   console.error(`${message}\n\n${USAGE}`);
-  process.exit(2);
+  process.exit(values.help ? 0 : 2);
 };
 if (values.help) stop('Sends a signed fixture to the ingest, several times.');
 const source = values.source ?? stop('--source is required');
@@ -54,17 +57,17 @@ const variable = provider.secretEnv[0] as string;
 const secret = config.secrets.get(variable)?.[0];
 // The demo source is unsigned until DEMO_WEBHOOK_SECRET is set; every other source needs its secret.
 if (!secret && source !== 'demo')
-  stop(`${variable} is not set: the ingest would not serve "${source}" either`);
+  stop(`${variable} is not set: give it the ingest's value (the ingest serves "${source}" only with it)`);
 
-const body = readFileSync(fixture, 'utf8');
+const fixedId = values.id ?? `evt_${randomBytes(6).toString('hex')}`;
+const body = exampleOf(provider.name).withId(readFileSync(fixture, 'utf8'), fixedId);
 const base = (values.url ?? `http://127.0.0.1:${config.PORT}`).replace(/\/+$/, '');
 const url = `${base}/webhooks/${source}`;
 // What a URL-signing provider signed: the address it was configured with.
 const signedUrl = `${(config.PUBLIC_URL ?? base).replace(/\/+$/, '')}/webhooks/${source}`;
-const fixedId = values.id ?? `msg_${randomUUID()}`;
 
 async function send(n: number) {
-  const id = values['new-id'] ? `msg_${randomUUID()}` : fixedId;
+  const id = values['new-id'] ? `evt_${randomBytes(6).toString('hex')}` : fixedId;
   const delivery = { body, secret: secret ?? '', id, nowMs: Date.now(), url: signedUrl };
   const headers = secret
     ? await signerOf(provider.name)({ ...delivery, ...(values.event ? { event: values.event } : {}) })
@@ -89,7 +92,7 @@ async function send(n: number) {
   }
 }
 
-console.log(`POST ${url} x${times} (${fixture})`);
+console.log(`POST ${url} x${times}: event ${fixedId} (${fixture})`);
 const numbers = Array.from({ length: times }, (_, i) => i + 1);
 const results: Awaited<ReturnType<typeof send>>[] = [];
 if (values.parallel) results.push(...(await Promise.all(numbers.map(send))));
@@ -105,4 +108,5 @@ console.log(
     `${failed} not accepted`,
   ].join(', '),
 );
+console.log(`its status: GET ${base}/status/${source}/${encodeURIComponent(fixedId)}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
@@ -8,7 +8,7 @@ import { formWith, jsonNumbered, jsonWith } from './fixture-bodies.ts';
 
 /**
  * Deliveries signed the way each provider signs them — with the provider's own library where it
- * has one — for the tests, and for `pnpm webhook:send`: one example per provider (a fixture, and
+ * has one — for the tests, and for `npm run webhook:send`: one example per provider (a fixture, and
  * how to make the n-th distinct event of it) and its signer. Not part of the ingest: it only
  * verifies.
  */
@@ -26,7 +26,7 @@ export interface Delivery {
   event?: string;
 }
 
-/** One example delivery: what `pnpm webhook:send` sends, and where every provider test starts. */
+/** One example delivery: what `npm run webhook:send` sends, and where every provider test starts. */
 export interface ProviderExample {
   /** A file in fixtures/. */
   readonly fixture: string;
@@ -38,6 +38,11 @@ export interface ProviderExample {
   secret(label: string): string;
   /** The fixture as the n-th distinct event: its own body and event id. */
   nth(fixture: string, n: number): { body: string; id: string };
+  /**
+   * The fixture as the event with this id: the id in the body where the provider carries it there,
+   * else the body marked with it — another id is another event, never a copy of this one.
+   */
+  withId(fixture: string, id: string): string;
 }
 
 type Signer = (d: Delivery) => Promise<Record<string, string>>;
@@ -60,6 +65,7 @@ const standardExample = (prefix: string): ProviderExample => ({
   type: 'invoice.paid',
   secret: (label) => `whsec_${Buffer.from(label.padEnd(24, '.')).toString('base64')}`,
   nth: (fixture, n) => ({ body: jsonNumbered(fixture, n), id: `${prefix}_example_${n}` }),
+  withId: jsonNumbered,
 });
 
 const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer }> = {
@@ -72,6 +78,7 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
         body: jsonWith(fixture, 'event_id', `evt_example_${n}`),
         id: `evt_example_${n}`,
       }),
+      withId: (fixture, id) => jsonWith(fixture, 'event_id', id),
     },
     sign: async ({ body, secret }) => ({
       'x-oncehook-signature': `sha256=${hmacOf('sha256', secret, body, 'hex')}`,
@@ -83,6 +90,7 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
       type: 'checkout.session.completed',
       secret: (label) => `whsec_${label}`,
       nth: (fixture, n) => ({ body: jsonWith(fixture, 'id', `evt_example_${n}`), id: `evt_example_${n}` }),
+      withId: (fixture, id) => jsonWith(fixture, 'id', id),
     },
     sign: async ({ body, secret, nowMs }) => ({
       'stripe-signature': Stripe.webhooks.generateTestHeaderString({
@@ -101,6 +109,7 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
         body: jsonNumbered(fixture, n),
         id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
       }),
+      withId: jsonNumbered,
     },
     sign: async ({ body, secret, id, event }) => ({
       'x-hub-signature-256': await octokitSign(secret, body),
@@ -117,6 +126,7 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
         body: jsonNumbered(fixture, n),
         id: `b54557e4-0000-4000-8000-${String(n).padStart(12, '0')}`,
       }),
+      withId: jsonNumbered,
     },
     sign: async ({ body, secret, id, event }) => ({
       'x-shopify-hmac-sha256': hmacOf('sha256', secret, body, 'base64'),
@@ -133,6 +143,7 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
       type: 'app_mention',
       secret: (label) => `${label}-slack-signing-secret`,
       nth: (fixture, n) => ({ body: jsonWith(fixture, 'event_id', `Ev0EXAMPLE${n}`), id: `Ev0EXAMPLE${n}` }),
+      withId: (fixture, id) => jsonWith(fixture, 'event_id', id),
     },
     sign: async ({ body, secret, nowMs }) => {
       const t = Math.floor(nowMs / 1000);
@@ -154,6 +165,9 @@ const DELIVERIES: Record<ProviderName, { example: ProviderExample; sign: Signer 
         body: formWith(fixture, 'MessageSid', `SM${String(n).padStart(32, '0')}`),
         id: `idem-example-${n}`,
       }),
+      // Twilio's copies are told apart by the signed parameters: another id, another message.
+      withId: (fixture, id) =>
+        formWith(fixture, 'MessageSid', `SM${createHash('md5').update(id).digest('hex')}`),
     },
     sign: async ({ body, secret, id, url }) => ({
       'content-type': 'application/x-www-form-urlencoded',

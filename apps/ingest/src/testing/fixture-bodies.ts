@@ -18,8 +18,8 @@ export function jsonWith(fixture: string, path: string, value: string): string {
  * travels in a header, where the same body under another id would be a replay. Textual, so that
  * large integers (Shopify's ids) keep every digit.
  */
-export const jsonNumbered = (fixture: string, n: number) =>
-  fixture.replace(/^\s*\{/, `{"oncehook_example":${n},`);
+export const jsonNumbered = (fixture: string, n: number | string) =>
+  fixture.replace(/^\s*\{/, `{"oncehook_example":${JSON.stringify(n)},`);
 
 /** The form fixture with `name` set to `value`. */
 export function formWith(fixture: string, name: string, value: string): string {
