@@ -9,7 +9,7 @@ import { createWorkerMetrics } from '../apps/worker/src/observability/metrics.ts
 
 /**
  * The metrics table of docs/operations.md, generated from the registries the processes export
- * (`pnpm docs:metrics` writes it; a test checks it is current): each metric with its labels, the
+ * (`npm run docs:metrics` writes it; a test checks it is current): each metric with its labels, the
  * processes that export it, and its help text. Node's process metrics are left out.
  */
 const REGISTRIES: [string, Registry][] = [
@@ -43,7 +43,7 @@ export function metricsTable(): string {
   ].join('\n');
 }
 
-const START = "<!-- metrics:start (generated from the processes' registries: pnpm docs:metrics) -->";
+const START = "<!-- metrics:start (generated from the processes' registries: npm run docs:metrics) -->";
 const END = '<!-- metrics:end -->';
 
 /** The document with its generated metrics table rewritten. */

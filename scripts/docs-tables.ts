@@ -9,7 +9,7 @@ import { PROVIDER_DOCS } from './provider-docs.ts';
 
 /**
  * The tables of docs/providers.md that describe the built-in providers, generated from their
- * modules: `pnpm docs:providers` writes them; a test checks they are current.
+ * modules: `npm run docs:providers` writes them; a test checks they are current.
  */
 const providers = PROVIDER_LIST as readonly ProviderModule[];
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
@@ -82,7 +82,7 @@ const BLOCKS = { providers: providersTable, windows: windowsTable, ordering: ord
 export function withGeneratedTables(markdown: string): string {
   let out = markdown;
   for (const [name, render] of Object.entries(BLOCKS)) {
-    const start = `<!-- ${name}:start (generated from the provider modules: pnpm docs:providers) -->`;
+    const start = `<!-- ${name}:start (generated from the provider modules: npm run docs:providers) -->`;
     const end = `<!-- ${name}:end -->`;
     const from = out.indexOf(start);
     const to = out.indexOf(end);
