@@ -21,8 +21,8 @@ const USAGE = `usage: npm run webhook:send -- --source <${PROVIDER_LIST.map((p) 
   --url <base>    the ingest (default http://127.0.0.1:$PORT)
   --id <id>       the event id (default: a new one on each run, printed); the same id sends the
                   same event again, another id another event
-  --new-id        a fresh header id on every send, the body unchanged: a captured delivery re-sent
-                  under new ids, which GitHub, Shopify and Twilio answer as copies
+  --new-id        after the first send, a fresh header id on each, the body unchanged: a captured
+                  delivery re-sent under new ids, which GitHub, Shopify and Twilio answer as copies
   --event <name>  X-GitHub-Event / X-Shopify-Topic (default push / orders/create)
   fixture         the body to send (default: the source's own, in fixtures/)`;
 
@@ -67,7 +67,8 @@ const url = `${base}/webhooks/${source}`;
 const signedUrl = `${(config.PUBLIC_URL ?? base).replace(/\/+$/, '')}/webhooks/${source}`;
 
 async function send(n: number) {
-  const id = values['new-id'] ? `evt_${randomBytes(6).toString('hex')}` : fixedId;
+  // --new-id: the first send is the event, every later one a copy of it under a fresh id.
+  const id = values['new-id'] && n > 1 ? `evt_${randomBytes(6).toString('hex')}` : fixedId;
   const delivery = { body, secret: secret ?? '', id, nowMs: Date.now(), url: signedUrl };
   const headers = secret
     ? await signerOf(provider.name)({ ...delivery, ...(values.event ? { event: values.event } : {}) })
