@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@oncehook/shared';
@@ -202,5 +202,27 @@ describe('custom sources from SOURCES_FILE', () => {
       const hexSpec = { ...standardLike, secretEncoding: 'hex' };
       expect(() => served('xyz', hexSpec)).toThrow(/HOOKS_WEBHOOK_SECRET: must be hex/);
     });
+  });
+});
+
+describe("docs/providers.md's SOURCES_FILE examples", () => {
+  it('are valid as written: each source they declare is served once its secret is set', () => {
+    const docs = readFileSync(join(import.meta.dirname, '../../../../docs/providers.md'), 'utf8');
+    const section = docs.slice(
+      docs.indexOf('## Custom sources'),
+      docs.indexOf('## Adding a built-in provider'),
+    );
+    const examples = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    expect(examples.length).toBeGreaterThan(0);
+    for (const example of examples) {
+      const names = Object.keys(JSON.parse(example).sources);
+      const secrets = Object.fromEntries(
+        names.map((name) => [`${name.toUpperCase().replaceAll('-', '_')}_WEBHOOK_SECRET`, 'whsec_c2VjcmV0']),
+      );
+      const live = createProviders(
+        parseIngestEnv({ SOURCES_FILE: file(example), ALLOW_SHORT_SECRETS: '1', ...secrets }),
+      );
+      expect([...live.keys()]).toEqual(expect.arrayContaining(names));
+    }
   });
 });
