@@ -1,6 +1,6 @@
 import type { RunOutcome } from './run.ts';
 
-/** One line per source and run: what `pnpm reconcile` prints, and what the service logs. */
+/** One line per source and run: what `npm run reconcile` prints, and what the service logs. */
 export function describeOutcome(source: string, outcome: RunOutcome): string {
   if (outcome.result === 'locked') return `${source}: another reconciler is running it; nothing done`;
   const t = outcome.tally;

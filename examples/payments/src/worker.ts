@@ -4,7 +4,7 @@ import { readDemoEnv } from './env.ts';
 import { createServices } from './services/index.ts';
 import { WORKFLOWS } from './workflows/registry.ts';
 
-// The example's worker: its workflows, with its services, run by the engine (`pnpm start:worker`).
+// The example's worker: its workflows, with its services, run by the engine (`npm run start:worker`).
 const { env, problems } = readDemoEnv();
 await runWorker({
   configProblems: problems,

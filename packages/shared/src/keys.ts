@@ -24,7 +24,7 @@ import { slotTag } from './replicas.ts';
  *   {prefix}:reconcile:{<source>}:lock  string  the token of the reconciler working on <source> now
  *   {prefix}:reconcile:{<source>}:feed:<feed>
  *                                    hash    one provider list's checkpoint and the run in progress
- *                                            (apps/ingest/src/reconciler/checkpoint.ts)
+ *                                            (apps/reconciler/src/checkpoint.ts)
  *
  * The event hash (`ev:{<tag>}`), fields by writer (EVENT_FIELDS names them):
  *   ingest   type bodyHash receivedAt deliveries conflicts replays (copies: re-sent signed bodies;

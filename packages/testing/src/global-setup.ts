@@ -11,7 +11,7 @@ import { freePort, waitFor } from './net.ts';
  * `npm start` does when nothing is listening, and hand its URL to every test through REDIS_URL.
  */
 export default async function setup() {
-  // The process tests run the apps as `pnpm start:<app>` does: built.
+  // The process tests run the apps as `npm run start:<app>` does: built.
   // @ts-expect-error: a plain .mjs script, outside this package
   const { buildApps } = await import('../../../scripts/build.mjs');
   await buildApps();

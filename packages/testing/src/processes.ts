@@ -6,8 +6,8 @@ import { freePort, waitFor } from './net.ts';
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /**
- * One real app process (ingest, worker or reconciler), started exactly as `pnpm start:<app>` (or
- * `pnpm reconcile`) starts it (the build the global setup made), in its own process group so that `kill()` (SIGKILL by default)
+ * One real app process (ingest, worker or reconciler), started exactly as `npm run start:<app>` (or
+ * `npm run reconcile`) starts it (the build the global setup made), in its own process group so that `kill()` (SIGKILL by default)
  * takes it whole, mid-whatever.
  */
 export interface AppProcess {

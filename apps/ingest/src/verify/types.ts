@@ -93,7 +93,7 @@ export interface RedeliveryWindow {
 
 /**
  * Everything the ingest knows about one provider. A new provider is one of these, one registry line,
- * and (for the tests and `pnpm webhook:send`) a fixture and a signer in testing/deliveries.ts.
+ * and (for the tests and `npm run webhook:send`) a fixture and a signer in testing/deliveries.ts.
  */
 export interface ProviderModule<Name extends string = string> {
   /** The source it serves: `/webhooks/<name>`. */
