@@ -52,12 +52,15 @@ describe('workers killed -9 mid-flight', () => {
     console.log(`kill -9: ${N} events, ${kills} workers killed, all completed in ${seconds.toFixed(1)} s`);
     expect(kills).toBeGreaterThanOrEqual(5);
     // The kills hit work in flight: jobs of dead workers were recovered as stalled.
-    const recovered = sys
+    const stalled = sys
       .output()
       .split('\n')
-      .filter((l) => l.includes('stalled job')).length;
+      .filter((l) => l.includes('stalled job'));
+    const recovered = stalled.length;
     console.log(`kill -9: ${recovered} stalled jobs recovered`);
     expect(recovered).toBeGreaterThan(0);
+    // Each named by its event as the provider sent it, not by a job id.
+    for (const line of stalled) expect(ids).toContain(JSON.parse(line.slice(line.indexOf('{'))).eventId);
 
     expect(sys.apis.charges.size).toBe(N);
     expect(sys.apis.emails.size).toBe(N);

@@ -5,6 +5,7 @@ import {
   layout,
   openQueues,
   type Partition,
+  parseTag,
   partitionsHoldingJobs,
   QUEUES,
   type RedisClient,
@@ -85,7 +86,9 @@ export function createWorkers<Services>(deps: WorkerDeps<Services>) {
   const concurrency = Math.max(1, Math.ceil(config.WORKER_CONCURRENCY / assigned.length));
   const onStalled = (queue: string) => (jobId: string) => {
     deps.metrics?.stalled(queue);
-    log.warn({ jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
+    // A job id starts with its event's tag (`<source>.<base64url id>`): named as the provider did.
+    const event = parseTag(jobId.split('.', 2).join('.'));
+    log.warn({ ...event, jobId }, 'stalled job (its worker died or lost the lock) is back in the queue');
   };
   const workflowOf = (job: Job): string =>
     job.data?.workflow ?? registry.forEvent(job.data?.source, job.data?.type)[0]?.name ?? 'unknown';
