@@ -25,16 +25,11 @@ export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRo
   const keys = createKeys(config.QUEUE_PREFIX);
   const queues = openQueues(config, redis, (err) => log.warn({ err: err.message }, 'queue error'));
   const metrics = createMetrics(queues);
-  const checked = superviseRedis(
-    redis,
-    log,
-    config,
-    (message) => {
-      log.fatal(message);
-      process.exit(78);
-    },
-    metrics.redisChecked,
-  ).then(() => {
+  const stop = (message: string): never => {
+    log.fatal(message);
+    process.exit(78);
+  };
+  const checked = superviseRedis(redis, log, config, stop, metrics.redisChecked).then(() => {
     redisChecked = true;
   });
   // Partitions of an earlier QUEUE_PARTITIONS that still hold jobs: on the dashboard and /metrics.
@@ -108,10 +103,7 @@ export function runIngestServer(config: IngestEnv, log: Logger, routes?: ExtraRo
   (server as import('node:http').Server).maxConnections = config.HTTP_MAX_CONNECTIONS;
   server.on('error', (err: NodeJS.ErrnoException) => {
     const why = err.code === 'EADDRINUSE' ? 'another process listens on it' : err.message;
-    log.fatal(
-      `PORT: cannot listen on ${config.PORT} (${why}): stop that process, or set PORT to a free port`,
-    );
-    process.exit(78);
+    stop(`PORT: cannot listen on ${config.PORT} (${why}): stop that process, or set PORT to a free port`);
   });
 
   let stopping = false;
