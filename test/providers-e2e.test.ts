@@ -2,7 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIGNERS } from '@oncehook/ingest/sign';
-import { fetchStatus, postJson, ROOT, type System, spawnApp, startSystem } from '@oncehook/testing';
+import {
+  fetchStatus,
+  freePort,
+  postJson,
+  ROOT,
+  type System,
+  spawnApp,
+  startSystem,
+  waitFor,
+} from '@oncehook/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -152,5 +161,28 @@ describe('start-up', () => {
     expect(code).toBe(78);
     expect(proc.output()).toContain('SOURCES_FILE');
     expect(proc.output()).toContain('sources.acme.signature.header');
+  });
+
+  it('says at start-up that a declared source without its secret is not served, naming the variable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oncehook-sources-'));
+    const file = join(dir, 'sources.json');
+    const acme = { signature: { header: 'X-Acme-Signature' }, eventId: { jsonPath: 'id' } };
+    writeFileSync(file, JSON.stringify({ sources: { acme } }));
+    const proc = spawnApp('ingest', {
+      SOURCES_FILE: file,
+      PORT: String(await freePort()),
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    try {
+      await waitFor(
+        () => proc.output().includes('ACME_WEBHOOK_SECRET'),
+        20_000,
+        `the warning (${proc.output()})`,
+      );
+      expect(proc.output()).toMatch(/SOURCES_FILE declares \\"acme\\" but ACME_WEBHOOK_SECRET is not set/);
+    } finally {
+      proc.kill();
+      await proc.exited;
+    }
   });
 });
