@@ -69,7 +69,11 @@ describe('replaying failed events', () => {
     const bulk = await admin('/admin/replay?state=failed&source=demo&since=1h&limit=10');
     expect(bulk.status).toBe(200);
     expect(bulk.body.replayed.map((r: { eventId: string }) => r.eventId)).toEqual(['evt_mail']);
-    expect(bulk.body.replayed[0].workflows[0].kept).toEqual(['validate', 'charge']);
+    // Kept: the charge, with its marker. validate is pure (no marker): it runs again.
+    expect(bulk.body.replayed[0].workflows[0]).toMatchObject({
+      kept: ['charge'],
+      rerun: ['validate', 'receipt', 'ledger'],
+    });
     expect(await sys.waitFor(['evt_pay', 'evt_mail'])).toEqual([]);
 
     for (const id of ['evt_pay', 'evt_mail']) {
