@@ -37,14 +37,17 @@ export interface ChaosResult {
   dir: string;
 }
 
-const reproduce = (o: ChaosOptions) => `pnpm chaos --seed ${o.seed} --minutes ${o.minutes} --mode ${o.mode}`;
+export const DEFAULT_RATE = 8;
+
+const reproduce = (o: ChaosOptions) =>
+  `npm run chaos -- --seed ${o.seed} --minutes ${o.minutes} --mode ${o.mode}${o.rate && o.rate !== DEFAULT_RATE ? ` --rate ${o.rate}` : ''}`;
 
 /**
  * One chaos run: the topology, the load and the seed's faults for `minutes`, then healing and the
  * check. Everything it started is stopped before it returns.
  */
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const { seed, minutes, mode, rate = 8, print = console.log } = options;
+  const { seed, minutes, mode, rate = DEFAULT_RATE, print = console.log } = options;
   const dir = mkdtempSync(join(tmpdir(), `oncehook-chaos-${mode}-${seed}-`));
   const lines: string[] = [];
   const say = (line: string) => {

@@ -1,12 +1,12 @@
 /**
- * `pnpm chaos --seed N --minutes M [--mode sentinel|cluster] [--rate R] [--keep-logs] [--hold]`:
+ * `npm run chaos -- --seed N --minutes M [--mode sentinel|cluster] [--rate R] [--keep-logs] [--hold]`:
  * the fault-and-feature run (chaos.ts). `--hold` keeps everything running after a violation, to
  * look around, until Ctrl-C. The seed alone fixes the fault schedule and the load; a run
  * that finds a violation prints both, and the line that reproduces it, and exits 1.
  */
 import { parseArgs } from 'node:util';
 import { buildApps } from '../../scripts/build.mjs';
-import { runChaos } from './chaos.ts';
+import { DEFAULT_RATE, runChaos } from './chaos.ts';
 import type { Mode } from './store.ts';
 
 const { values } = parseArgs({
@@ -14,13 +14,13 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     minutes: { type: 'string', default: '2' },
     mode: { type: 'string', default: 'sentinel' },
-    rate: { type: 'string', default: '8' },
+    rate: { type: 'string', default: String(DEFAULT_RATE) },
     'keep-logs': { type: 'boolean', default: false },
     hold: { type: 'boolean', default: false },
   },
 });
 const fail = (message: string): never => {
-  console.error(`pnpm chaos: ${message}`);
+  console.error(`npm run chaos: ${message}`);
   process.exit(2);
 };
 const seed = values.seed === undefined ? Math.floor(Math.random() * 100_000) : Number(values.seed);
