@@ -388,7 +388,11 @@ describe('a fresh clone, with Node and redis-server only', () => {
         if (m[2]?.trim().startsWith('-')) expect(m[2].trim(), `${name}: ${m[0]}`).toMatch(/^--( |$)/);
       }
       // pnpm is not what the README asks a newcomer to have.
-      const pnpm = [...text.matchAll(/`pnpm [^`]*`|^\s*pnpm .*/gm)].map((m) => m[0]);
+      const blocks = [...text.matchAll(/```\w*\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+      const pnpm = [
+        ...[...text.matchAll(/`pnpm [^`]*`/g)].map((m) => m[0]),
+        ...[...blocks.matchAll(/^(\$ )?pnpm .*/gm)].map((m) => m[0]),
+      ];
       expect(pnpm, name).toEqual(name === 'README.md' ? ['`pnpm <script> <options>`'] : []);
     }
   });
