@@ -20,7 +20,9 @@ export function aggregate(states: EventState[]): EventState {
 /**
  * The same rule in Lua, with the helpers the event scripts share. Field names are the ones keys.ts
  * draws: `s:<wf>` a run's state, `e:<wf>` its error. `aggregate(ev)` writes `state` and `error` and
- * returns the state; `keep(ev, ms)` moves the expiry later, never earlier.
+ * returns the state. Expiry: a record has none while a run of its event is in flight (`inFlight`);
+ * `settle(ev, ms)` gives it one when the event finishes; `keep(ev, ms)` moves an expiry later,
+ * never earlier, and leaves a record in flight without one.
  */
 export const AGGREGATE_LUA = `
 -- Workflow and step names never contain commas: lists are stored as 'a,b,c'.
@@ -64,5 +66,11 @@ local function aggregate(ev)
 end
 local function keep(ev, untilMs)
   redis.call('PEXPIREAT', ev, untilMs, 'GT')
+end
+local function inFlight(ev)
+  redis.call('PERSIST', ev)
+end
+local function settle(ev, untilMs)
+  if redis.call('PTTL', ev) == -1 then redis.call('PEXPIREAT', ev, untilMs) else keep(ev, untilMs) end
 end
 `;

@@ -65,8 +65,7 @@ describe('a step commit on a cluster', () => {
       workflow: 'bump',
       step: 'add',
       resultJson: '{}',
-      keepUntil: Date.now() + 60_000,
-      finish: { keepUntil: Date.now() + 60_000 },
+      finish: { completed: Date.now() + 60_000, failed: Date.now() + 60_000 },
       writes: writes.batch('add'),
       commitRecordUntil: Date.now() + 60_000,
     });

@@ -8,13 +8,17 @@ import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook
  * A job never touches a record of another generation (`receivedAt`). A record gone while the job
  * waited (workers down longer than the window) is recreated only by a job that never started
  * before: one that ran lost its markers with it, and must not repeat its steps.
+ *
+ * Once a run starts, the record has no expiry until the event finishes (step-commit.ts and
+ * event-state.ts give it its window then): however long its runs take — retries, waits for a
+ * limit, for Redis, for a lane — their markers are there when they go on.
  */
 
 // KEYS[1] the event hash
 // ARGV[1]  the job's generation (receivedAt)
 // ARGV[2]  '1' if the job never started before (it may recreate a record gone meanwhile)
 // ARGV[3]  now (ms)
-// ARGV[4]  keep the record until (ms)
+// ARGV[4]  keep the record until (ms), when nothing is left to run (a new record, until it runs)
 // ARGV[5]  the workflows this worker runs for the event ('a,b'; an events job: the record's wins)
 // ARGV[6]  steps by workflow (JSON)
 // ARGV[7]  the run: a workflows job's workflow, or '' for an events job (decided here)
@@ -42,27 +46,27 @@ elseif rec[1] ~= gen then
   return {'superseded'}
 end
 local parkedBehind = rec[3] or ''
-if rec[3] then
-  -- Parked in its ordering lane until now, its record kept without an expiry: it has one again.
-  redis.call('HDEL', ev, 'w')
-  redis.call('PEXPIREAT', ev, keepUntil)
-else
-  keep(ev, keepUntil)
-end
+-- Parked in its ordering lane until now (the record kept without an expiry meanwhile).
+if rec[3] then redis.call('HDEL', ev, 'w') end
+-- Nothing left to run: the record keeps (or gets back) an expiry.
+local function done() settle(ev, keepUntil) end
 local stepsOf = cjson.decode(stepsJson)
 if run == '' then
   if rec[2] == 'completed' or rec[2] == 'ignored' then
     -- Written again so that a wait for replicas before the job completes covers it.
     redis.call('HSET', ev, 'state', rec[2])
+    done()
     return {'finished', rec[2]}
   end
   redis.call('HSETNX', ev, 'workflows', workflowList)
   local names = split(redis.call('HGET', ev, 'workflows'))
   if #names == 0 then
     redis.call('HSET', ev, 'state', 'ignored')
+    done()
     return {'ignored'}
   end
   if #names > 1 then
+    inFlight(ev)
     for _, wf in ipairs(names) do
       redis.call('HSETNX', ev, 's:' .. wf, 'queued')
       if stepsOf[wf] then redis.call('HSETNX', ev, 'p:' .. wf, table.concat(stepsOf[wf], ',')) end
@@ -74,8 +78,10 @@ if run == '' then
 end
 if redis.call('HGET', ev, 's:' .. run) == 'completed' then
   redis.call('HSET', ev, 's:' .. run, 'completed')
+  if redis.call('HGET', ev, 'state') == 'completed' then done() end
   return {'finished', 'completed'}
 end
+inFlight(ev)
 redis.call('HSET', ev, 's:' .. run, 'processing', 'a:' .. run, attempt)
 local steps = stepsOf[run]
 if steps then redis.call('HSETNX', ev, 'p:' .. run, table.concat(steps, ','))

@@ -8,8 +8,9 @@ import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook
  * lost its lock and the one that took over) can never interleave half-way.
  *
  * Every script first checks the record's generation (`receivedAt`) against the job's: a job never
- * touches a record of another generation. Every expiry change is `PEXPIREAT … GT`: later, never
- * earlier, whoever writes it — but for a parked event, whose record waits without one.
+ * touches a record of another generation. A record has no expiry while a run of its event is in
+ * flight (or it waits, parked in its ordering lane); its window runs from when the event finished.
+ * Every other expiry change moves it later, never earlier.
  */
 
 // KEYS[1] the event hash
@@ -101,8 +102,11 @@ if rec[1] ~= gen then return 'superseded' end
 if not rec[2] then return 'unstarted' end
 if rec[2] == 'completed' then return 'completed' end
 redis.call('HSET', ev, 's:' .. run, state, 'a:' .. run, attempt, 'e:' .. run, err)
-keep(ev, keepUntil)
-return aggregate(ev)
+local agg = aggregate(ev)
+-- Failed for good, and no other run in flight: the dead letter's time runs from now. Retrying:
+-- still in flight, without an expiry.
+if agg == 'failed' then settle(ev, keepUntil) end
+return agg
 `);
 
 export async function failRun(

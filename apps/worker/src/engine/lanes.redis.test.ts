@@ -215,13 +215,15 @@ describe('a parked event and its record', () => {
     services.gate = null;
     open();
     await running;
-    // Its turn: its own job runs (not a first start), finds its record, and gets an expiry back.
+    // Its turn: its own job runs (not a first start), finds its record (in flight: no expiry),
+    // and the record gets one back when the event finished.
     const handed = t.handed.shift()!;
     await expect(t.run(handed.data, { id: handed.jobId })).rejects.toThrow('flaky');
-    expect(await t.redis.pttl(key)).toBeGreaterThan(0);
+    expect(await t.redis.pttl(key)).toBe(-1);
     expect(await t.run(handed.data, { id: handed.jobId, attemptsMade: 1 })).toMatchObject({
       outcome: 'completed',
     });
+    expect(await t.redis.pttl(key)).toBeGreaterThan(0);
     expect(services.ran).toEqual(['pa', 'pb']);
   });
 

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestEngine, type TestEngine } from '../testing/engine.ts';
 import { defineWorkflow } from './define-workflow.ts';
 import { LockLostError } from './errors.ts';
-import { STALL_MARGIN_MS } from './lifetimes.ts';
 
 /** The edges of an event's life: expiry, generations, a lost record, a lost lock, bad writes. */
 function testServices() {
@@ -52,14 +51,23 @@ const totalsKey = () => `${t.config.QUEUE_PREFIX}:ledger:{l}:totals`;
 const expiry = (tag: string) => t.redis.pexpiretime(t.keys.event(tag));
 
 describe('how long an event lives', () => {
-  it('keeps a retrying event at least until its next attempt can run, however short the window', async () => {
+  it('keeps an event in flight without an expiry, past its window, and its window runs from when it finished', async () => {
     await setup({ BACKOFF_MS: '600000' });
     const event = await t.acceptEvent('evt_long_retry', {});
+    // The window, shortened: 300 ms left when the run starts.
+    await t.redis.pexpire(t.keys.event(event.tag), 300);
     services.fail.set('mail', () => new Error('mail API down'));
-    const before = Date.now();
     await expect(t.run(event.job, { attemptsMade: 2, maxAttempts: 8 })).rejects.toThrow('mail API down');
-    // Attempt 3 failed: the next waits up to BACKOFF_MS * 2^2 = 40 min, far past the 60 s window.
-    expect(await expiry(event.tag)).toBeGreaterThanOrEqual(before + 600_000 * 4 + STALL_MARGIN_MS);
+    // Retrying (the next attempt waits up to BACKOFF_MS * 2^2 = 40 min): no expiry at all.
+    expect(await expiry(event.tag)).toBe(-1);
+    await new Promise((r) => setTimeout(r, 600));
+    services.fail.delete('mail');
+    services.calls.length = 0;
+    const before = Date.now();
+    await t.run(event.job, { attemptsMade: 3, maxAttempts: 8 });
+    // Its markers were there: only the step that failed ran.
+    expect(services.calls).toEqual(['mail']);
+    expect(await expiry(event.tag)).toBeGreaterThanOrEqual(before + WINDOW_MS);
   });
 
   it('keeps a failed event as long as its dead letter is kept (FAILED_RETENTION)', async () => {

@@ -2,11 +2,11 @@ import { type BaseEnv, failedRetentionSeconds } from '@oncehook/shared';
 
 /**
  * How long an event's hash must live, from what the worker knows at each moment. The rule, in one
- * sentence: an event's record and markers live at least as long as any job of the event may still
- * run, and at least its dedupe window after the event finished (completed, or failed for good —
- * then as long as the dead letter is kept, FAILED_RETENTION).
- *
- * Every value is applied with `PEXPIREAT … GT`, so the expiry only ever moves later.
+ * sentence: an event's record and markers live as long as any job of the event may still run —
+ * no expiry at all while a run is in flight — and at least its dedupe window after the event
+ * finished (completed, or failed for good — then as long as the dead letter is kept,
+ * FAILED_RETENTION). Before a run starts, and after the event finished, an expiry only ever moves
+ * later.
  */
 
 /** Time for a job whose worker died to be noticed (lock + stalled check) and picked up again. */

@@ -127,8 +127,9 @@ export async function runWorkflow<Services>(
         workflow: workflow.name,
         step: step.name,
         resultJson,
-        keepUntil: keepUntil('running', window),
-        ...(next ? { nextStep: next } : { finish: { keepUntil: keepUntil('completed', window) } }),
+        ...(next
+          ? { nextStep: next }
+          : { finish: { completed: keepUntil('completed', window), failed: keepUntil('failed', window) } }),
         writes: writes.batch(step.name),
         commitRecordUntil: commitRecordUntil(deps.env, event.windowSeconds),
         ...(run.lock ? { lock: run.lock } : {}),

@@ -16,7 +16,7 @@ import { scriptOps, WRITES } from './event-lua.ts';
 // ARGV[1]  the job's generation
 // ARGV[2]  the workflow, ARGV[3] the step
 // ARGV[4]  the step's result (JSON)
-// ARGV[5]  now (ms), ARGV[6] keep the record until (ms)
+// ARGV[5]  now (ms), ARGV[6] keep the record until, if the event finished failed (ms)
 // ARGV[7]  the next step ('' if none)
 // ARGV[8]  '1' on the last step: the run completes
 // ARGV[9]  keep the record until, once completed (ms)
@@ -26,7 +26,7 @@ import { scriptOps, WRITES } from './event-lua.ts';
 //       | {'ok', fresh (1 | 0), stored result, next step's marker, next step's first attempt, state}
 const COMMIT = luaScript(`${AGGREGATE_LUA}${WRITES}
 local ev = KEYS[1]
-local gen, run, step, result, now, keepUntil = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local gen, run, step, result, now, keepFailed = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local nextStep, finish, keepCompleted, writes, lockToken = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local m = 'm:' .. run .. ':'
 local rec = redis.call('HMGET', ev, 'receivedAt', m .. step, nextStep ~= '' and (m .. nextStep) or 'receivedAt', 's:' .. run)
@@ -48,7 +48,6 @@ if not stored then
   stored = result
   fresh = 1
 end
-keep(ev, keepUntil)
 local nextMarker, nextStarted, state = '', '', ''
 if nextStep ~= '' then
   nextMarker = rec[3] or ''
@@ -67,7 +66,8 @@ if finish == '1' then
   end
   redis.call('HDEL', ev, unpack(fields))
   state = aggregate(ev)
-  if state == 'completed' then keep(ev, keepCompleted) end
+  -- The event finished (this was its last run in flight): its window runs from now.
+  if state == 'completed' then settle(ev, keepCompleted) elseif state == 'failed' then settle(ev, keepFailed) end
 end
 return {'ok', fresh, stored, nextMarker, nextStarted, state}
 `);
@@ -87,10 +87,12 @@ export interface CommitArgs {
   step: string;
   /** The step's result, as JSON. */
   resultJson: string;
-  keepUntil: number;
   nextStep?: string;
-  /** The last step: the run completes in the same script. */
-  finish?: { keepUntil: number };
+  /**
+   * The last step: the run completes in the same script. If that finishes the event, its record
+   * is kept this long: `completed` (every run completed), `failed` (another run failed for good).
+   */
+  finish?: { completed: number; failed: number };
   writes?: WriteBatch;
   /** Cluster: how long a commit record lives (at least as long as the event can be retried). */
   commitRecordUntil: number;
@@ -154,10 +156,10 @@ export async function commitStep(
       c.step,
       result,
       Date.now(),
-      c.keepUntil,
+      c.finish?.failed ?? 0,
       c.nextStep ?? '',
       c.finish ? '1' : '0',
-      c.finish?.keepUntil ?? 0,
+      c.finish?.completed ?? 0,
       JSON.stringify(writes ? scriptOps(writes) : []),
       lockInScript?.token ?? '',
     ],
