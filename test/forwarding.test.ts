@@ -1,11 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLES, SIGNERS } from '@oncehook/ingest/sign';
 import {
   adminHeaders,
+  DESTINATION_SECRET,
   type DestinationHit,
   destinationsEnv,
   fetchStatus,
+  freePort,
   postJson,
   ROOT,
   type System,
@@ -14,7 +18,9 @@ import {
   startSystem,
   waitFor,
 } from '@oncehook/testing';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webhookId } from '../apps/worker/src/forwarding/send.ts';
 
 /**
  * Forwarding through real processes: the ingest, the demo's worker (`pnpm start:worker`, which
@@ -26,8 +32,10 @@ const TWILIO_TOKEN = 'forwarding-twilio-token';
 let sys: System;
 let orders: Awaited<ReturnType<typeof startFakeDestination>>;
 let payments: Awaited<ReturnType<typeof startFakeDestination>>;
+let receiverPort: number;
 
 beforeAll(async () => {
+  receiverPort = await freePort();
   orders = await startFakeDestination();
   payments = await startFakeDestination();
   sys = await startSystem({
@@ -44,6 +52,13 @@ beforeAll(async () => {
         },
         // Beside the demo's own payment workflow: the event fans out to both.
         { name: 'payments-copy', url: payments.url, sources: ['demo'], types: ['payment.*'] },
+        // docs/forwarding.md's Node receiver.
+        {
+          name: 'receiver',
+          url: `http://127.0.0.1:${receiverPort}/`,
+          sources: ['stripe'],
+          types: ['invoice.created'],
+        },
       ]),
     },
   });
@@ -201,6 +216,52 @@ describe('answers', () => {
       payments.delivered().filter((h) => h.headers['x-oncehook-event-id'] === 'evt_fwd_fanout'),
     ).toHaveLength(1);
     expect(sys.ledgerEntries().filter((e) => e.eventId === 'evt_fwd_fanout')).toHaveLength(1);
+  });
+});
+
+describe("docs/forwarding.md's Node receiver, as written", () => {
+  it('verifies with standardwebhooks, refuses a bad signature, and does its work once per webhook-id', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'forwarding.md'), 'utf8');
+    const code = /```\w*\n([\s\S]*?)```/.exec(
+      doc.slice(doc.indexOf('<!-- forwarding:receiver.mjs -->')),
+    )?.[1];
+    const dir = mkdtempSync(join(tmpdir(), 'receiver-'));
+    writeFileSync(join(dir, 'receiver.mjs'), code ?? '');
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(
+      realpathSync(join(ROOT, 'apps/worker/node_modules/standardwebhooks')),
+      join(dir, 'node_modules/standardwebhooks'),
+    );
+    const env = { ...process.env, ORDERS_API_SIGNING_SECRET: DESTINATION_SECRET, PORT: String(receiverPort) };
+    const receiver = spawn(process.execPath, ['receiver.mjs'], { cwd: dir, env });
+    let out = '';
+    receiver.stdout.on('data', (d) => {
+      out += d;
+    });
+    try {
+      const body = stripeEvent('evt_fwd_receiver', 'invoice.created');
+      expect((await sendStripe(body)).status).toBe(200);
+      expect((await until('stripe', 'evt_fwd_receiver', ['completed']))?.state).toBe('completed');
+      expect(out).toBe(`event invoice.created ${Buffer.byteLength(body)} bytes\n`);
+      // The same request again (an answer lost on the way back): answered 200, not done again.
+      const id = webhookId('stripe', 'evt_fwd_receiver', 'receiver');
+      const now = new Date();
+      const signed = {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'webhook-signature': new Webhook(DESTINATION_SECRET).sign(id, now, body),
+      };
+      const url = `http://127.0.0.1:${receiverPort}/`;
+      expect((await fetch(url, { method: 'POST', body, headers: signed })).status).toBe(200);
+      const forged = {
+        ...signed,
+        'webhook-signature': new Webhook(`whsec_${btoa('another secret')}`).sign(id, now, body),
+      };
+      expect((await fetch(url, { method: 'POST', body, headers: forged })).status).toBe(401);
+      expect(out.split('\n').filter(Boolean)).toHaveLength(1);
+    } finally {
+      receiver.kill();
+    }
   });
 });
 
