@@ -20,17 +20,15 @@ export class NotReplicatedError extends Error {
 /**
  * Thrown by a step whose run is not over but must wait: its job goes back to `delayed` until
  * `until`, without using an attempt (a destination's own retry schedule, a limit). The run shows
- * `retrying` with the message, and its record is kept at least until `keep`.
+ * `retrying` with the message.
  */
 export class DeferredError extends Error {
   override name = 'DeferredError';
-  readonly until: number;
-  readonly keep: number;
-  constructor(message: string, until: number, keep = until) {
+  constructor(
+    message: string,
+    readonly until: number,
+  ) {
     super(message);
-    // Whole milliseconds: they become Redis expiries.
-    this.until = Math.ceil(until);
-    this.keep = Math.ceil(keep);
   }
 }
 
@@ -50,7 +48,7 @@ export const waitsForRedis = (err: unknown) =>
 
 /** When a job whose attempt threw waits to run again, without using an attempt; undefined: it does not. */
 export function deferredUntil(err: unknown, backoffMs: number): number | undefined {
-  if (err instanceof DeferredError) return err.until;
+  if (err instanceof DeferredError) return Math.ceil(err.until);
   return waitsForRedis(err) ? Date.now() + Math.max(backoffMs, 1000) : undefined;
 }
 

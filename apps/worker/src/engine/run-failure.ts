@@ -1,7 +1,7 @@
 import type { Logger } from '@oncehook/shared';
 import { DeferredError, forBullmq, isPermanent, LockLostError, messageOf, waitsForRedis } from './errors.ts';
 import { failRun } from './event-state.ts';
-import { keepUntil, STALL_MARGIN_MS } from './lifetimes.ts';
+import { keepUntil } from './lifetimes.ts';
 import type { EngineDeps, RunAttempt } from './run-workflow.ts';
 
 /** Stored and shown by /status: an API's error page must not become a megabyte in Redis. */
@@ -23,22 +23,22 @@ export async function runFailed<Services>(
 ): Promise<never> {
   const { event, tag, workflow } = run;
   const window = { env: deps.env, windowSeconds: event.windowSeconds, attempt: run.attempt };
-  const record = (state: 'retrying' | 'failed', error: string, keep = 0) =>
+  const record = (state: 'retrying' | 'failed', error: string) =>
     failRun(deps.redis, deps.keys, tag, {
       gen: event.receivedAt,
       workflow: workflow.name,
       state,
       attempt: run.attempt,
       error,
-      keepUntil: Math.max(keepUntil(state, window), keep),
+      keepUntil: keepUntil(state, window),
     });
   if (err instanceof LockLostError) {
     log().warn({ ran }, err.message);
     throw err;
   }
   if (err instanceof DeferredError) {
-    // Not an attempt: the job waits, and the record outlives the wait (and whatever it asked).
-    await record('retrying', err.message.slice(0, MAX_ERROR_CHARS), err.keep + STALL_MARGIN_MS);
+    // Not an attempt: the job waits, its run still in flight (the record has no expiry meanwhile).
+    await record('retrying', err.message.slice(0, MAX_ERROR_CHARS));
     throw err;
   }
   if (waitsForRedis(err)) {

@@ -88,6 +88,5 @@ async function deliver(d: Destination, deps: ForwardDeps, event: WorkflowEvent, 
   // Exponential from BACKOFF_MS, at most an hour, half of it jitter; a Retry-After is honoured, capped.
   const backoff = Math.min(HOUR, deps.backoffMs * 2 ** (window.failures - 1)) * (0.5 + Math.random() / 2);
   const until = Date.now() + Math.max(backoff, Math.min(retryAfterMs, HOUR));
-  const next = `next request ${new Date(until).toISOString()}`;
-  throw new DeferredError(`${d.name} ${answered}: ${next}`, until, Math.max(until, giveUp));
+  throw new DeferredError(`${d.name} ${answered}: next request ${new Date(until).toISOString()}`, until);
 }
