@@ -1,4 +1,4 @@
-import { sleep } from '@oncehook/testing';
+import { type DestinationHit, sleep } from '@oncehook/testing';
 import { effectsOf, readEffects, statusMismatch } from './effects.ts';
 import { type Load, windowOf } from './load.ts';
 import type { Operator } from './operator.ts';
@@ -153,6 +153,7 @@ export async function check({
   }
   for (const extra of effects.unknown) violate('unexpected effect', extra);
 
+  checkForwarding(topology, violate, notes, counts);
   await checkLanes(topology, violate, notes);
   checkOverlaps(topology, violate, notes);
   for (const incident of topology.incidents) violate('process incident', incident);
@@ -214,4 +215,34 @@ function checkOverlaps(topology: Topology, violate: (k: string, d: string) => vo
         `${object}: ${max} requests for it in flight at once at the payments API${frozen ? ' (a worker was frozen past its lock during the run: a step it resumed may be one of them)' : ''}`,
       );
   }
+}
+
+/**
+ * The forwarding destination's side (each forwarded event once is in effectsOf: one webhook-id
+ * answered 2xx): every request of an event is signed and carries the same webhook-id and
+ * Idempotency-Key. The same webhook-id answered 2xx twice means an answer was lost on the way back
+ * (a worker killed or frozen mid-request): a note, the receiver's dedupe is what it is for.
+ */
+function checkForwarding(
+  topology: Topology,
+  violate: (k: string, d: string) => void,
+  notes: string[],
+  counts: Record<string, number>,
+) {
+  const byEvent = new Map<string, DestinationHit[]>();
+  for (const hit of topology.destination.hits) {
+    const id = String(hit.headers['x-oncehook-event-id']);
+    byEvent.set(id, [...(byEvent.get(id) ?? []), hit]);
+  }
+  for (const [id, hits] of byEvent) {
+    const ids = new Set(hits.map((h) => `${h.webhookId} ${h.idempotencyKey}`));
+    if (ids.size > 1) violate('forwarded under two identities', `chaos/${id}: ${[...ids].join('; ')}`);
+    const unsigned = hits.filter((h) => !h.verified).length;
+    if (unsigned > 0) violate('forwarded unsigned', `chaos/${id}: ${unsigned} requests fail verification`);
+    const delivered = hits.filter((h) => h.status !== undefined && h.status < 300).length;
+    if (delivered > 1)
+      notes.push(`chaos/${id} forwarded ${delivered}x with one webhook-id: an answer was lost`);
+  }
+  counts['forwarded requests'] = topology.destination.hits.length;
+  counts['forwarded events'] = byEvent.size;
 }

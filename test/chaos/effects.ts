@@ -12,7 +12,10 @@ const keyOf = (source: string, id: string, workflow: string, step: string) =>
 
 export type Effects = Awaited<ReturnType<typeof readEffects>>;
 
-/** Every effect, counted where it lands: the fake APIs' objects, the ledger, the book, the mirrors. */
+/**
+ * Every effect, counted where it lands: the fake APIs' objects, the ledger, the book, the mirrors,
+ * the forwarding destination's requests.
+ */
 export async function readEffects(topology: Topology, load: Load) {
   const { apis, store, prefix } = topology;
   const redis = store.redis;
@@ -49,6 +52,14 @@ export async function readEffects(topology: Topology, load: Load) {
   for (const account of load.accounts.keys()) {
     for (const id of await redis.lrange(keys.applied(account), 0, -1)) tally(applied, id);
   }
+  // Forwarded invoices: the webhook-ids the destination answered 2xx, by event. One per event: a
+  // request sent again after a lost answer carries the same webhook-id, and counts once.
+  const forwarded = new Map<string, Set<string>>();
+  for (const hit of topology.destination.delivered()) {
+    const id = String(hit.headers['x-oncehook-event-id']);
+    if (!known.has(id)) unknown.push(`forwarded request for ${id}`);
+    forwarded.set(id, (forwarded.get(id) ?? new Set()).add(hit.webhookId));
+  }
   const mirrors = new Map<string, Awaited<ReturnType<typeof readDemoSubscription>>>();
   for (const sub of load.subscriptions.keys())
     mirrors.set(sub, await readDemoSubscription(redis, demoKeys(prefix), sub));
@@ -60,6 +71,7 @@ export async function readEffects(topology: Topology, load: Load) {
     ledger,
     book,
     applied,
+    forwarded,
     mirrors,
     unknown,
   };
@@ -81,6 +93,7 @@ export function effectsOf(ev: SentEvent, fx: Effects): Record<string, number> {
         charge: charges('chaos-bill'),
         book: fx.book.get(ev.id) ?? 0,
         mail: email('chaos-notify', 'mail'),
+        forwarded: fx.forwarded.get(ev.id)?.size ?? 0,
       };
     case 'account':
       return { applied: fx.applied.get(ev.id) ?? 0, mail: email('chaos-notify', 'mail') };

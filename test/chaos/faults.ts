@@ -82,6 +82,16 @@ export function runFaults({
         store.pauseMaster?.(f.master, true);
         later(f.seconds, `master ${f.master} SIGCONT`, () => store.pauseMaster?.(f.master, false));
         return;
+      case 'destination-down': {
+        const { destination } = topology;
+        if (f.how === 'refuses') await destination.down();
+        else destination.answerWith(() => ({ status: 503, body: 'down for maintenance' }));
+        later(f.seconds, 'the forwarding destination back', async () => {
+          destination.answerWith(() => ({ status: 200, body: 'ok' }));
+          await destination.up();
+        });
+        return;
+      }
       case 'replay-one': {
         const listed = await admin.deadLetters();
         if (!listed.ok) return log(`operator: the dead letters could not be listed: ${listed.refused}`);

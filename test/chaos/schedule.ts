@@ -13,6 +13,7 @@ export type Fault =
   | { at: number; kind: 'api-slow'; delayMs: number; seconds: number }
   | { at: number; kind: 'kill-primary'; stallFirst: boolean; restartAfter: number }
   | { at: number; kind: 'pause-master'; master: number; seconds: number }
+  | { at: number; kind: 'destination-down'; how: 'refuses' | '503'; seconds: number }
   | { at: number; kind: 'replay-one' }
   | { at: number; kind: 'replay-bulk'; limit: number };
 
@@ -114,6 +115,14 @@ export function schedule(seed: number, mode: Mode, seconds: number): Fault[] {
     if (fault.kind === 'pause-master') storeFree = until;
   }
 
+  // The forwarding destination fails now and then, and recovers: drawn from a stream of its own,
+  // so that every other fault of a seed is where it was.
+  const dest = random(seed, 'destination');
+  for (let at = round(dest.between(5, 15)); at < seconds - 3; at = round(at + dest.between(15, 40))) {
+    const how = dest.pick(['refuses', '503'] as const);
+    faults.push({ at, kind: 'destination-down', how, seconds: round(dest.between(2, 20)) });
+  }
+
   // The operator looks at the dead letters now and then, and replays some.
   for (let at = round(rng.between(8, 14)); at < seconds; at = round(at + rng.between(8, 16))) {
     faults.push(
@@ -139,6 +148,8 @@ export function describeFault(f: Fault): string {
       return `${f.stallFirst ? 'replication stalls 1 s, then ' : ''}kill -9 the Redis primary (failover), restart it as a replica after ${f.restartAfter}s`;
     case 'pause-master':
       return `SIGSTOP cluster master ${f.master} for ${f.seconds}s`;
+    case 'destination-down':
+      return `the forwarding destination ${f.how === 'refuses' ? 'refuses connections' : 'answers 503'} for ${f.seconds}s`;
     case 'replay-one':
       return 'operator: lists the dead letters, replays one';
     case 'replay-bulk':

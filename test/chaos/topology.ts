@@ -3,11 +3,13 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type AppProcess,
+  destinationsEnv,
   freePort,
   ROOT,
   sleep,
   spawnApp,
   startFakeApis,
+  startFakeDestination,
   TEST_ADMIN_TOKEN,
   waitFor,
 } from '@oncehook/testing';
@@ -15,6 +17,7 @@ import { startProbe } from './probe.ts';
 import { random } from './random.ts';
 import { sourcesEnv } from './sources.ts';
 import { type Mode, startStore } from './store.ts';
+import { CHAOS_SOURCE, FORWARD_DESTINATION } from './workflows.ts';
 
 /** One app process slot: the process running in it now, and what the faults did to it. */
 export interface Slot {
@@ -111,6 +114,8 @@ export async function startTopology({
   const store = await startStore(mode);
   const apis = await startFakeApis();
   const probe = await startProbe({ elapsed });
+  // The service the chaos invoices are forwarded to (DESTINATIONS_FILE); the faults take it away.
+  const destination = await startFakeDestination();
   const prefix = `chaos${seed}`;
   const env: Record<string, string> = {
     ...store.env,
@@ -125,6 +130,9 @@ export async function startTopology({
     WORKER_CONCURRENCY: '16',
     LOG_LEVEL: 'warn',
     CHAOS_PROBE_URL: probe.url,
+    ...destinationsEnv([
+      { name: FORWARD_DESTINATION, url: destination.url, sources: [CHAOS_SOURCE], types: ['invoice.*'] },
+    ]),
   };
   const incidents: string[] = [];
   let stopped = false;
@@ -205,6 +213,7 @@ export async function startTopology({
     store,
     apis,
     probe,
+    destination,
     env,
     prefix,
     ingests,
@@ -220,6 +229,8 @@ export async function startTopology({
     async heal() {
       apis.setDown(false);
       apis.setDelay(0);
+      destination.answerWith(() => ({ status: 200, body: 'ok' }));
+      await destination.up();
       await store.heal();
       for (const s of [...ingests, ...workers]) {
         if (s.state === 'stopped') pause(s, false);
@@ -238,6 +249,7 @@ export async function startTopology({
       store.stop();
       await apis.close();
       await probe.close();
+      await destination.close();
     },
   };
 }

@@ -8,12 +8,14 @@ import { defineWorkflow } from '../../examples/payments/src/workflow.ts';
  * ones. Two event types, each fanned out to two workflows:
  *
  *   account.updated  chaos-mirror (ordered by account) + chaos-notify
- *   invoice.paid     chaos-bill + chaos-notify
+ *   invoice.paid     chaos-bill + chaos-notify, and forwarded to the destination chaos-forward
  *
  * Every effect is countable from outside: emails and charges by the fake APIs' idempotency keys,
  * the mirror's and the book's entries in Redis, and each ordered run's span by the probe.
  */
 export const CHAOS_SOURCE = 'chaos';
+/** Where the invoices are forwarded too (a destination: topology.ts), beside their two workflows. */
+export const FORWARD_DESTINATION = 'chaos-forward';
 
 /** The Redis keys these workflows write (each step's keys share one hash tag). */
 export const chaosKeys = (prefix: string) => ({

@@ -76,6 +76,8 @@ export async function startFakeDestination(
         setTimeout(() => {
           take('', -1);
           if (key !== undefined) take(key, -1);
+          // Taken down meanwhile: the answer never leaves.
+          if (req.socket.destroyed) return;
           hit.answered = performance.now() - started;
           hit.status = reply.status;
           res
@@ -104,12 +106,14 @@ export async function startFakeDestination(
     },
     /** Stops listening and drops every open connection: requests fail as if the service were gone. */
     async down() {
+      if (!server.listening) return;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
     },
     async up() {
+      if (server.listening) return;
       server = handle(createServer()).on('connection', track);
       await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
       inProgress.clear();
