@@ -18,8 +18,7 @@ export interface SentEvent {
   copies: number;
   /** Seconds into the run of each 200 (one per copy, once answered). */
   acks: number[];
-  /** Seconds into the run of the first and the last delivery attempt. */
-  firstTry: number;
+  /** Seconds into the run of the last delivery attempt. */
   lastTry: number;
   /** Non-200 answers by status (0: no answer). */
   refused: Record<number, number>;
@@ -109,7 +108,6 @@ export function startLoad({
   /** Sends `ev`'s copies: the first after `delay` s, the others with it (other ingest) or soon after. */
   function send(ev: SentEvent, delay: number) {
     events.set(ev.id, ev);
-    ev.firstTry = now() + delay;
     const offsets = [delay];
     for (let c = 1; c < ev.copies; c++)
       offsets.push(rng.chance(0.35) ? delay : delay + rng.between(0.1, c === 1 ? 2 : 4));
@@ -134,7 +132,6 @@ export function startLoad({
       body: JSON.stringify(body),
       copies: rng.chance(0.3) ? 3 : 2,
       acks: [],
-      firstTry: 0,
       lastTry: 0,
       refused: {},
       ...extra,
