@@ -16,7 +16,6 @@ export * from './partitions.ts';
 export * from './queues.ts';
 export * from './redis.ts';
 export * from './redis-checks.ts';
-export * from './redis-exec.ts';
 export * from './replicas.ts';
 export * from './shared-metrics.ts';
 export * from './sources.ts';

@@ -1,13 +1,9 @@
-import { AGGREGATE_LUA } from '@oncehook/shared';
-
 /**
  * Lua shared by the worker's event scripts (event-state.ts, step-commit.ts). Field names are the
  * ones keys.ts draws: `s:<wf>` a run's state, `a:<wf>` its attempts, `e:<wf>` its error, `p:<wf>`
  * its steps ('a,b,c'), `m:<wf>:<step>` a marker, `t:<wf>:<step>` when a step was first attempted.
+ * The rule for the event's state over its runs, and the expiry helpers, are shared's AGGREGATE_LUA.
  */
-
-// The rule for the event's state over its runs, and the expiry helper: one copy, in shared.
-export const AGGREGATE = AGGREGATE_LUA;
 
 // Checks that a batch of writes can apply before applying any: a Lua script has no rollback, so a
 // write failing half-way (a key of the wrong type) would leave the earlier ones applied, without a

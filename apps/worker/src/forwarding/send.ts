@@ -1,17 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { DestinationRequest } from '@oncehook/shared';
 import type { WorkflowEvent } from '../engine/workflow.ts';
 import type { Destination } from './destinations-file.ts';
 
-/** What one request got: the answer's status (0: none), and its first bytes or why there was none. */
-export interface Sent {
-  at: number;
-  status: number;
-  ms: number;
-  answer?: string;
-  error?: string;
-  /** The answer's Retry-After, in ms (0: none). */
-  retryAfterMs: number;
-}
+/** What one request got (as /status shows it), and the answer's Retry-After in ms (0: none). */
+export type Sent = DestinationRequest & { retryAfterMs: number };
 
 const ANSWER_BYTES = 512;
 
@@ -72,21 +65,13 @@ const headerValue = (v: string) => (/^[\x20-\x7e]*$/.test(v) ? v : encodeURIComp
 
 /** The answer's first bytes, for the record; the rest is not read (the connection is then dropped). */
 async function firstBytes(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.length;
-    if (size >= ANSWER_BYTES) {
-      await reader.cancel().catch(() => {});
-      break;
-    }
+  let head = Buffer.alloc(0);
+  // Leaving the loop early cancels the body.
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= ANSWER_BYTES) break;
   }
-  return Buffer.concat(chunks).subarray(0, ANSWER_BYTES).toString('utf8');
+  return head.subarray(0, ANSWER_BYTES).toString('utf8');
 }
 
 /** Retry-After: seconds, or an HTTP date. */
