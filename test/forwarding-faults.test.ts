@@ -97,9 +97,9 @@ describe('a destination down for longer than the first steps of its retries', ()
     );
     for (const id of ids) {
       const [run] = (await status(id)).workflows;
-      expect(run.requests.slice(0, -1).every((r: { status: number }) => r.status === 0)).toBe(true);
-      expect(run.requests.at(-1).status).toBe(200);
+      expect(run.requests.every((r: { status: number }) => r.status === 0)).toBe(true);
       expect(run.requests[0].error).toBe('ECONNREFUSED');
+      expect(run.steps[0].result.status).toBe(200);
     }
     const delivered = dest.delivered().filter((h) => ids.includes(String(h.headers['x-oncehook-event-id'])));
     expect(delivered).toHaveLength(ids.length);

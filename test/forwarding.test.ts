@@ -157,8 +157,10 @@ describe('answers', () => {
     expect(hits.every((h) => h.verified)).toBe(true);
     // Every request shown, with what it was answered.
     const run = done.workflows.find((w: { name: string }) => w.name === 'orders-api');
-    expect(run.requests.map((r: { status: number }) => r.status)).toEqual([503, 503, 200]);
+    expect(run.requests.map((r: { status: number }) => r.status)).toEqual([503, 503]);
     expect(run.requests[0]).toMatchObject({ answer: 'busy' });
+    // The request that delivered is the step's result.
+    expect(run.steps[0].result).toMatchObject({ status: 200, answer: 'ok' });
     expect(run.attempts).toBe(1); // retried on the destination's schedule, not with job attempts
   });
 

@@ -43,7 +43,7 @@ export interface WorkflowStatus {
   attempts: number;
   steps: StepStatus[];
   error?: string;
-  /** A destination's requests, the last 20, oldest first. */
+  /** A destination's requests that did not deliver, the last 20, oldest first. */
   requests?: DestinationRequest[];
 }
 

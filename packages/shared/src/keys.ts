@@ -16,7 +16,8 @@ import { slotTag } from './replicas.ts';
  *   {prefix}:lane:{<lane>}:q         zset    the lane's waiting events, scored by provider time
  *   {prefix}:dest:{<name>}:inflight  zset    a destination's requests in flight: token -> lease end (ms)
  *   {prefix}:dest:{<name>}:started   zset    its requests started in the last second: token -> start (ms)
- *   {prefix}:dest:{<name>}:waiting   zset    events waiting for their delivery to it: tag -> received (ms)
+ *   {prefix}:dest:{<name>}:waiting   zset    events waiting for their delivery to it: '<received> <tag>'
+ *                                            -> counted until (ms: a minute past its next request)
  *   {prefix}:readyz                  string  written by /readyz to prove Redis takes writes
  *   {prefix}:layouts                 set     every QUEUE_PARTITIONS ever used (partitions.ts)
  *   {<prefix>}:... / {<prefix>:p<i>of<n>:<salt>}:...  BullMQ's own keys, one prefix per queue partition
@@ -38,8 +39,9 @@ import { slotTag } from './replicas.ts';
  *            n:<wf>               the failure the alert was sent for ('<reruns>.<attempt>')
  *            w                    parked in its ordering lane, behind '<workflow> <key>' (until START);
  *                                 the record has no expiry meanwhile: it waits as long as the lane
- *            h:<wf>               a destination's requests: the last 20, one JSON line each
- *            r:<wf>               its retry window: '<reruns> <start (ms)> <failed requests>'
+ *            h:<wf>               a destination's requests that did not deliver: the last 20, a JSON
+ *                                 line each (the one that delivered is the step's marker)
+ *            r:<wf>               its retry window: '<reruns> <first failed (ms)> <failed requests>'
  * One key per event: its record, runs and markers live and expire together, and change in one
  * script. `receivedAt` (the first delivery's time) is also the record's generation: a job carries
  * it, and never touches a record of another generation (a newer delivery after this one expired).

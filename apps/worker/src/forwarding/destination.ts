@@ -9,7 +9,7 @@ import {
 } from '../engine/workflow.ts';
 import type { WorkerMetrics } from '../observability/metrics.ts';
 import type { Destination } from './destinations-file.ts';
-import { leavePlace, takePlace } from './limits.ts';
+import { leavePlace, takePlace, waitsUntil } from './limits.ts';
 import { logRequest } from './request-log.ts';
 import { type Sent, send } from './send.ts';
 
@@ -40,19 +40,17 @@ export function destinationWorkflow(d: Destination, deps: ForwardDeps): Workflow
 }
 
 /**
- * One request. Delivered (2xx): the step's result. Over a limit, or answered "later" (no answer,
- * 5xx, 408, 409, 425, 429): the run waits without using an attempt (DeferredError) until its next
- * request, for at least `retryForHours` from the first. Anything else (3xx, other 4xx): failed at
- * once, a dead letter to replay once the service is fixed.
+ * One request. Delivered (2xx): the request is the step's result. Over a limit, or answered
+ * "later" (no answer, 5xx, 408, 409, 425, 429): the run waits without using an attempt
+ * (DeferredError) until its next request, for at least `retryForHours` from the first failed one.
+ * Anything else (3xx, other 4xx): failed at once, a dead letter to replay once the service is fixed.
  */
 async function deliver(d: Destination, deps: ForwardDeps, event: WorkflowEvent, ctx: StepContext) {
   const { redis, keys, metrics } = deps;
-  const tag = eventTag(event.source, event.eventId);
+  const waiting = { tag: eventTag(event.source, event.eventId), receivedAt: event.receivedAt };
   const limited = d.maxInFlight !== undefined || d.ratePerSecond !== undefined;
-  const place = limited
-    ? await takePlace(redis, keys, d, { tag, receivedAt: event.receivedAt })
-    : { token: '' };
-  if ('waitMs' in place)
+  const place = limited ? await takePlace(redis, keys, d, waiting) : undefined;
+  if (place && 'waitMs' in place)
     throw new DeferredError(`waiting for a place within ${d.name}'s limits`, Date.now() + place.waitMs);
   metrics?.destinationInFlight.inc({ destination: d.name });
   let sent: Sent;
@@ -60,33 +58,27 @@ async function deliver(d: Destination, deps: ForwardDeps, event: WorkflowEvent, 
     sent = await send(d, event, ctx.idempotencyKey);
   } finally {
     metrics?.destinationInFlight.dec({ destination: d.name });
+    if (place) await leavePlace(redis, keys, d, place.token);
   }
-  const delivered = sent.status >= 200 && sent.status < 300;
-  const later = !delivered && (sent.status === 0 || sent.status >= 500 || LATER.has(sent.status));
   const { retryAfterMs, ...request } = sent;
-  const window = await logRequest(redis, keys, tag, {
+  if (sent.status >= 200 && sent.status < 300) {
+    metrics?.destinationRequest(d.name, 'delivered', sent);
+    return request;
+  }
+  const window = await logRequest(redis, keys, waiting.tag, {
     gen: event.receivedAt,
     destination: d.name,
     request,
-    failed: !delivered,
   });
-  const giveUp = window.start + d.retryForHours * HOUR;
-  const retried = later && Date.now() < giveUp;
-  // An event that waited before (a limit, a failed request) is in the waiting set until now.
-  if (limited || !delivered || window.failures > 0)
-    await leavePlace(redis, keys, d, {
-      token: place.token,
-      tag,
-      receivedAt: event.receivedAt,
-      waits: retried,
-    });
-  metrics?.destinationRequest(d.name, delivered ? 'delivered' : retried ? 'retried' : 'failed', sent);
-  if (delivered) return { status: sent.status, ms: sent.ms };
+  const later = sent.status === 0 || sent.status >= 500 || LATER.has(sent.status);
+  const retried = later && Date.now() < window.start + d.retryForHours * HOUR;
+  metrics?.destinationRequest(d.name, retried ? 'retried' : 'failed', sent);
   const answered = sent.status === 0 ? `no answer (${sent.error})` : `answered ${sent.status}`;
   if (!later) throw new PermanentError(`${d.name} ${answered}: not retried (fix it, then replay)`);
   if (!retried) throw new PermanentError(`${d.name} ${answered}; retried for ${d.retryForHours} h: given up`);
   // Exponential from BACKOFF_MS, at most an hour, half of it jitter; a Retry-After is honoured, capped.
   const backoff = Math.min(HOUR, deps.backoffMs * 2 ** (window.failures - 1)) * (0.5 + Math.random() / 2);
   const until = Date.now() + Math.max(backoff, Math.min(retryAfterMs, HOUR));
+  await waitsUntil(redis, keys, d, waiting, until);
   throw new DeferredError(`${d.name} ${answered}: next request ${new Date(until).toISOString()}`, until);
 }

@@ -30,7 +30,7 @@ export function destinationMetrics(registry: Registry, seen?: DestinationsSeen) 
   });
   new Gauge({
     name: 'oncehook_destination_oldest_waiting_seconds',
-    help: 'Age of the oldest event waiting for its delivery to a destination (over a limit, or between retries), since it was received; 0: none waits.',
+    help: 'Age of the oldest event waiting for its delivery to a destination (over a limit, or between retries: until a minute past its next request), since it was received; 0: none waits.',
     labelNames: ['destination'] as const,
     registers: [registry],
     async collect() {
