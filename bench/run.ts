@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildApps } from '../scripts/build.mjs';
 import { costRun } from './cost.ts';
 import { durabilityRun } from './durability.ts';
+import { type ForwardingRun, forwardingRun } from './forwarding.ts';
 import { ingestRuns } from './ingest.ts';
 import { type OrderingRun, orderingRun } from './ordering.ts';
 import { outageRun } from './outage.ts';
@@ -78,6 +79,23 @@ table(
     'events/s': r['events/s'],
     'vs bare BullMQ, same effects': r.target.includes('HTTP') ? ratio(r['events/s'], bareHttp) : '',
     failed: r.failed,
+  })),
+);
+
+say(
+  '## Forwarding: events per second to a local HTTP server (it reads the body, answers 200), concurrency 50',
+);
+say();
+const forwarding: ForwardingRun[] = [];
+// Alternated, so that the shared machine's load falls on both alike.
+for (let round = 0; round < (quick ? 1 : 2); round++)
+  for (const target of ['bare BullMQ + fetch', 'oncehook forwarding'] as const)
+    forwarding.push(await forwardingRun(target, events));
+// Each oncehook run against the bare run just before it.
+table(
+  forwarding.map((r, i) => ({
+    ...r,
+    'vs bare, same round': i % 2 ? ratio(r['events/s'], forwarding[i - 1]?.['events/s'] ?? 0) : '',
   })),
 );
 

@@ -90,7 +90,7 @@ export const demoEventJob = (redis: RedisClient, keys: Keys, eventId: string, pa
   });
 
 /** Puts `n` events on the (paused) queue the way the ingest does. */
-async function preload(redis: Redis, prefix: string, n: number) {
+export async function preload(redis: Redis, prefix: string, n: number) {
   const keys = createKeys(prefix);
   const queue = new Queue(QUEUES.events, { connection: redis, prefix: bullPrefix({ QUEUE_PREFIX: prefix }) });
   await queue.pause();
@@ -116,7 +116,7 @@ export async function untilDone(queues: Queue[], n: number) {
   }
 }
 
-function forkBaseline(args: string[]): Promise<ChildProcess> {
+export function forkBaseline(args: string[]): Promise<ChildProcess> {
   const child = fork(join(import.meta.dirname, 'baselines', 'bare-worker.mjs'), args, {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -1,8 +1,9 @@
 /**
  * Baseline: a bare BullMQ worker doing the demo's effects with none of oncehook's guarantees — one
  * payments call, one mail call (the same fake APIs, with idempotency keys) and a ledger HINCRBY —
- * or nothing at all (`noop`). Consumes oncehook's own `events` queue, so both get the same jobs.
- * `node bench/baselines/bare-worker.mjs <redis url> <bull prefix> <apis url|noop> <concurrency>`
+ * or nothing at all (`noop`), or the event's body POSTed to a URL (`forward:<url>`, forwarding's
+ * baseline). Consumes oncehook's own `events` queue, so both get the same jobs.
+ * `node bench/baselines/bare-worker.mjs <redis url> <bull prefix> <apis url|noop|forward:url> <concurrency>`
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -21,6 +22,20 @@ const worker = new Worker(
   'events',
   async (job) => {
     if (apis === 'noop') return;
+    if (apis.startsWith('forward:')) {
+      // Forwarding's baseline: the event's body POSTed on, nothing else.
+      const res = await fetch(apis.slice('forward:'.length), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': `${job.data.source}:${job.data.eventId}`,
+        },
+        body: job.data.payload,
+      });
+      await res.text();
+      if (!res.ok) throw new Error(`answered ${res.status}`);
+      return;
+    }
     const key = `${job.data.source}:${job.data.eventId}`;
     const payment = /** @type {{ id: string }} */ (
       await post(
