@@ -139,26 +139,19 @@ export const readyzChecks = (results: RedisCheck[]) =>
   Object.fromEntries(results.map((r) => [`${r.check}@${r.server}`, { ok: r.ok, value: r.value }]));
 
 export function checkResults(facts: ServerFacts[]): RedisCheck[] {
-  return facts.flatMap((f) => [
-    {
-      check: 'version',
-      server: f.server,
-      ok: !!f.version && isSupportedRedis(f.version),
-      value: f.version ?? 'unknown',
-    },
-    {
-      check: 'eviction_policy',
-      server: f.server,
-      ok: f.evictionPolicy === 'noeviction',
-      value: f.evictionPolicy ?? 'unknown',
-    },
-    {
-      check: 'persistence',
-      server: f.server,
-      ok: f.persistence === 'aof' || f.persistence === 'rdb',
-      value: f.persistence,
-    },
-  ]);
+  return facts.flatMap(({ server, version, evictionPolicy, persistence }) => {
+    const check = (check: RedisCheck['check'], ok: boolean, value: string): RedisCheck => ({
+      check,
+      server,
+      ok,
+      value,
+    });
+    return [
+      check('version', !!version && isSupportedRedis(version), version ?? 'unknown'),
+      check('eviction_policy', evictionPolicy === 'noeviction', evictionPolicy ?? 'unknown'),
+      check('persistence', persistence === 'aof' || persistence === 'rdb', persistence),
+    ];
+  });
 }
 
 /**
