@@ -168,26 +168,29 @@ export async function startTopology({
         `${s.name} (pid ${proc.child.pid}) exited by itself at ${at()} (${signal ?? `code ${code}`}): ${error}`,
       );
       s.state = 'down';
-      void sleep(1000).then(() => (s.state === 'down' && !stopped ? start(s) : undefined));
+      void sleep(1000).then(() => {
+        if (s.state === 'down' && !stopped) start(s);
+      });
     });
   }
 
-  async function start(s: Slot) {
-    if (s.kind === 'ingest') {
-      const proc = spawnApp('ingest', { ...env, PORT: String(s.port) });
-      s.proc = proc;
-      s.state = 'up';
-      watch(s, proc);
+  /** Starts the slot's process; an ingest restarted mid-run is not waited for (Redis may be away). */
+  function start(s: Slot) {
+    const proc =
+      s.kind === 'ingest' ? spawnApp('ingest', { ...env, PORT: String(s.port) }) : spawnChaosWorker(env);
+    s.proc = proc;
+    s.state = 'up';
+    watch(s, proc);
+  }
+
+  /** Every ingest answers /readyz: at the start, and once everything is healed. */
+  async function ready() {
+    for (const s of ingests) {
       await waitFor(
         async () => (await fetch(`${s.base}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,
         60_000,
         `${s.name} ready`,
       ).catch((err: Error) => incidents.push(`${s.name}: ${err.message}`));
-    } else {
-      const proc = spawnChaosWorker(env);
-      s.proc = proc;
-      s.state = 'up';
-      watch(s, proc);
     }
   }
 
@@ -206,8 +209,8 @@ export async function startTopology({
     else for (const p of pauses.filter((p) => p.pid === pid && p.to === undefined)) p.to = now;
   }
 
-  await Promise.all(ingests.map(start));
-  for (const w of workers) await start(w);
+  for (const s of [...ingests, ...workers]) start(s);
+  await ready();
 
   return {
     store,
@@ -234,8 +237,9 @@ export async function startTopology({
       await store.heal();
       for (const s of [...ingests, ...workers]) {
         if (s.state === 'stopped') pause(s, false);
-        if (s.state === 'down') await start(s);
+        if (s.state === 'down') start(s);
       }
+      await ready();
     },
     async stop() {
       stopped = true;
