@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { EXAMPLES, SIGNERS } from '@oncehook/ingest/sign';
 import {
   type AppProcess,
+  destinationsEnv,
   freePort,
   pool,
   postJson,
   ROOT,
   randomPrefix,
   sleep,
+  startFakeDestination,
   startTestRedis,
   type TestRedis,
   waitFor,
@@ -188,6 +190,39 @@ describe('in a project of its own, with only the published packages', () => {
       `3 orders counted (${worker.output()})`,
     );
     expect(effects.size - before).toBe(3);
+  });
+
+  it('oncehook-worker forwards to the service of DESTINATIONS_FILE, signed, once per event: no code', async () => {
+    const port = await freePort();
+    const destination = await startFakeDestination();
+    const env = {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: randomPrefix('pkg'),
+      STANDARD_WEBHOOK_SECRET: SECRET,
+      METRICS_PORT: '0',
+      ...destinationsEnv([{ name: 'orders-api', url: destination.url, sources: ['standard'] }]),
+    };
+    try {
+      start(join(project, 'node_modules', '.bin', 'oncehook-ingest'), [], { ...env, PORT: String(port) });
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () => (await fetch(`${base}/readyz`).catch(() => null))?.ok === true,
+        30_000,
+        'ingest up',
+      );
+      const forwarder = start(join(project, 'node_modules', '.bin', 'oncehook-worker'), [], env);
+      const body = JSON.stringify({ type: 'order.paid', data: { id: 'ord_fwd' } });
+      const headers = await SIGNERS.standard({ body, secret: SECRET, id: 'msg_pkg_fwd', nowMs: Date.now() });
+      for (const _ of [1, 2])
+        expect((await postJson(`${base}/webhooks/standard`, body, headers)).status).toBe(200);
+      await waitFor(() => destination.delivered().length === 1, 60_000, `forwarded (${forwarder.output()})`);
+      await sleep(500);
+      expect(destination.hits).toHaveLength(1);
+      expect(destination.hits[0]?.verified).toBe(true);
+      expect(destination.hits[0]?.body.toString()).toBe(body);
+    } finally {
+      await destination.close();
+    }
   });
 
   it('refuses to start a workflow whose trigger names no source, naming it', async () => {
