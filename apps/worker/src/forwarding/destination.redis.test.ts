@@ -175,6 +175,27 @@ describe('retrying for retryForHours', () => {
     expect(renewed.start).toBeGreaterThan(receivedAt);
   });
 
+  it("schedules its next request no sooner than a 429's Retry-After says", async () => {
+    await setup();
+    fake.answerWith((_hit, n) =>
+      n === 1
+        ? { status: 429, body: 'slow down', headers: { 'retry-after': '30' } }
+        : { status: 200, body: 'ok' },
+    );
+    await deliver('ord_429');
+    const deadline = Date.now() + 20_000;
+    let status = await t.status('ord_429');
+    while (!status?.workflows[1]?.error && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 25));
+      status = await t.status('ord_429');
+    }
+    const run = status?.workflows[1];
+    const next = Date.parse(/next request (\S+)$/.exec(run?.error ?? '')?.[1] ?? '');
+    // BACKOFF_MS is 20 here: only the answer's 30 s put the next request that far out.
+    expect(next - (run?.requests?.[0]?.at ?? 0)).toBeGreaterThanOrEqual(29_000);
+    expect(run?.state).toBe('retrying');
+  });
+
   it('fails at once on a 4xx other than 408, 409, 425 and 429, and on a redirect, which it does not follow', async () => {
     await setup();
     fake.answerWith((hit) =>
