@@ -174,7 +174,7 @@ async function start<Services>(
   try {
     return await startRun(deps.redis, deps.keys, eventTag(event.source, event.eventId), {
       gen: event.receivedAt,
-      firstStart: job.attemptsStarted <= 1,
+      firstStart: neverFailed(job),
       keepUntil: keepUntil('running', { env: deps.env, windowSeconds: event.windowSeconds, attempt }),
       workflows: which.workflows,
       stepsOf,
@@ -191,3 +191,12 @@ async function start<Services>(
 }
 
 export const lastAttempt = (job: JobAttempt) => job.attemptsMade + 1 >= job.maxAttempts;
+
+/**
+ * A job that never failed an attempt may recreate its event's record if it is gone: a record has
+ * no expiry once a run of it started (event-start.ts), so a record gone under such a job expired
+ * before any run of it got through its start — however often its worker was stopped, or it waited
+ * for Redis. One that failed an attempt had started: its markers went with the record, and its
+ * steps must not run again.
+ */
+export const neverFailed = (job: JobAttempt) => job.attemptsMade === 0;

@@ -6,8 +6,9 @@ import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook
  * run's markers, so that a retried or recovered job skips every step that has one.
  *
  * A job never touches a record of another generation (`receivedAt`). A record gone while the job
- * waited (workers down longer than the window) is recreated only by a job that never started
- * before: one that ran lost its markers with it, and must not repeat its steps.
+ * waited (workers down longer than the window) is recreated only by a job that never failed an
+ * attempt (dispatch.ts `neverFailed`): one that did lost its markers with it, and must not repeat
+ * its steps.
  *
  * Once a run starts, the record has no expiry until the event finishes (step-commit.ts and
  * event-state.ts give it its window then): however long its runs take — retries, waits for a
@@ -16,7 +17,7 @@ import { AGGREGATE_LUA, type Keys, luaScript, type RedisClient } from '@oncehook
 
 // KEYS[1] the event hash
 // ARGV[1]  the job's generation (receivedAt)
-// ARGV[2]  '1' if the job never started before (it may recreate a record gone meanwhile)
+// ARGV[2]  '1' if the job never failed an attempt (it may recreate a record gone meanwhile)
 // ARGV[3]  now (ms)
 // ARGV[4]  keep the record until (ms), when nothing is left to run (a new record, until it runs)
 // ARGV[5]  the workflows this worker runs for the event ('a,b'; an events job: the record's wins)
@@ -114,7 +115,7 @@ return out
 
 export interface StartArgs {
   gen: number;
-  /** The job never started before: it may recreate a record that expired while it waited. */
+  /** The job never failed an attempt: it may recreate a record that expired while it waited. */
   firstStart: boolean;
   keepUntil: number;
   /** For an events job: the workflows this worker runs for the event (the record's list wins). */

@@ -40,7 +40,7 @@ export async function setRecordField(
 
 // KEYS[1] the event hash
 // ARGV[1] the job's generation
-// ARGV[2] '1' if the job never started before (it may recreate a record gone meanwhile)
+// ARGV[2] '1' if the job never failed an attempt (it may recreate a record gone meanwhile)
 // ARGV[3] what it waits behind: '<workflow> <ordering key>'
 // ARGV[4] the run (the workflow of the lane)
 // ARGV[5] the event's type, ARGV[6] QUEUE_PARTITIONS of its queue (for a recreated record)

@@ -260,8 +260,8 @@ describe('a parked event and its record', () => {
       receivedAt: String(b.receivedAt),
       w: 'ordered obj_1',
     });
-    // c ran before: its markers went with its record. It fails for good, and leaves the lane.
-    const err = await t.run(c, { attemptsStarted: 2 }).catch((e) => e);
+    // c failed an attempt before: its markers went with its record. It fails for good, and leaves the lane.
+    const err = await t.run(c, { attemptsMade: 1, attemptsStarted: 2 }).catch((e) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(await t.redis.zrange(t.keys.laneWaiting(seatOf(a).lane), '0', '-1')).toEqual([seatOf(b).member]);
   });

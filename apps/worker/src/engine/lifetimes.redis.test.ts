@@ -144,7 +144,17 @@ describe('generations', () => {
     expect((await t.status('evt_waited_fan'))?.state).toBe('processing');
   });
 
-  it('refuses to run a job that ran before once its record is gone: its markers went with it', async () => {
+  it('runs a job stopped over and over before its start got through, whose record expired meanwhile', async () => {
+    await setup();
+    const event = await t.acceptEvent('evt_stalled_start', {});
+    // Its worker was killed three times (or it waited for Redis): no attempt failed, none started.
+    await t.redis.del(t.keys.event(event.tag));
+    await t.run(event.job, { attemptsMade: 0, attemptsStarted: 4 });
+    expect(services.calls).toEqual(['charge', 'book', 'mail']);
+    expect(await t.status('evt_stalled_start')).toMatchObject({ state: 'completed' });
+  });
+
+  it('refuses to run a job that failed an attempt once its record is gone: its markers went with it', async () => {
     await setup();
     const event = await t.acceptEvent('evt_lost', {});
     services.fail.set('mail', () => new Error('mail API down'));

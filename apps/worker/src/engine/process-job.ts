@@ -1,6 +1,6 @@
 import { type BaseEnv, type EventJob, eventJobSchema, eventTag, workflowJobSchema } from '@oncehook/shared';
 import { type Queue, UnrecoverableError } from 'bullmq';
-import { dispatch, lastAttempt, lost } from './dispatch.ts';
+import { dispatch, lastAttempt, lost, neverFailed } from './dispatch.ts';
 import { deferredUntil, forBullmq, messageOf, waitsForRedis } from './errors.ts';
 import { parkRecord } from './event-state.ts';
 import { createFence, type Fence } from './fence.ts';
@@ -113,7 +113,7 @@ async function attempt<Services>(
       fence.touch(deps.keys.event(tag));
       return parkRecord(deps.redis, deps.keys, tag, {
         gen: event.receivedAt,
-        firstStart: job.attemptsStarted <= 1,
+        firstStart: neverFailed(job),
         behind: label,
         run: workflow ?? '',
         type: event.type,
