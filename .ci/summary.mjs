@@ -1,6 +1,6 @@
 // Prints the plain closing line CI reads: "N passed, N failed". Arguments: the vitest JSON
-// reports (one per Node version), `--`, then the exit status of each other check (lint, size,
-// the benchmark smoke run), each counting as one check.
+// reports (one per Node version), `--`, then the exit status of each other check (lint, the
+// benchmark smoke run), each counting as one check.
 import { existsSync, readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
