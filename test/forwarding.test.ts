@@ -180,14 +180,19 @@ describe('answers', () => {
     expect(dead.find((e) => e.eventId === 'evt_fwd_400')).toMatchObject({
       workflow: 'orders-api',
       requests: [{ status: 400, answer: 'unknown field' }],
+      // The service's answer: fixed there, a replay delivers it (a bulk replay takes it too).
+      replayable: true,
     });
 
     orders.answerWith(() => ({ status: 200, body: 'ok' }));
-    const replay = await fetch(`${sys.base}/admin/replay/stripe/evt_fwd_400`, {
+    const replay = await fetch(`${sys.base}/admin/replay?state=failed&source=stripe`, {
       method: 'POST',
       headers: adminHeaders(),
     });
     expect(replay.status).toBe(200);
+    expect(
+      ((await replay.json()) as { replayed: { eventId: string }[] }).replayed.map((r) => r.eventId),
+    ).toContain('evt_fwd_400');
     expect((await until('stripe', 'evt_fwd_400', ['completed']))?.state).toBe('completed');
     const hits = hitsOf(orders, 'evt_fwd_400');
     expect(hits.map((h) => h.status)).toEqual([400, 200]);

@@ -90,14 +90,16 @@ async function describe(
   const eventId = String(job.data?.eventId ?? '');
   const record = await deps.redis.hgetall(deps.keys.event(eventTag(source, eventId)));
   const replayable = record.receivedAt === String(job.data?.receivedAt);
-  // Failed before its attempts ran out: BullMQ does that only for an error retrying cannot help.
-  const permanent = job.attemptsMade < (job.opts.attempts ?? 1);
-  const reason = !replayable ? 'record_expired' : permanent ? 'permanent_error' : undefined;
   const workflow =
     (job.data?.workflow as string | undefined) ??
     (record.workflows?.split(',').length === 1 ? record.workflows : null) ??
     null;
   const requests = workflow ? record[EVENT_FIELDS.requests(workflow)] : undefined;
+  // Failed before its attempts ran out: BullMQ does that only for an error retrying cannot help —
+  // but a destination's (which never uses its attempts) is the service's answer: fixed there, a
+  // replay delivers it.
+  const permanent = !requests && job.attemptsMade < (job.opts.attempts ?? 1);
+  const reason = !replayable ? 'record_expired' : permanent ? 'permanent_error' : undefined;
   return {
     source,
     eventId,
