@@ -20,12 +20,19 @@ export const TARGETS = {
   ingest: { dir: 'examples/payments', entry: 'ingest.ts', uses: ['apps/ingest'] },
   worker: { dir: 'examples/payments', entry: 'worker.ts', uses: ['apps/worker'] },
   reconciler: { dir: 'apps/reconciler', entry: 'main.ts', uses: ['apps/ingest'] },
-  // `oncehook-worker`: a worker with the destinations of DESTINATIONS_FILE only.
-  forwarder: { dir: 'apps/worker', entry: 'main.ts', uses: [] },
+  // `oncehook-worker`: a worker with the destinations of DESTINATIONS_FILE only. Not in dist/,
+  // which scripts/pack-release.mjs clears and fills with tsc's output for the published package.
+  forwarder: { dir: 'apps/worker', entry: 'main.ts', uses: [], out: 'dist-bin' },
 };
 /** @param {keyof typeof TARGETS} name */
-export const builtFile = (name) =>
-  join(ROOT, TARGETS[name].dir, 'dist', `${TARGETS[name].entry.replace(/\.ts$/, '')}.mjs`);
+export const builtFile = (name) => {
+  const {
+    dir,
+    entry,
+    out = 'dist',
+  } = /** @type {{ dir: string, entry: string, out?: string }} */ (TARGETS[name]);
+  return join(ROOT, dir, out, `${entry.replace(/\.ts$/, '')}.mjs`);
+};
 export const APPS = Object.keys(TARGETS);
 
 /** @param {string[]} [names] */

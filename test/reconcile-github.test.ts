@@ -13,7 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * `pnpm reconcile --source github`, end to end: a fake GitHub lists a repository hook's
+ * `npm run reconcile -- --source github`, end to end: a fake GitHub lists a repository hook's
  * deliveries (pages of 3) and, when asked, redelivers an event — signed, with its original
  * X-GitHub-Delivery — to a real ingest, whose worker runs the github-push workflow.
  */

@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * `pnpm reconcile` and `pnpm start:reconciler` for Stripe, end to end: a real ingest, worker and
+ * `npm run reconcile` and `npm run start:reconciler` for Stripe, end to end: a real ingest, worker and
  * reconciler (separate processes, a private redis-server), and a fake Stripe whose events list
  * (pages of 5) also serves as the worker's payments API. Each recovered checkout.session.completed
  * must send one receipt and book one ledger entry; an event the ingest did receive, none more.

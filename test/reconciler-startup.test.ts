@@ -2,7 +2,7 @@ import { spawnApp, startTestRedis } from '@oncehook/testing';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The reconciler (`pnpm reconcile`, `pnpm start:reconciler`) refuses what it cannot do before it
+ * The reconciler (`npm run reconcile`, `npm run start:reconciler`) refuses what it cannot do before it
  * does anything: bad variables and nothing to reconcile stop it with 78 (EX_CONFIG) naming them,
  * bad arguments with 2 and the usage, an evicting Redis with 78 as for the other processes.
  */
@@ -47,7 +47,7 @@ describe('the reconciler at start-up', () => {
     for (const args of [['--once', '--source', 'shopify'], ['--once', '--since', 'a while'], ['--sauce']]) {
       const { code, output } = await run({ PAYMENTS_API_KEY: 'sk_test_x' }, args);
       expect(code).toBe(2);
-      expect(output).toContain('usage: pnpm reconcile');
+      expect(output).toContain('usage: npm run reconcile');
     }
   });
 

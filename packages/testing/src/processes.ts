@@ -34,7 +34,7 @@ const ENTRIES = {
   worker: 'examples/payments/dist/worker.mjs',
   reconciler: 'apps/reconciler/dist/main.mjs',
   /** `oncehook-worker`: a worker forwarding to DESTINATIONS_FILE, without workflows of its own. */
-  forwarder: 'apps/worker/dist/main.mjs',
+  forwarder: 'apps/worker/dist-bin/main.mjs',
 } as const;
 
 export function spawnApp(
