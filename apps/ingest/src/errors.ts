@@ -53,9 +53,18 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** Redis refused, timed out or is down: the event is not durable, so the provider must retry. */
-export const unavailable = (cause: unknown) =>
-  new ApiError('unavailable', 'The event could not be stored durably; please retry.', { cause });
+/**
+ * Redis refused, timed out or is down: a delivery is not durable, so the provider must retry; an
+ * admin request (`what` it could not do) changed nothing, and may be sent again.
+ */
+export const unavailable = (cause: unknown, what?: string) =>
+  new ApiError(
+    'unavailable',
+    what
+      ? `Redis is unavailable: ${what}; please retry.`
+      : 'The event could not be stored durably; please retry.',
+    { cause },
+  );
 
 /** An error's answer, with an id to find it in the logs (also sent as `X-Request-Id`). */
 export function errorBody(c: Context, code: ErrorCode, message: string) {

@@ -36,7 +36,7 @@ export function replayRoutes(deps: ReplayDeps) {
     };
     const result = await replayEvent(deps, asked.source, asked.eventId, asked.by).catch((err) => {
       logReplay(deps.log, asked, 'unavailable');
-      throw unavailable(err);
+      throw unavailable(err, 'the event was not replayed');
     });
     logReplay(deps.log, asked, result.kind, 'state' in result ? result.state : undefined);
     return c.json(answer(result));
@@ -48,7 +48,7 @@ export function replayRoutes(deps: ReplayDeps) {
       const query = filters(c.req.query());
       const limit = bounded(c.req.query('limit'), BULK_REPLAY_DEFAULT, BULK_REPLAY_MAX);
       const report = await replayFailed(deps, { ...query, limit }, asked.by).catch((err) => {
-        throw unavailable(err);
+        throw unavailable(err, 'nothing was replayed');
       });
       logBulkReplay(deps.log, asked, report);
       return c.json({
@@ -67,7 +67,7 @@ export function replayRoutes(deps: ReplayDeps) {
     const limit = bounded(c.req.query('limit'), 50, PAGE_MAX);
     const cursor = bounded(c.req.query('cursor'), 0, Number.MAX_SAFE_INTEGER, 0);
     const page = await listDeadLetters(deps, { ...query, cursor, limit }).catch((err) => {
-      throw unavailable(err);
+      throw unavailable(err, 'the dead letters could not be listed');
     });
     return c.json({
       events: page.events,

@@ -49,7 +49,7 @@ export function statusRoutes({
     if (!SOURCE_NAME.test(source)) throw notFound(source, eventId);
     const tag = eventTag(source, eventId);
     const status = await readEventStatus(redis, keys, tag, jobStateLookup(queues, tag)).catch((err) => {
-      throw unavailable(err);
+      throw unavailable(err, "the event's state could not be read");
     });
     if (!status) throw notFound(source, eventId);
     return status;

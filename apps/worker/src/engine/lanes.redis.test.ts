@@ -308,6 +308,37 @@ describe('a lane whose holder will not release it', () => {
     expect(await laneKeys()).toEqual([]);
   });
 
+  it('a holder whose hand-off an outage cut short wakes the next when its job runs again', async () => {
+    const a = await accept('ha', 1000);
+    const b = await accept('hb', 2000);
+    // The lane is handed to b, then Redis fails under the wake of b's job.
+    const wake = t.engine.jobs.wake;
+    let outage = false;
+    t.engine.jobs.wake = async (r, data) => {
+      if (!outage) return wake(r, data);
+      outage = false;
+      throw new Error('CLUSTERDOWN The cluster is down');
+    };
+    let open = () => {};
+    services.gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const running = t.run(a);
+    await expect.poll(() => services.ran).toEqual(['ha']);
+    expect(await t.run(b)).toEqual({ outcome: 'parked' });
+    outage = true;
+    services.gate = null;
+    open();
+    expect(await running).toEqual({ outcome: 'deferred' });
+    expect(t.handed).toEqual([]);
+    // a's job, tried again once Redis is back: its run is over, and it wakes b on its way out.
+    expect(await t.run(a)).toMatchObject({ outcome: 'noop' });
+    expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(b)]);
+    await drainHanded();
+    expect(services.ran).toEqual(['ha', 'hb']);
+    expect(await laneKeys()).toEqual([]);
+  });
+
   it('a job handed the lane while it was parking wakes itself', async () => {
     const a = await accept('sa', 1000);
     const b = await accept('sb', 2000);

@@ -73,7 +73,10 @@ export async function inLane<T>(
     if (taken.kind === 'hold') break;
     const parked = await deps.park(seat.label);
     if (parked.kind !== 'parked') {
-      // Nothing to wait for (its run completed, its record is another generation's or lost).
+      // Nothing to wait for (its run completed, its record is another generation's or lost). It
+      // may be a holder whose release an outage cut short after the lane was handed on, before
+      // the next job was woken: it sees to the holder before it leaves.
+      await unstick(deps, seat, taken.holder);
       await handOn(
         deps,
         seat.lane,
