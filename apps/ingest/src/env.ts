@@ -1,6 +1,7 @@
 import {
   baseEnv,
   ConfigError,
+  flag,
   httpUrl,
   int,
   onConfigError,
@@ -11,12 +12,6 @@ import {
 import { z } from 'zod';
 import { adminTokenClashes, adminTokens } from './admin-tokens.ts';
 import { secretVariables } from './env-secrets.ts';
-
-const flag = (fallback: '0' | 'false') =>
-  withDefault(
-    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
-    fallback,
-  );
 
 /** The ingest's environment: the only place it reads `process.env`. */
 const shape = {

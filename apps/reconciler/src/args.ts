@@ -42,8 +42,6 @@ export function parseReconcilerArgs(argv: string[], nowSeconds: number): Args {
 const parse = (args: string[]) =>
   parseArgs({
     args,
-    strict: true,
-    allowPositionals: false,
     options: {
       once: { type: 'boolean' },
       source: { type: 'string', multiple: true },

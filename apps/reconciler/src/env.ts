@@ -3,6 +3,7 @@ import {
   type DynamicVariables,
   httpUrl,
   int,
+  list,
   onConfigError,
   optional,
   parseDuration,
@@ -28,21 +29,13 @@ export interface GithubHook {
 }
 
 const HOOK = /^([A-Za-z0-9][A-Za-z0-9-]{0,38})(?:\/([A-Za-z0-9._-]{1,100}))?:(\d{1,20})$/;
-const hooks = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.string().regex(HOOK, 'each hook is owner/repo:hook_id or org:hook_id')).min(1))
-  .transform((names) =>
+const hooks = list(z.string().regex(HOOK, 'each hook is owner/repo:hook_id or org:hook_id')).transform(
+  (names) =>
     names.map((name): GithubHook => {
       const [, owner, repo, id] = HOOK.exec(name) as RegExpExecArray;
       return { name, path: repo ? `repos/${owner}/${repo}/hooks/${id}` : `orgs/${owner}/hooks/${id}` };
     }),
-  );
+);
 
 /** The reconciler's environment: the only place it reads `process.env`. */
 const shape = {

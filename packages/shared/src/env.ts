@@ -15,7 +15,7 @@ export const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>
 export const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 export const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL');
 const redisUrl = z.string().regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL');
-const list = (item: z.ZodString, empty = 'must hold at least one value') =>
+export const list = (item: z.ZodString, empty = 'must hold at least one value') =>
   z
     .string()
     .transform((s) =>
@@ -25,6 +25,13 @@ const list = (item: z.ZodString, empty = 'must hold at least one value') =>
         .filter(Boolean),
     )
     .pipe(z.array(item).min(1, empty));
+
+/** `1`/`true` or `0`/`false`, with a default. */
+export const flag = (fallback: '0' | 'false') =>
+  withDefault(
+    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
+    fallback,
+  );
 
 // Comma-separated so that a secret can be rotated: old and new are both accepted for a while.
 export const secrets = list(z.string(), 'must hold at least one secret');
@@ -67,10 +74,7 @@ export const baseEnv = {
   /** How long a failed job (a dead letter) is kept, replayable, in seconds; default: the event's window. */
   FAILED_RETENTION: optional(int(60, DEDUPE_TTL_RANGE.max)),
   /** Start even if Redis may evict keys (a shared Redis): exactly-once then does not hold. */
-  ALLOW_EVICTION: withDefault(
-    z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true'),
-    '0',
-  ),
+  ALLOW_EVICTION: flag('0'),
 };
 
 export type BaseEnv = z.output<z.ZodObject<typeof baseEnv>> & {

@@ -48,8 +48,6 @@ export function parseReplayArgs(argv: string[]): ReplayArgs {
 const parse = (args: string[]) =>
   parseArgs({
     args,
-    strict: true,
-    allowPositionals: false,
     options: {
       source: { type: 'string' },
       event: { type: 'string' },
