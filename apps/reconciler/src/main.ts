@@ -69,12 +69,10 @@ async function round(opts: { since?: number } = {}): Promise<RunOutcome[]> {
 }
 
 async function once() {
-  try {
-    await waitForRedis(redis, 10_000);
-  } catch (err) {
-    console.error(`REDIS_URL: ${(err as Error).message}`);
+  await waitForRedis(redis, 10_000).catch((err: Error) => {
+    console.error(`REDIS_URL: ${err.message}`);
     process.exit(1);
-  }
+  });
   await checked;
   const outcomes = await round({ since });
   for (const [i, outcome] of outcomes.entries()) console.log(describeOutcome(names[i] as string, outcome));

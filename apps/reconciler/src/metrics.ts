@@ -8,57 +8,48 @@ export type RunResult = 'completed' | 'failed' | 'locked';
 export function createReconcilerMetrics(sources: readonly string[] = []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'oncehook_reconciler_' });
-  const found = new Counter({
-    name: 'oncehook_reconcile_found_total',
-    help: 'Events the provider lists as not (or not yet) delivered, found by the reconciler.',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const seen = new Counter({
-    name: 'oncehook_reconcile_already_seen_total',
-    help: 'Found events the ingest had already received: counted as a delivery, nothing runs again.',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const recovered = new Counter({
-    name: 'oncehook_reconcile_recovered_total',
-    help: 'Found events the ingest had never received: enqueued now (Stripe), or redelivery requested (GitHub).',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const failed = new Counter({
-    name: 'oncehook_reconcile_failed_total',
-    help: 'Found events the provider refused to redeliver (GitHub: too old, or the hook is gone).',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const runs = new Counter({
-    name: 'oncehook_reconcile_runs_total',
-    help: 'Reconciler runs by result: completed, failed (retried next time from the checkpoint), locked (another reconciler was running).',
-    labelNames: ['source', 'result'] as const,
-    registers: [registry],
-  });
-  const rateLimited = new Counter({
-    name: 'oncehook_reconcile_rate_limited_total',
-    help: 'Provider API calls answered "rate limited", each followed by a wait.',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
-  const checkpoint = new Gauge({
-    name: 'oncehook_reconcile_checkpoint_seconds',
-    help: "Unix time up to which every event of a feed was fed into the ingest path (the provider's clock).",
-    labelNames: ['source', 'feed'] as const,
-    registers: [registry],
-  });
-  const lastCompleted = new Gauge({
-    name: 'oncehook_reconcile_last_completed_seconds',
-    help: 'Unix time of the last completed run: alert when it falls behind RECONCILE_INTERVAL.',
-    labelNames: ['source'] as const,
-    registers: [registry],
-  });
+  // Every metric here is `oncehook_reconcile_…`, by source unless it says otherwise.
+  const counter = (name: string, help: string, labelNames = ['source']) =>
+    new Counter({ name: `oncehook_reconcile_${name}`, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames = ['source']) =>
+    new Gauge({ name: `oncehook_reconcile_${name}`, help, labelNames, registers: [registry] });
+  const found = counter(
+    'found_total',
+    'Events the provider lists as not (or not yet) delivered, found by the reconciler.',
+  );
+  const seen = counter(
+    'already_seen_total',
+    'Found events the ingest had already received: counted as a delivery, nothing runs again.',
+  );
+  const recovered = counter(
+    'recovered_total',
+    'Found events the ingest had never received: enqueued now (Stripe), or redelivery requested (GitHub).',
+  );
+  const failed = counter(
+    'failed_total',
+    'Found events the provider refused to redeliver (GitHub: too old, or the hook is gone).',
+  );
+  const runs = counter(
+    'runs_total',
+    'Reconciler runs by result: completed, failed (retried next time from the checkpoint), locked (another reconciler was running).',
+    ['source', 'result'],
+  );
+  const rateLimited = counter(
+    'rate_limited_total',
+    'Provider API calls answered "rate limited", each followed by a wait.',
+  );
+  const checkpoint = gauge(
+    'checkpoint_seconds',
+    "Unix time up to which every event of a feed was fed into the ingest path (the provider's clock).",
+    ['source', 'feed'],
+  );
+  const lastCompleted = gauge(
+    'last_completed_seconds',
+    'Unix time of the last completed run: alert when it falls behind RECONCILE_INTERVAL.',
+  );
   const byFinding = { already_seen: seen, recovered, failed } as const;
   for (const source of sources) {
-    for (const counter of [found, seen, recovered, failed, rateLimited]) counter.inc({ source }, 0);
+    for (const c of [found, seen, recovered, failed, rateLimited]) c.inc({ source }, 0);
     for (const result of ['completed', 'failed', 'locked']) runs.inc({ source, result }, 0);
   }
   return {

@@ -101,48 +101,43 @@ export async function reconcileSource(
     rateLimitWaits: 0,
     checkpoints: {},
   };
-  let lock: SourceLock | null;
+  let lock: SourceLock | null = null;
   try {
-    lock = await acquireLock(redis, keys, source.name, deps.lockTtlMs, log);
-  } catch (err) {
     // Redis unreachable: this run fails; the service tries again next round.
-    metrics.run(source.name, 'failed');
-    return { result: 'failed', tally, error: err instanceof Error ? err : new Error(String(err)) };
-  }
-  if (!lock) {
-    metrics.run(source.name, 'locked');
-    return { result: 'locked', tally };
-  }
-  const ctx: RunContext = {
-    log,
-    now: () => Math.floor((deps.now?.() ?? Date.now()) / 1000),
-    since: opts.since,
-    lookbackSeconds: deps.lookbackSeconds,
-    feed: (name) => feedState(redis, keys, source.name, name, lock),
-    check() {
-      if (lock.lost()) throw new LockLost(`the ${source.name} reconciler lock was lost`);
-      if (deps.stopping?.()) throw new RunStopped('stopping');
-    },
-    found(finding) {
-      tally.found++;
-      if (finding === 'already_seen') tally.alreadySeen++;
-      else if (finding === 'recovered') tally.recovered++;
-      else tally.failed++;
-      metrics.found(source.name);
-      metrics.finding(source.name, finding);
-    },
-    rateLimited(waitMs) {
-      tally.rateLimitWaits++;
-      metrics.rateLimited(source.name);
-      log.info({ waitMs: Math.round(waitMs) }, 'rate limited by the provider: waiting');
-    },
-    checkpointed(feed, seconds) {
-      tally.checkpoints[feed] = seconds;
-      metrics.checkpoint(source.name, feed, seconds);
-    },
-  };
-  try {
-    await source.run(ctx);
+    const held = await acquireLock(redis, keys, source.name, deps.lockTtlMs, log);
+    lock = held;
+    if (!held) {
+      metrics.run(source.name, 'locked');
+      return { result: 'locked', tally };
+    }
+    await source.run({
+      log,
+      now: () => Math.floor((deps.now?.() ?? Date.now()) / 1000),
+      since: opts.since,
+      lookbackSeconds: deps.lookbackSeconds,
+      feed: (name) => feedState(redis, keys, source.name, name, held),
+      check() {
+        if (held.lost()) throw new LockLost(`the ${source.name} reconciler lock was lost`);
+        if (deps.stopping?.()) throw new RunStopped('stopping');
+      },
+      found(finding) {
+        tally.found++;
+        if (finding === 'already_seen') tally.alreadySeen++;
+        else if (finding === 'recovered') tally.recovered++;
+        else tally.failed++;
+        metrics.found(source.name);
+        metrics.finding(source.name, finding);
+      },
+      rateLimited(waitMs) {
+        tally.rateLimitWaits++;
+        metrics.rateLimited(source.name);
+        log.info({ waitMs: Math.round(waitMs) }, 'rate limited by the provider: waiting');
+      },
+      checkpointed(feed, seconds) {
+        tally.checkpoints[feed] = seconds;
+        metrics.checkpoint(source.name, feed, seconds);
+      },
+    });
     metrics.run(source.name, 'completed');
     return { result: 'completed', tally };
   } catch (err) {
@@ -151,6 +146,6 @@ export async function reconcileSource(
     metrics.run(source.name, 'failed');
     return { result: 'failed', tally, error };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }

@@ -42,26 +42,24 @@ export type ReplicationMark = number;
 const closes = new WeakMap<object, { n: number }>();
 
 export function replicationMark(redis: RedisClient): ReplicationMark {
-  let counter = closes.get(redis);
-  if (!counter) {
-    const c = { n: 0 };
-    counter = c;
-    closes.set(redis, c);
-    const bump = () => {
-      c.n++;
-    };
-    if (redis instanceof Cluster) {
-      // Any node's connection: the shards a WAIT goes to change with failovers and slot moves.
-      const watch = (node: EventEmitter) => node.on('close', bump);
-      for (const node of redis.nodes()) watch(node);
-      redis.on('+node', (node: EventEmitter) => {
-        bump();
-        watch(node);
-      });
-      redis.on('-node', bump);
-    } else redis.on('close', bump);
-  }
-  return counter.n;
+  const known = closes.get(redis);
+  if (known) return known.n;
+  const counter = { n: 0 };
+  closes.set(redis, counter);
+  const bump = () => {
+    counter.n++;
+  };
+  if (redis instanceof Cluster) {
+    // Any node's connection: the shards a WAIT goes to change with failovers and slot moves.
+    const watch = (node: EventEmitter) => node.on('close', bump);
+    for (const node of redis.nodes()) watch(node);
+    redis.on('+node', (node: EventEmitter) => {
+      bump();
+      watch(node);
+    });
+    redis.on('-node', bump);
+  } else redis.on('close', bump);
+  return 0;
 }
 
 type Node = { call(...args: (string | number)[]): Promise<unknown> };

@@ -23,12 +23,10 @@ const config = orExit(() => parseIngestEnv());
 const log = createLogger(config, 'replay', process.stderr);
 const redis = createRedis(config, 'fail-fast', 'oncehook-replay');
 redis.on('error', () => {});
-try {
-  await waitForRedis(redis, 10_000);
-} catch (err) {
-  console.error(`REDIS_URL: ${(err as Error).message}`);
+await waitForRedis(redis, 10_000).catch((err: Error) => {
+  console.error(`REDIS_URL: ${err.message}`);
   process.exit(1);
-}
+});
 const queues = openQueues(config, redis);
 const deps = { redis, keys: createKeys(config.QUEUE_PREFIX), queues, retry: config, log };
 // Who asked: the operator's login, where the shell knows it.
