@@ -33,7 +33,8 @@ const shape = {
   ),
 };
 
-export const parseWorkerEnv = (env: Record<string, string | undefined> = process.env) =>
+/** `more`: problems with the application's own configuration, reported with the worker's. */
+export const parseWorkerEnv = (env: Record<string, string | undefined> = process.env, more: string[] = []) =>
   parseEnv(shape, env, (vars, problem) => {
     // The fixed variables are parsed by then; this only compares the two.
     const count = Number(vars.QUEUE_PARTITIONS || 1);
@@ -45,10 +46,12 @@ export const parseWorkerEnv = (env: Record<string, string | undefined> = process
       );
     }
     const file = vars.DESTINATIONS_FILE;
+    const destinations = file ? loadDestinations(file, vars, problem) : [];
+    for (const p of more) problem(p);
     // The default port taken means a second worker on this machine; a port set on purpose, an error.
     return {
       metricsPortChosen: Boolean(vars.METRICS_PORT),
-      destinations: file ? loadDestinations(file, vars, problem) : [],
+      destinations,
     };
   });
 

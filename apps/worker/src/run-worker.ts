@@ -52,7 +52,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * on SIGTERM/SIGINT finishes the active jobs (at most 10 s) and exits.
  */
 export async function runWorker<Services>(options: RunWorkerOptions<Services>) {
-  const config = orExit(() => withProblems(() => parseWorkerEnv(options.env), options.configProblems ?? []));
+  const config = orExit(() => parseWorkerEnv(options.env, options.configProblems));
   const log = createLogger(config, 'worker');
   const redis = createRedis(config, 'patient', 'oncehook-worker');
   const keys = createKeys(config.QUEUE_PREFIX);
@@ -143,20 +143,6 @@ function checkWorkflows(workflows: readonly WorkflowDefinition<unknown>[], sourc
     ]);
   createRegistry(workflows);
   checkTriggers(workflows, sourcesFile);
-}
-
-/** The worker's configuration, or one ConfigError with its problems and the application's. */
-function withProblems<T>(parse: () => T, more: string[]): T {
-  let parsed: T | undefined;
-  let problems: string[] = [];
-  try {
-    parsed = parse();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems = err.problems;
-  }
-  if (problems.length > 0 || more.length > 0) throw new ConfigError([...problems, ...more]);
-  return parsed as T;
 }
 
 /**
