@@ -1,12 +1,15 @@
 import {
+  type BaseEnv,
   bodyHash,
   claimSignedBody,
   countReplay,
+  type EventJob,
   eventJobId,
   eventTag,
+  jobName,
+  jobOptions,
   type Keys,
   type Logger,
-  type OrderingKey,
   openRecord,
   type PartitionedQueues,
   parseTag,
@@ -20,8 +23,13 @@ import {
   UNCOMPARED_BODY,
   uncountDelivery,
 } from '@oncehook/shared';
-import { enqueueEvent, type RetryConfig } from './enqueue.ts';
 import { unavailable } from './errors.ts';
+import type { VerifiedEvent } from './verify/types.ts';
+
+export type RetryConfig = Pick<
+  BaseEnv,
+  'MAX_ATTEMPTS' | 'BACKOFF_MS' | 'FAILED_RETENTION' | 'COMPLETED_RETENTION' | 'COMPLETED_JOBS_KEPT'
+>;
 
 export interface AcceptDeps {
   redis: RedisClient;
@@ -35,22 +43,14 @@ export interface AcceptDeps {
   ack?: { replicas: number; timeoutMs: number };
 }
 
-export interface IncomingEvent {
+/** A verified event (its type, payload, ordering, how it is signed: see VerifiedEvent), to accept. */
+export interface IncomingEvent extends Omit<VerifiedEvent, 'id' | 'answer'> {
   source: string;
   eventId: string;
-  type: string;
   rawBody: Buffer;
   /** The delivery's Content-Type, kept with the event so that forwarding sends the body on as it came. */
   contentType?: string | undefined;
   ttlSeconds: number;
-  /** What to store and enqueue when it is not the raw body (see VerifiedEvent.payload). */
-  payload?: string;
-  /** The object it is about and the provider's creation time (per-object ordering). */
-  order?: OrderingKey | undefined;
-  /** The event id is not covered by the signature: also dedupe on the signed body. */
-  idUnsigned?: boolean;
-  /** What identifies the signed delivery when the raw body does not (VerifiedEvent.captureKey). */
-  captureKey?: string | undefined;
   /**
    * A copy listed from the provider's API (the reconciler), not a delivery: its body is not
    * compared with the delivered one (see UNCOMPARED_BODY).
@@ -97,25 +97,24 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
     const opened = await openRecord(redis, keys, tag, delivery);
     // The layout the event was first enqueued under: QUEUE_PARTITIONS may have changed since.
     const queue = queues.forEvent(tag, opened.partitions).events;
+    // Idempotent: the job id is the event's tag and the record's generation, and BullMQ returns
+    // the existing job instead of adding a second one while it is kept.
+    const jobId = eventJobId(tag, opened.gen);
     if (opened.kind !== 'known') {
+      const job: EventJob = {
+        source: event.source,
+        eventId: event.eventId,
+        type: event.type,
+        payload,
+        receivedAt: opened.gen,
+        windowSeconds: event.ttlSeconds,
+        // A key without a time is ordered by arrival: the first delivery's.
+        ...(event.order ? { order: { key: event.order.key, at: event.order.at ?? opened.gen } } : {}),
+        ...(event.contentType ? { contentType: event.contentType } : {}),
+        ...(asDelivered ? { rawBody: event.rawBody.toString('base64') } : {}),
+      };
       try {
-        await enqueueEvent(
-          queue,
-          tag,
-          {
-            source: event.source,
-            eventId: event.eventId,
-            type: event.type,
-            payload,
-            receivedAt: opened.gen,
-            windowSeconds: event.ttlSeconds,
-            // A key without a time is ordered by arrival: the first delivery's.
-            ...(event.order ? { order: { key: event.order.key, at: event.order.at ?? opened.gen } } : {}),
-            ...(event.contentType ? { contentType: event.contentType } : {}),
-            ...(asDelivered ? { rawBody: event.rawBody.toString('base64') } : {}),
-          },
-          deps.retry,
-        );
+        await queue.add(jobName(job), job, { ...jobOptions(deps.retry, job.windowSeconds), jobId });
       } catch (err) {
         await uncountDelivery(redis, keys, tag, opened).catch(() => {});
         throw err;
@@ -127,7 +126,7 @@ export async function acceptEvent(deps: AcceptDeps, event: IncomingEvent): Promi
         'same event id, different body: the first body is kept',
       );
     }
-    await durable(deps, [keys.event(tag), jobKey(queue, tag, opened.gen)], since);
+    await durable(deps, [keys.event(tag), queue.toKey(jobId)], since);
     return { duplicate: opened.deliveries > 1, deliveries: opened.deliveries, conflict: opened.conflict };
   } catch (err) {
     throw unavailable(err);
@@ -148,9 +147,6 @@ async function durable(deps: AcceptDeps, written: string[], since: ReplicationMa
     );
   }
 }
-
-const jobKey = (queue: { toKey(id: string): string }, tag: string, gen: number) =>
-  queue.toKey(eventJobId(tag, gen));
 
 /**
  * For sources whose event id travels outside the signature: a captured delivery re-sent under a

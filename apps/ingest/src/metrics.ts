@@ -38,31 +38,28 @@ export function createMetrics(queues: PartitionedQueues) {
   queueJobsGauge(registry, queues.pairs);
   const redisChecks = redisCheckGauge(registry);
   // Every delivery touches these: the labelled children are looked up once, not hashed each time.
-  const byLabels = new Map<string, { inc(): void }>();
-  const durations = new Map<string, { observe(v: number): void }>();
+  const deliveriesBy = memo((source) => memo((outcome) => deliveries.labels(source, outcome)));
+  const durationOf = memo((source) => duration.labels(source));
   return {
     registry,
     conflicts,
     redisChecked: redisChecks.checked,
     /** The start-up checks' last results, for /readyz. */
     redisChecks: redisChecks.results,
-    delivered(source: string, outcome: DeliveryOutcome) {
-      const key = `${source} ${outcome}`;
-      let child = byLabels.get(key);
-      if (!child) {
-        child = deliveries.labels(source, outcome);
-        byLabels.set(key, child);
-      }
-      child.inc();
-    },
-    took(source: string, seconds: number) {
-      let child = durations.get(source);
-      if (!child) {
-        child = duration.labels(source);
-        durations.set(source, child);
-      }
-      child.observe(seconds);
-    },
+    delivered: (source: string, outcome: DeliveryOutcome) => deliveriesBy(source)(outcome).inc(),
+    took: (source: string, seconds: number) => durationOf(source).observe(seconds),
+  };
+}
+
+/** `make(key)`, made once per key. */
+function memo<T>(make: (key: string) => T): (key: string) => T {
+  const made = new Map<string, T>();
+  return (key) => {
+    const known = made.get(key);
+    if (known !== undefined) return known;
+    const value = make(key);
+    made.set(key, value);
+    return value;
   };
 }
 

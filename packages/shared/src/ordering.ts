@@ -9,7 +9,7 @@ export interface OrderingKey {
   /** The object: `sub_123`, `orders/450789469`, `octo/repo:refs/heads/main`. */
   key: string;
   /** The provider's creation time (ms epoch); absent: arrival order. */
-  at?: number;
+  at?: number | undefined;
 }
 
 /** Longer keys are cut: a key is a Redis key's hash tag, not a document. */

@@ -92,7 +92,7 @@ export function customVerifier(name: string, spec: SourceSpec, env: IngestEnv): 
           id: eventId as string,
           type: type || 'unknown',
           ...(idSigned ? {} : { idUnsigned: true }),
-          ...(key ? { order: at === undefined ? { key } : { key, at } } : {}),
+          ...(key ? { order: { key, at } } : {}),
         },
       };
     },

@@ -62,7 +62,7 @@ export const github = defineProvider({
             type,
             idUnsigned: true,
             ...(isForm ? { payload: json } : {}),
-            ...orderOf(githubOrdering(name, event.value)),
+            order: githubOrdering(name, event.value),
           },
         };
       },
@@ -80,5 +80,3 @@ export function githubOrdering(event: string, body: Record<string, unknown>): Or
   const ref = event === 'push' ? orderingKey(body.ref) : undefined;
   return { key: ref ? `${repo}:${ref}` : repo };
 }
-
-const orderOf = (order: OrderingKey | undefined) => (order ? { order } : {});

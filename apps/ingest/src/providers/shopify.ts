@@ -71,7 +71,7 @@ export const shopify = defineProvider({
         if (bad) return bad;
         const type = headers.get(family.required[0]) as string;
         const order = shopifyOrdering(type, body.value, headers.get(family.triggeredAt));
-        return { ok: true, event: { id: id as string, type, idUnsigned: true, ...(order ? { order } : {}) } };
+        return { ok: true, event: { id: id as string, type, idUnsigned: true, order } };
       },
     };
   },
@@ -89,9 +89,10 @@ export function shopifyOrdering(
 ): OrderingKey | undefined {
   const id = resourceId(body);
   if (!id) return undefined;
-  const key = `${topic.split('/')[0]}/${id}`;
-  const at = providerTime(triggeredAt) ?? providerTime(body.updated_at);
-  return at === undefined ? { key } : { key, at };
+  return {
+    key: `${topic.split('/')[0]}/${id}`,
+    at: providerTime(triggeredAt) ?? providerTime(body.updated_at),
+  };
 }
 
 /**

@@ -78,13 +78,12 @@ export const stripe = defineProvider({
         if (bad) return bad;
         const type = typeof event.value.type === 'string' ? event.value.type : 'unknown';
         const thin = event.value.object === 'v2.core.event';
-        const order = stripeOrdering(event.value);
         return {
           ok: true,
           event: {
             id: event.value.id as string,
             type: thin ? thinEventType(type) : type,
-            ...(order ? { order } : {}),
+            order: stripeOrdering(event.value),
           },
         };
       },
@@ -101,6 +100,5 @@ export function stripeOrdering(event: Record<string, unknown>): OrderingKey | un
   const related = event.related_object as { id?: unknown } | undefined;
   const key = orderingKey(event.object === 'v2.core.event' ? related?.id : data?.object?.id);
   if (!key) return undefined;
-  const at = providerTime(event.created);
-  return at === undefined ? { key } : { key, at };
+  return { key, at: providerTime(event.created) };
 }

@@ -1,5 +1,4 @@
 import {
-  type DestinationRequest,
   destinationRequests,
   EVENT_FIELDS,
   eventTag,
@@ -10,29 +9,7 @@ import {
 import type { Job, Queue } from 'bullmq';
 
 /** One run that failed for good: its job, kept as a dead letter for FAILED_RETENTION. */
-export interface DeadLetter {
-  source: string;
-  eventId: string;
-  workflow: string | null;
-  /** The step it failed at (the first without a marker), when its record still says. */
-  failedStep: string | null;
-  error: string;
-  attempts: number;
-  failedAt: number;
-  jobId: string;
-  queue: string;
-  partition: string;
-  /** Whether a replay can succeed as things stand; when not, `reason` says why. */
-  replayable: boolean;
-  /**
-   * `record_expired`: its markers went with its record, and running its steps again could repeat
-   * them. `permanent_error`: it failed at once (PermanentError: bad data, a refused request), and
-   * runs into the same error again until the code or configuration that refused it changes.
-   */
-  reason?: 'record_expired' | 'permanent_error';
-  /** A destination's requests (the last 20), what each was answered. */
-  requests?: DestinationRequest[];
-}
+export type DeadLetter = Awaited<ReturnType<typeof describe>>;
 
 export interface DeadLetterQuery {
   source?: string | undefined;
@@ -85,7 +62,7 @@ export async function listDeadLetters(
 async function describe(
   deps: { redis: RedisClient; keys: Keys },
   { job, queue, partition }: { job: Job; queue: Queue; partition: string },
-): Promise<DeadLetter> {
+) {
   const source = String(job.data?.source ?? '');
   const eventId = String(job.data?.eventId ?? '');
   const record = await deps.redis.hgetall(deps.keys.event(eventTag(source, eventId)));
@@ -99,11 +76,18 @@ async function describe(
   // but a destination's (which never uses its attempts) is the service's answer: fixed there, a
   // replay delivers it.
   const permanent = !requests && job.attemptsMade < (job.opts.attempts ?? 1);
+  /**
+   * Why a replay cannot succeed as things stand. `record_expired`: its markers went with its
+   * record, and running its steps again could repeat them. `permanent_error`: it failed at once
+   * (PermanentError: bad data, a refused request), and runs into the same error again until the
+   * code or configuration that refused it changes.
+   */
   const reason = !replayable ? 'record_expired' : permanent ? 'permanent_error' : undefined;
   return {
     source,
     eventId,
     workflow,
+    /** The step it failed at (the first without a marker), when its record still says. */
     failedStep: replayable && workflow ? failedStep(record, workflow) : null,
     error: (workflow && replayable && record[EVENT_FIELDS.runError(workflow)]) || job.failedReason || '',
     attempts: job.attemptsMade,
@@ -111,8 +95,10 @@ async function describe(
     jobId: String(job.id),
     queue: queue.name,
     partition,
+    /** Whether a replay can succeed as things stand; when not, `reason` says why. */
     replayable: !reason,
     ...(reason ? { reason } : {}),
+    // A destination's requests (the last 20), what each was answered.
     ...(requests && replayable ? { requests: destinationRequests(requests) } : {}),
   };
 }

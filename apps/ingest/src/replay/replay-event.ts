@@ -14,7 +14,7 @@ import {
   SOURCE_NAME,
 } from '@oncehook/shared';
 import type { Job } from 'bullmq';
-import type { RetryConfig } from '../enqueue.ts';
+import type { RetryConfig } from '../accept.ts';
 import { jobStateLookup, payloadJob, type RunJob, runJobs } from './event-jobs.ts';
 
 export interface ReplayDeps {
@@ -66,17 +66,13 @@ export async function replayEvent(
   if (status.state !== 'failed') return { kind: 'not_failed', ...about, state: status.state };
 
   const failed = status.workflows.filter((wf) => wf.state === 'failed');
+  const runs = failed.map((wf) => wf.name);
   const rec = {
     gen: status.receivedAt,
     partitions: Number(await deps.redis.hget(deps.keys.event(tag), 'q')) || 1,
     workflows: status.workflows.map((wf) => wf.name),
   };
-  const targets = runJobs(
-    deps.queues,
-    tag,
-    rec,
-    failed.map((wf) => wf.name),
-  );
+  const targets = runJobs(deps.queues, tag, rec, runs);
   const jobs = await Promise.all(targets.map((t) => t.queue.getJob(t.jobId)));
   const body = jobs.find((j) => j !== undefined) ?? (await payloadJob(deps.queues, tag, rec));
   if (!body) return { kind: 'job_gone', ...about };
@@ -85,7 +81,7 @@ export async function replayEvent(
   const claim = await claimReplay(deps.redis, deps.keys, tag, {
     gen: rec.gen,
     reruns: status.replays,
-    runs: failed.map((wf) => wf.name),
+    runs,
     keepUntil: Date.now() + event.windowSeconds * 1000,
   });
   if (claim.kind === 'gone') return { kind: 'not_found', ...about };

@@ -55,16 +55,12 @@ export function webhookRoutes(deps: WebhookDeps) {
       if (badType) throw new ApiError(badType.reason, badType.message);
 
       const accepted = await acceptEvent(deps, {
+        ...verified.event,
         source,
         eventId: verified.event.id,
-        type: verified.event.type,
         rawBody,
         contentType,
         ttlSeconds: provider.dedupeTtlSeconds,
-        payload: verified.event.payload,
-        idUnsigned: verified.event.idUnsigned,
-        captureKey: verified.event.captureKey,
-        order: verified.event.order,
       });
       const outcome = accepted.copy ? 'copy' : accepted.duplicate ? 'duplicate' : 'accepted';
       deps.metrics.delivered(source, outcome);

@@ -54,7 +54,7 @@ export interface VerifiedEvent {
   /** How an accepted (or duplicate) delivery is answered, when the sender shows or parses it. */
   answer?: RawAnswer;
   /** The object the event is about and the provider's creation time: per-object ordering. */
-  order?: OrderingKey;
+  order?: OrderingKey | undefined;
 }
 
 /** Why a delivery is refused: a code from the ingest's one list (errors.ts), which fixes its status. */
