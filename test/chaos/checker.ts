@@ -2,7 +2,7 @@ import { type DestinationHit, sleep } from '@oncehook/testing';
 import { effectsOf, readEffects, statusMismatch } from './effects.ts';
 import { type Load, windowOf } from './load.ts';
 import type { Operator } from './operator.ts';
-import { explainJobs, waitQuiet } from './quiesce.ts';
+import { explainJobs, lastCensus, waitQuiet } from './quiesce.ts';
 import type { Topology } from './topology.ts';
 
 export interface Violation {
@@ -89,7 +89,7 @@ export async function check({
   }
 
   const second = deadIds.size > 0 ? await waitQuiet(topology, acked) : first;
-  if (!second.quiet) notes.push(`not quiet at the end: ${second.jobs} unfinished jobs`);
+  if (!second.quiet) notes.push(`not quiet at the end: ${second.jobs} unfinished jobs (${lastCensus})`);
   const views = second.views;
 
   const effects = await readEffects(topology, load);

@@ -43,6 +43,9 @@ export async function readStatus(bases: string[], ev: SentEvent): Promise<Status
   return last;
 }
 
+/** Where the unfinished jobs were at the last count, by queue and state (for a report). */
+export let lastCensus = '';
+
 /** Jobs not finished (waiting, active, delayed, ...) over every partition's queues. */
 async function unfinishedJobs(topology: Topology) {
   const queues = openQueues(
@@ -55,6 +58,14 @@ async function unfinishedJobs(topology: Topology) {
         .all()
         .map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children')),
     );
+    lastCensus = queues
+      .all()
+      .map((q, i) => {
+        const c = Object.entries(counts[i] ?? {}).filter(([, n]) => n > 0);
+        return c.length ? `${q.opts.prefix}:${q.name} ${c.map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
+      })
+      .filter(Boolean)
+      .join('; ');
     return counts.reduce((sum, c) => sum + Object.values(c).reduce((a, b) => a + b, 0), 0);
   } finally {
     await queues.close();
