@@ -91,9 +91,8 @@ export async function openRecord(redis: RedisClient, keys: Keys, tag: string, d:
     [keys.event(tag)],
     [d.type, d.bodyHash, d.receivedAt, d.windowSeconds, d.partitions ?? 1],
   )) as [Opened['kind'], number, number, string, string];
-  const partitions = Number(q);
-  if (kind === 'new') return { kind, deliveries: 1, conflict: false, gen: Number(gen), partitions };
-  return { kind, deliveries, conflict: conflict === 1, gen: Number(gen), partitions };
+  // A new record's script answered 1 delivery, no conflict: what `Opened` says of 'new'.
+  return { kind, deliveries, conflict: conflict === 1, gen: Number(gen), partitions: Number(q) } as Opened;
 }
 
 // Only ever undoes this delivery's own count. The record stays, pending: with no deliveries it is

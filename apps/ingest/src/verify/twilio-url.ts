@@ -29,16 +29,8 @@ export function bodySha256Of(url: string): string | null {
   return new URLSearchParams(url.slice(query + 1)).get('bodySHA256');
 }
 
-interface UrlParts {
-  scheme: string;
-  userInfo: string;
-  host: string;
-  port: string;
-  rest: string;
-}
-
 /** The URL split without normalising anything: the path and query keep the characters Twilio signed. */
-function splitUrl(url: string): UrlParts | null {
+function splitUrl(url: string) {
   const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)/i.exec(url);
   if (!match) return null;
   const [prefix, scheme = '', authority = ''] = match;
