@@ -47,7 +47,10 @@ export function createRedis(
   kind: ConnectionKind,
   name = `oncehook-${kind}`,
 ): RedisClient {
-  const options = optionsFor(kind, name);
+  return keepConnecting(client(config, optionsFor(kind, name)));
+}
+
+function client(config: Parameters<typeof createRedis>[0], options: RedisOptions): RedisClient {
   if (config.REDIS_SENTINELS && config.REDIS_SENTINEL_NAME) {
     // The sentinels say which server is the primary now; after a failover the client asks them
     // again (and, with failoverDetector, hears of it from them at once).
@@ -73,6 +76,34 @@ export function createRedis(
     });
   }
   return new Redis(config.REDIS_URL, options);
+}
+
+/**
+ * ioredis gives a client up for good in one race: a Sentinel failover announced while the client
+ * was still connecting after an earlier one makes its connector throw "Connection is closed.", and
+ * the client ends instead of reconnecting. A process whose client ended serves nothing until it
+ * is restarted (a worker so stopped taking jobs after two failovers in a row). So an end that is
+ * not the process's own disconnect() or quit() is followed by a new connect.
+ */
+function keepConnecting<C extends RedisClient>(client: C): C {
+  let closing = false;
+  const disconnect = client.disconnect.bind(client);
+  const quit = client.quit.bind(client);
+  client.disconnect = (reconnect?: boolean) => {
+    closing ||= !reconnect;
+    disconnect(reconnect);
+  };
+  client.quit = (...args: Parameters<typeof quit>) => {
+    closing = true;
+    return quit(...args);
+  };
+  client.on('end', () => {
+    if (closing) return;
+    setTimeout(() => {
+      if (!closing && client.status === 'end') client.connect().catch(() => {});
+    }, 1000).unref();
+  });
+  return client;
 }
 
 /** Resolves once the client is ready, or rejects after `timeoutMs`. */
