@@ -72,6 +72,19 @@ async function unfinishedJobs(topology: Topology) {
   }
 }
 
+const MAX_SCHEDULED_WAIT_MS = 5 * 60_000;
+
+/** The latest next request a retrying destination run has scheduled (its error says when); 0 if none. */
+function nextRequest(views: Map<string, StatusView>): number {
+  let latest = 0;
+  for (const view of views.values())
+    for (const run of view.status?.workflows ?? []) {
+      const at = run.state === 'retrying' ? /next request (\S+Z)/.exec(run.error ?? '')?.[1] : undefined;
+      if (at) latest = Math.max(latest, Date.parse(at));
+    }
+  return latest;
+}
+
 /**
  * Waits until every event's state is final (completed, failed, ignored, or no record) and no job
  * is left to run, on two polls in a row; or until nothing has changed for `stillMs` (stuck), or
@@ -101,7 +114,11 @@ export async function waitQuiet(
     const settled = [...views.values()].every((v) => FINAL.has(v.state)) && jobs === 0;
     quietPolls = settled ? quietPolls + 1 : 0;
     if (quietPolls >= 2) return { views, quiet: true, jobs };
-    if (Date.now() > deadline || Date.now() - changedAt > stillMs) return { views, quiet: false, jobs };
+    // A destination's retries back off (doubling, up to an hour): a request scheduled later is
+    // not stuck. Waited for, within reason.
+    const scheduled = Math.min(nextRequest(views), Date.now() + MAX_SCHEDULED_WAIT_MS) + 15_000;
+    const givesUpAt = Math.min(Math.max(deadline, scheduled), Math.max(changedAt + stillMs, scheduled));
+    if (Date.now() > givesUpAt) return { views, quiet: false, jobs };
     await sleep(1000);
   }
 }
