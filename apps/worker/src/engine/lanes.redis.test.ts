@@ -61,6 +61,17 @@ async function accept(id: string, at: number, key = 'obj_1', type = 'object.chan
   await tick(); // distinct arrival times
   return e.job;
 }
+/** Holds every run of the ordered workflow in its step until the returned function is called. */
+function holdRuns(): () => void {
+  let open = () => {};
+  services.gate = new Promise<void>((r) => {
+    open = r;
+  });
+  return () => {
+    services.gate = null;
+    open();
+  };
+}
 const laneKeys = async () => t.redis.keys(`${t.config.QUEUE_PREFIX}:lane:*`);
 
 /** Runs what the lanes handed on, as a worker would take the added jobs, until none is left. */
@@ -79,10 +90,7 @@ describe('ordering lanes', () => {
     const later = await accept('e3', 3000);
     const tieA = await accept('e2a', 2000);
     const tieB = await accept('e2b', 2000);
-    let open = () => {};
-    services.gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const open = holdRuns();
     const running = t.run(first);
     await expect.poll(() => services.ran).toEqual(['e1']);
     // No slot held, no polling, no attempt used: each job waits `delayed`.
@@ -93,7 +101,6 @@ describe('ordering lanes', () => {
     expect(t.handed).toEqual([]);
     // /status says what a parked event waits for.
     expect(await t.status('e3')).toMatchObject({ state: 'queued', waitingBehind: 'ordered obj_1' });
-    services.gate = null;
     open();
     expect(await running).toMatchObject({ outcome: 'completed' });
 
@@ -127,15 +134,11 @@ describe('ordering lanes', () => {
       ).toMatchObject({ kind: 'claimed' });
 
     // Replayed while b holds the lane: it waits behind b, then runs.
-    let open = () => {};
-    services.gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const open = holdRuns();
     const running = t.run(b);
     await expect.poll(() => services.ran).toEqual(['rb']);
     await replayA();
     expect(await t.run(a)).toEqual({ outcome: 'parked' });
-    services.gate = null;
     open();
     expect(await running).toMatchObject({ outcome: 'completed' });
     expect(t.handed.map((h) => h.jobId)).toEqual([jobIdOf(a)]);
@@ -199,10 +202,7 @@ describe('a parked event and its record', () => {
     const b = await accept('pb', 2000);
     services.fail.set('pb', new Error('flaky'));
     // b ran once and failed (its record holds that run), then was replayed behind a slow holder.
-    let open = () => {};
-    services.gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const open = holdRuns();
     const running = t.run(a);
     await expect.poll(() => services.ran).toEqual(['pa']);
     const key = t.keys.event(tagOf(b));
@@ -212,7 +212,6 @@ describe('a parked event and its record', () => {
     expect(await t.redis.pttl(key)).toBe(-1);
     await new Promise((r) => setTimeout(r, 600));
     expect(await t.redis.exists(key)).toBe(1);
-    services.gate = null;
     open();
     await running;
     // Its turn: its own job runs (not a first start), finds its record (in flight: no expiry),
@@ -233,14 +232,10 @@ describe('a parked event and its record', () => {
     expect(await t.run(a)).toMatchObject({ outcome: 'completed' });
     // b holds the lane now; a's worker died after its release, before its job completed: stalled
     // recovery runs a's job again, behind b.
-    let open = () => {};
-    services.gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const open = holdRuns();
     const running = t.run(b);
     await expect.poll(() => services.ran).toEqual(['ra1', 'ra2']);
     expect(await t.run(a, { attemptsStarted: 2 })).toEqual({ outcome: 'noop' });
-    services.gate = null;
     open();
     await running;
     expect(services.ran).toEqual(['ra1', 'ra2']);
@@ -319,15 +314,11 @@ describe('a lane whose holder will not release it', () => {
       outage = false;
       throw new Error('CLUSTERDOWN The cluster is down');
     };
-    let open = () => {};
-    services.gate = new Promise<void>((r) => {
-      open = r;
-    });
+    const open = holdRuns();
     const running = t.run(a);
     await expect.poll(() => services.ran).toEqual(['ha']);
     expect(await t.run(b)).toEqual({ outcome: 'parked' });
     outage = true;
-    services.gate = null;
     open();
     expect(await running).toEqual({ outcome: 'deferred' });
     expect(t.handed).toEqual([]);
